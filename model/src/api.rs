@@ -1,0 +1,125 @@
+//! The shapes master's `/api/v1` answers with, which `atlctl --json` prints unchanged: one
+//! definition for both sides.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::NodeMetricsSnapshot;
+use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service};
+
+/// The `api_version` of every response shape.
+pub const API_VERSION: &str = "atlhyper.io/v1";
+
+/// A type that can be listed: names its list kind (`PodList`).
+pub trait ListKind {
+    const LIST_KIND: &'static str;
+}
+
+macro_rules! list_kinds {
+    ($($ty:ty => $kind:literal),* $(,)?) => {
+        $(impl ListKind for $ty { const LIST_KIND: &'static str = $kind; })*
+    };
+}
+
+list_kinds! {
+    Pod => "PodList",
+    Node => "NodeList",
+    Deployment => "DeploymentList",
+    Service => "ServiceList",
+    Namespace => "NamespaceList",
+    Ingress => "IngressList",
+    ConfigMap => "ConfigMapList",
+    Event => "EventList",
+    NodeMetricsSnapshot => "NodeMetricsList",
+}
+
+impl<T: ListKind> ListKind for InCluster<T> {
+    const LIST_KIND: &'static str = T::LIST_KIND;
+}
+
+/// `{"api_version":"atlhyper.io/v1","kind":"PodList","items":[…]}`, with a cursor when there is
+/// a next page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct List<T> {
+    pub api_version: String,
+    pub kind: String,
+    pub items: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ListKind> List<T> {
+    /// A complete list (no next page).
+    pub fn new(items: Vec<T>) -> Self {
+        List {
+            api_version: API_VERSION.to_owned(),
+            kind: T::LIST_KIND.to_owned(),
+            items,
+            next_cursor: None,
+        }
+    }
+}
+
+/// An object and the cluster it belongs to: `{"cluster_id":"prod-eu", …the object's fields}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InCluster<T> {
+    pub cluster_id: String,
+    #[serde(flatten)]
+    pub object: T,
+}
+
+/// Every error answer of every AtlHyper HTTP service: `{"error":{"code":…,"message":…}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// `code` is stable snake_case that clients match on; `message` is for people.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code: code.into(),
+                message: message.into(),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::resources::Namespace;
+
+    #[test]
+    fn list_has_the_documented_shape() {
+        let ns = Namespace {
+            name: "shop".into(),
+            uid: "u1".into(),
+            phase: "Active".into(),
+            labels: Default::default(),
+            created_ms: 1_764_000_000_000,
+        };
+        let list = List::new(vec![InCluster {
+            cluster_id: "prod-eu".into(),
+            object: ns,
+        }]);
+        let json = serde_json::to_value(&list).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "api_version": "atlhyper.io/v1",
+                "kind": "NamespaceList",
+                "items": [{"cluster_id": "prod-eu", "name": "shop", "uid": "u1", "phase": "Active",
+                           "created_ms": 1_764_000_000_000_i64}]
+            })
+        );
+        let back: List<InCluster<Namespace>> = serde_json::from_value(json).unwrap();
+        assert_eq!(back, list);
+    }
+}

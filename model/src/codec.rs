@@ -1,0 +1,327 @@
+//! Bytes ⇄ envelopes: gzip and JSON with hard caps on both the compressed and the decompressed
+//! size, so a gzip bomb is a `TooLarge` error and never an allocation past the cap.
+
+use std::borrow::Cow;
+use std::io::{self, Read, Write};
+
+use flate2::Compression;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::envelope::{Envelope, RawEnvelope};
+use crate::validate::{self, InvalidField};
+
+/// The gzip level agents and nodemetrics push with: level 1 compresses a pod list about as well
+/// as level 6 at several times the speed (`docs/performance.md`).
+pub const DEFAULT_GZIP_LEVEL: u32 = 1;
+
+/// Caps and bounds a receiver enforces while decoding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest body accepted as received (gzip or not).
+    pub max_compressed_bytes: usize,
+    /// Largest body after decompression.
+    pub max_decompressed_bytes: usize,
+    /// Most envelopes in one batch.
+    pub max_envelopes: usize,
+    /// Most items in one payload.
+    pub max_items: usize,
+    /// How far in the future a timestamp may be (clock skew), in milliseconds.
+    pub max_future_skew_ms: i64,
+}
+
+impl Default for Limits {
+    /// Master's defaults: 8 MiB compressed, 128 MiB decompressed.
+    fn default() -> Self {
+        Limits {
+            max_compressed_bytes: 8 << 20,
+            max_decompressed_bytes: 128 << 20,
+            max_envelopes: 1_024,
+            max_items: 200_000,
+            max_future_skew_ms: 5 * 60 * 1_000,
+        }
+    }
+}
+
+/// The `Content-Encoding` of a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentEncoding {
+    Identity,
+    Gzip,
+}
+
+impl ContentEncoding {
+    /// Reads a `Content-Encoding` header value; no header means identity.
+    ///
+    /// # Errors
+    /// [`DecodeError::UnsupportedEncoding`] for anything but identity and gzip.
+    pub fn from_header(value: Option<&str>) -> Result<Self, DecodeError> {
+        match value.map(str::trim) {
+            None | Some("") => Ok(ContentEncoding::Identity),
+            Some(v) if v.eq_ignore_ascii_case("identity") => Ok(ContentEncoding::Identity),
+            Some(v) if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") => {
+                Ok(ContentEncoding::Gzip)
+            }
+            Some(v) => Err(DecodeError::UnsupportedEncoding(v.to_owned())),
+        }
+    }
+}
+
+/// Which cap a body exceeded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SizeKind {
+    Compressed,
+    Decompressed,
+}
+
+/// Why a body could not be decoded. Each variant names what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("body is larger than the {kind:?} cap of {limit} bytes")]
+    TooLarge { kind: SizeKind, limit: usize },
+    #[error("body is not valid gzip: {0}")]
+    BadGzip(#[source] io::Error),
+    #[error("invalid JSON at `{path}`: {message}")]
+    BadJson { path: String, message: String },
+    #[error("unknown source `{0}`")]
+    UnknownSource(String),
+    #[error("unsupported protocol version `{0}` (this build speaks v1)")]
+    BadVersion(String),
+    #[error("invalid `{field}`: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("unsupported Content-Encoding `{0}` (use gzip or none)")]
+    UnsupportedEncoding(String),
+}
+
+impl DecodeError {
+    /// A stable snake_case code for error bodies and metrics.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DecodeError::TooLarge { .. } => "payload_too_large",
+            DecodeError::BadGzip(_) => "bad_gzip",
+            DecodeError::BadJson { .. } => "bad_json",
+            DecodeError::UnknownSource(_) => "unknown_source",
+            DecodeError::BadVersion(_) => "bad_version",
+            DecodeError::Invalid { .. } => "invalid",
+            DecodeError::UnsupportedEncoding(_) => "unsupported_encoding",
+        }
+    }
+
+    /// The HTTP status a receiver answers with.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            DecodeError::TooLarge { .. } => 413,
+            DecodeError::UnsupportedEncoding(_) => 415,
+            _ => 400,
+        }
+    }
+
+    pub(crate) fn bad_json(prefix: &str, e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let inner = e.path().to_string();
+        let path = match (prefix.is_empty(), inner.as_str()) {
+            (_, ".") => prefix.to_owned(),
+            (true, _) => inner,
+            (false, p) if p.starts_with('[') => format!("{prefix}{p}"),
+            (false, p) => format!("{prefix}.{p}"),
+        };
+        DecodeError::BadJson {
+            path: if path.is_empty() {
+                ".".to_owned()
+            } else {
+                path
+            },
+            message: e.into_inner().to_string(),
+        }
+    }
+}
+
+impl From<InvalidField> for DecodeError {
+    fn from(e: InvalidField) -> Self {
+        DecodeError::Invalid {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
+/// Returns the body as plain bytes: checked against the compressed cap, and inflated (if gzip)
+/// in bounded steps that stop at the decompressed cap.
+///
+/// # Errors
+/// [`DecodeError::TooLarge`] past either cap, [`DecodeError::BadGzip`] on a corrupt or truncated
+/// stream.
+pub fn decompress<'a>(
+    body: &'a [u8],
+    encoding: ContentEncoding,
+    limits: &Limits,
+) -> Result<Cow<'a, [u8]>, DecodeError> {
+    if body.len() > limits.max_compressed_bytes {
+        return Err(DecodeError::TooLarge {
+            kind: SizeKind::Compressed,
+            limit: limits.max_compressed_bytes,
+        });
+    }
+    match encoding {
+        ContentEncoding::Identity if body.len() > limits.max_decompressed_bytes => {
+            Err(DecodeError::TooLarge {
+                kind: SizeKind::Decompressed,
+                limit: limits.max_decompressed_bytes,
+            })
+        }
+        ContentEncoding::Identity => Ok(Cow::Borrowed(body)),
+        ContentEncoding::Gzip => {
+            inflate_capped(body, limits.max_decompressed_bytes).map(Cow::Owned)
+        }
+    }
+}
+
+/// Inflates at most `cap` bytes. The buffer never grows past `cap`: the size the gzip trailer
+/// declares is not trusted.
+fn inflate_capped(body: &[u8], cap: usize) -> Result<Vec<u8>, DecodeError> {
+    const CHUNK: usize = 64 << 10;
+    let too_large = || DecodeError::TooLarge {
+        kind: SizeKind::Decompressed,
+        limit: cap,
+    };
+    let mut decoder = MultiGzDecoder::new(body);
+    let mut out: Vec<u8> = Vec::with_capacity(body.len().saturating_mul(4).min(cap));
+    let mut chunk = [0u8; CHUNK];
+    loop {
+        let n = match decoder.read(&mut chunk) {
+            Ok(0) => return Ok(out),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(DecodeError::BadGzip(e)),
+        };
+        if out.len() + n > cap {
+            return Err(too_large());
+        }
+        if out.capacity() - out.len() < n {
+            let target = (out.capacity().saturating_mul(2))
+                .max(out.len() + n)
+                .min(cap);
+            out.reserve_exact(target - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+    std::str::from_utf8(bytes).map_err(|e| DecodeError::BadJson {
+        path: ".".to_owned(),
+        message: format!("invalid UTF-8 at byte {}", e.valid_up_to()),
+    })
+}
+
+/// Decodes a push body: one envelope or an array of them, checks version and source, types each
+/// payload, and validates names, timestamps and sizes against `now_ms`.
+///
+/// # Errors
+/// Any [`DecodeError`]; error paths name the envelope (`[2].payload.items[7].namespace`) when
+/// the body is an array.
+pub fn decode_envelopes(
+    body: &[u8],
+    encoding: ContentEncoding,
+    limits: &Limits,
+    now_ms: i64,
+) -> Result<Vec<Envelope>, DecodeError> {
+    let bytes = decompress(body, encoding, limits)?;
+    let json = utf8(&bytes)?;
+    let batch = match json.trim_start().as_bytes().first() {
+        Some(b'[') => {
+            let raws: Vec<RawEnvelope<'_>> = parse_borrowed(json)?;
+            if raws.is_empty() {
+                return Err(DecodeError::Invalid {
+                    field: ".".to_owned(),
+                    reason: "the batch holds no envelope".to_owned(),
+                });
+            }
+            if raws.len() > limits.max_envelopes {
+                return Err(DecodeError::Invalid {
+                    field: ".".to_owned(),
+                    reason: format!(
+                        "{} envelopes in one batch, at most {}",
+                        raws.len(),
+                        limits.max_envelopes
+                    ),
+                });
+            }
+            raws.into_iter()
+                .enumerate()
+                .map(|(i, raw)| {
+                    let at = format!("[{i}].");
+                    let envelope = raw.into_envelope(&at)?;
+                    validate::envelope(&envelope, limits, now_ms).map_err(|e| e.prefixed(&at))?;
+                    Ok(envelope)
+                })
+                .collect::<Result<Vec<_>, DecodeError>>()?
+        }
+        Some(b'{') => {
+            let raw: RawEnvelope<'_> = parse_borrowed(json)?;
+            let envelope = raw.into_envelope("")?;
+            validate::envelope(&envelope, limits, now_ms)?;
+            vec![envelope]
+        }
+        _ => {
+            return Err(DecodeError::BadJson {
+                path: ".".to_owned(),
+                message: "expected an envelope object or an array of envelopes".to_owned(),
+            });
+        }
+    };
+    Ok(batch)
+}
+
+/// Parses borrowed JSON; on failure parses again with path tracking, so the fast path pays
+/// nothing for good error messages.
+fn parse_borrowed<'a, T: serde::Deserialize<'a>>(json: &'a str) -> Result<T, DecodeError> {
+    match serde_json::from_str(json) {
+        Ok(value) => Ok(value),
+        Err(_) => {
+            let de = &mut serde_json::Deserializer::from_str(json);
+            match serde_path_to_error::deserialize::<_, T>(de) {
+                Ok(value) => Ok(value),
+                Err(e) => Err(DecodeError::bad_json("", e)),
+            }
+        }
+    }
+}
+
+/// Decodes any other JSON body (node-metrics pushes, control requests) under the same caps.
+///
+/// # Errors
+/// [`DecodeError::TooLarge`], [`DecodeError::BadGzip`], [`DecodeError::BadJson`] naming the path,
+/// [`DecodeError::UnsupportedEncoding`].
+pub fn decode_json<T: DeserializeOwned>(
+    body: &[u8],
+    encoding: ContentEncoding,
+    limits: &Limits,
+) -> Result<T, DecodeError> {
+    let bytes = decompress(body, encoding, limits)?;
+    let json = utf8(&bytes)?;
+    parse_borrowed(json)
+}
+
+/// Serializes a value (an envelope, a batch, anything of the protocol) to JSON.
+pub fn encode_json<T: Serialize + ?Sized>(value: &T) -> Vec<u8> {
+    serde_json::to_vec(value).expect("protocol types serialize infallibly (string keys only)")
+}
+
+/// Serializes a value straight into a gzip stream at `level` (0–9).
+pub fn encode_gzip<T: Serialize + ?Sized>(value: &T, level: u32) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::new(level.min(9)));
+    serde_json::to_writer(&mut encoder, value)
+        .expect("protocol types serialize infallibly into memory");
+    encoder.finish().expect("writing into a Vec cannot fail")
+}
+
+/// Gzips bytes that are already JSON.
+pub fn gzip(bytes: &[u8], level: u32) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::new(level.min(9)));
+    encoder
+        .write_all(bytes)
+        .expect("writing into a Vec cannot fail");
+    encoder.finish().expect("writing into a Vec cannot fail")
+}

@@ -1,0 +1,294 @@
+//! Commands master queues for an agent, the set an agent receives on a long poll, and the
+//! per-command acknowledgement it sends back.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// One operation for one cluster. `id` is assigned by master and is what an agent
+/// de-duplicates on; `idempotency_key` is the client's, so a retried request is the same command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    pub id: String,
+    pub idempotency_key: String,
+    pub cluster_id: String,
+    #[serde(flatten)]
+    pub kind: CommandKind,
+    pub created_ms: i64,
+    /// After this instant an undelivered or unacknowledged command is expired, never run.
+    pub expires_ms: i64,
+    /// The user (token name) who asked for it.
+    pub requested_by: String,
+}
+
+/// What to do, with typed arguments. On the wire: `"kind":"scale","args":{…}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "args", rename_all = "snake_case")]
+pub enum CommandKind {
+    /// Delete the pod so its controller recreates it; a pod without a controller is refused
+    /// unless `force`.
+    RestartPod {
+        namespace: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "crate::is_false")]
+        force: bool,
+    },
+    DeletePod {
+        namespace: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grace_seconds: Option<u32>,
+    },
+    /// Patch the pod template's `kubectl.kubernetes.io/restartedAt` annotation, as kubectl does.
+    RolloutRestart {
+        namespace: String,
+        name: String,
+    },
+    /// Set a deployment's replicas through its scale subresource.
+    Scale {
+        namespace: String,
+        name: String,
+        replicas: u32,
+    },
+    /// Set the image of one named container of a deployment.
+    UpdateImage {
+        namespace: String,
+        name: String,
+        container: String,
+        image: String,
+    },
+    Cordon {
+        node: String,
+    },
+    Uncordon {
+        node: String,
+    },
+    /// Cordon, then evict every pod but DaemonSet and mirror pods through the eviction API.
+    Drain {
+        node: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        grace_seconds: Option<u32>,
+        ignore_daemonsets: bool,
+        timeout_seconds: u32,
+    },
+    PodLogs {
+        namespace: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        container: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tail_lines: Option<u32>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_seconds: Option<u32>,
+    },
+    /// The object as YAML plus its recent events.
+    Describe {
+        object: ObjectKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        namespace: Option<String>,
+        name: String,
+    },
+}
+
+impl CommandKind {
+    /// The wire name of the kind, e.g. `restart_pod`.
+    pub const fn name(&self) -> &'static str {
+        match self {
+            CommandKind::RestartPod { .. } => "restart_pod",
+            CommandKind::DeletePod { .. } => "delete_pod",
+            CommandKind::RolloutRestart { .. } => "rollout_restart",
+            CommandKind::Scale { .. } => "scale",
+            CommandKind::UpdateImage { .. } => "update_image",
+            CommandKind::Cordon { .. } => "cordon",
+            CommandKind::Uncordon { .. } => "uncordon",
+            CommandKind::Drain { .. } => "drain",
+            CommandKind::PodLogs { .. } => "pod_logs",
+            CommandKind::Describe { .. } => "describe",
+        }
+    }
+
+    /// Whether the command only reads (allowed even in protected namespaces).
+    pub const fn is_read_only(&self) -> bool {
+        matches!(
+            self,
+            CommandKind::PodLogs { .. } | CommandKind::Describe { .. }
+        )
+    }
+
+    /// The namespace the command touches, if it is namespaced.
+    pub fn namespace(&self) -> Option<&str> {
+        match self {
+            CommandKind::RestartPod { namespace, .. }
+            | CommandKind::DeletePod { namespace, .. }
+            | CommandKind::RolloutRestart { namespace, .. }
+            | CommandKind::Scale { namespace, .. }
+            | CommandKind::UpdateImage { namespace, .. }
+            | CommandKind::PodLogs { namespace, .. } => Some(namespace),
+            CommandKind::Describe { namespace, .. } => namespace.as_deref(),
+            CommandKind::Cordon { .. }
+            | CommandKind::Uncordon { .. }
+            | CommandKind::Drain { .. } => None,
+        }
+    }
+
+    /// The target as `namespace/name` or a node name, for logs, audit and messages.
+    pub fn target(&self) -> String {
+        match self {
+            CommandKind::Cordon { node }
+            | CommandKind::Uncordon { node }
+            | CommandKind::Drain { node, .. } => node.clone(),
+            CommandKind::RestartPod {
+                namespace, name, ..
+            }
+            | CommandKind::DeletePod {
+                namespace, name, ..
+            }
+            | CommandKind::RolloutRestart { namespace, name }
+            | CommandKind::Scale {
+                namespace, name, ..
+            }
+            | CommandKind::UpdateImage {
+                namespace, name, ..
+            }
+            | CommandKind::PodLogs {
+                namespace, name, ..
+            } => format!("{namespace}/{name}"),
+            CommandKind::Describe {
+                object,
+                namespace: Some(ns),
+                name,
+            } => {
+                format!("{}/{ns}/{name}", object.as_str())
+            }
+            CommandKind::Describe {
+                object,
+                namespace: None,
+                name,
+            } => {
+                format!("{}/{name}", object.as_str())
+            }
+        }
+    }
+}
+
+/// The kinds `describe` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ObjectKind {
+    Pod,
+    Node,
+    Deployment,
+    Service,
+    Namespace,
+    Ingress,
+    ConfigMap,
+}
+
+impl ObjectKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ObjectKind::Pod => "pod",
+            ObjectKind::Node => "node",
+            ObjectKind::Deployment => "deployment",
+            ObjectKind::Service => "service",
+            ObjectKind::Namespace => "namespace",
+            ObjectKind::Ingress => "ingress",
+            ObjectKind::ConfigMap => "config_map",
+        }
+    }
+
+    /// Nodes and namespaces are cluster-scoped; the rest live in a namespace.
+    pub const fn is_namespaced(self) -> bool {
+        !matches!(self, ObjectKind::Node | ObjectKind::Namespace)
+    }
+}
+
+/// The answer to a long poll: every undelivered command, and the queue's version now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandSet {
+    pub cluster_id: String,
+    pub rv: u64,
+    pub commands: Vec<Command>,
+}
+
+/// The body of `POST /control/watch`: the queue version the agent has seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WatchRequest {
+    pub cluster_id: String,
+    pub rv: u64,
+}
+
+/// The body of `POST /control/ack`: results, each settling exactly its own command.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AckBatch {
+    pub cluster_id: String,
+    pub results: Vec<Ack>,
+}
+
+/// How one command ended on the agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ack {
+    pub command_id: String,
+    pub status: AckStatus,
+    pub message: String,
+    /// Text a read command produced (logs, describe), capped by the agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output: Option<String>,
+    pub finished_ms: i64,
+}
+
+/// The agent's verdict on a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AckStatus {
+    Succeeded,
+    Failed,
+    /// Refused by the cluster's own policy (allow-list, protected namespace) before running.
+    Rejected,
+}
+
+/// A command's life as master tracks it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommandStatus {
+    Queued,
+    Delivered,
+    Succeeded,
+    Failed,
+    Rejected,
+    Expired,
+}
+
+impl CommandStatus {
+    /// No further change will happen.
+    pub const fn is_final(self) -> bool {
+        !matches!(self, CommandStatus::Queued | CommandStatus::Delivered)
+    }
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CommandStatus::Queued => "queued",
+            CommandStatus::Delivered => "delivered",
+            CommandStatus::Succeeded => "succeeded",
+            CommandStatus::Failed => "failed",
+            CommandStatus::Rejected => "rejected",
+            CommandStatus::Expired => "expired",
+        }
+    }
+}
+
+impl From<AckStatus> for CommandStatus {
+    fn from(status: AckStatus) -> Self {
+        match status {
+            AckStatus::Succeeded => CommandStatus::Succeeded,
+            AckStatus::Failed => CommandStatus::Failed,
+            AckStatus::Rejected => CommandStatus::Rejected,
+        }
+    }
+}
+
+impl fmt::Display for CommandStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

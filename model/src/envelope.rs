@@ -1,0 +1,270 @@
+//! The envelope every push travels in, and its typed payloads.
+
+use std::fmt;
+
+use serde::de::{self, Deserializer};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+use crate::codec::DecodeError;
+use crate::metrics::NodeMetricsSnapshot;
+use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service};
+use crate::source::Source;
+
+/// The protocol version an envelope speaks. Only `v1` exists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ProtocolVersion {
+    #[default]
+    #[serde(rename = "v1")]
+    V1,
+}
+
+impl ProtocolVersion {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ProtocolVersion::V1 => "v1",
+        }
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One push of one source for one cluster.
+///
+/// On the wire:
+/// `{"version":"v1","cluster_id":"prod-eu","source":"pod_list_snapshot","ts_ms":…,"payload":{"items":[…]}}`.
+/// The `source` is not stored separately: it is the payload's variant, so the two cannot disagree.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    pub version: ProtocolVersion,
+    pub cluster_id: String,
+    /// When the agent took the snapshot, in milliseconds since the Unix epoch.
+    pub ts_ms: i64,
+    pub payload: Payload,
+}
+
+impl Envelope {
+    /// A `v1` envelope.
+    pub fn new(cluster_id: impl Into<String>, ts_ms: i64, payload: Payload) -> Self {
+        Envelope {
+            version: ProtocolVersion::V1,
+            cluster_id: cluster_id.into(),
+            ts_ms,
+            payload,
+        }
+    }
+
+    /// The source this envelope carries.
+    pub fn source(&self) -> Source {
+        self.payload.source()
+    }
+}
+
+/// A source's typed payload. On the wire every payload is `{"items":[…]}`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// New or updated events (merged by uid).
+    Events(Vec<Event>),
+    /// The latest sample of each node.
+    MetricsSnapshot(Vec<NodeMetricsSnapshot>),
+    PodListSnapshot(Vec<Pod>),
+    NodeListSnapshot(Vec<Node>),
+    ServiceListSnapshot(Vec<Service>),
+    NamespaceListSnapshot(Vec<Namespace>),
+    IngressListSnapshot(Vec<Ingress>),
+    DeploymentListSnapshot(Vec<Deployment>),
+    ConfigmapListSnapshot(Vec<ConfigMap>),
+}
+
+#[derive(Serialize)]
+struct ItemsRef<'a, T> {
+    items: &'a [T],
+}
+
+#[derive(Deserialize)]
+struct Items<T> {
+    items: Vec<T>,
+}
+
+impl Payload {
+    /// The source this payload belongs to.
+    pub fn source(&self) -> Source {
+        match self {
+            Payload::Events(_) => Source::Events,
+            Payload::MetricsSnapshot(_) => Source::MetricsSnapshot,
+            Payload::PodListSnapshot(_) => Source::PodListSnapshot,
+            Payload::NodeListSnapshot(_) => Source::NodeListSnapshot,
+            Payload::ServiceListSnapshot(_) => Source::ServiceListSnapshot,
+            Payload::NamespaceListSnapshot(_) => Source::NamespaceListSnapshot,
+            Payload::IngressListSnapshot(_) => Source::IngressListSnapshot,
+            Payload::DeploymentListSnapshot(_) => Source::DeploymentListSnapshot,
+            Payload::ConfigmapListSnapshot(_) => Source::ConfigmapListSnapshot,
+        }
+    }
+
+    /// How many records the payload holds.
+    pub fn len(&self) -> usize {
+        match self {
+            Payload::Events(v) => v.len(),
+            Payload::MetricsSnapshot(v) => v.len(),
+            Payload::PodListSnapshot(v) => v.len(),
+            Payload::NodeListSnapshot(v) => v.len(),
+            Payload::ServiceListSnapshot(v) => v.len(),
+            Payload::NamespaceListSnapshot(v) => v.len(),
+            Payload::IngressListSnapshot(v) => v.len(),
+            Payload::DeploymentListSnapshot(v) => v.len(),
+            Payload::ConfigmapListSnapshot(v) => v.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Parses the JSON text of a payload (`{"items":[…]}`) as the given source's type.
+    pub(crate) fn from_json(source: Source, json: &str) -> Result<Payload, serde_json::Error> {
+        fn items<T: de::DeserializeOwned>(json: &str) -> Result<Vec<T>, serde_json::Error> {
+            serde_json::from_str::<Items<T>>(json).map(|i| i.items)
+        }
+        Ok(match source {
+            Source::Events => Payload::Events(items(json)?),
+            Source::MetricsSnapshot => Payload::MetricsSnapshot(items(json)?),
+            Source::PodListSnapshot => Payload::PodListSnapshot(items(json)?),
+            Source::NodeListSnapshot => Payload::NodeListSnapshot(items(json)?),
+            Source::ServiceListSnapshot => Payload::ServiceListSnapshot(items(json)?),
+            Source::NamespaceListSnapshot => Payload::NamespaceListSnapshot(items(json)?),
+            Source::IngressListSnapshot => Payload::IngressListSnapshot(items(json)?),
+            Source::DeploymentListSnapshot => Payload::DeploymentListSnapshot(items(json)?),
+            Source::ConfigmapListSnapshot => Payload::ConfigmapListSnapshot(items(json)?),
+        })
+    }
+
+    /// Like [`Payload::from_json`], but the error names the path of the offending value.
+    pub(crate) fn from_json_with_path(
+        source: Source,
+        json: &str,
+    ) -> Result<Payload, serde_path_to_error::Error<serde_json::Error>> {
+        fn items<T: de::DeserializeOwned>(
+            json: &str,
+        ) -> Result<Vec<T>, serde_path_to_error::Error<serde_json::Error>> {
+            let de = &mut serde_json::Deserializer::from_str(json);
+            serde_path_to_error::deserialize::<_, Items<T>>(de).map(|i| i.items)
+        }
+        Ok(match source {
+            Source::Events => Payload::Events(items(json)?),
+            Source::MetricsSnapshot => Payload::MetricsSnapshot(items(json)?),
+            Source::PodListSnapshot => Payload::PodListSnapshot(items(json)?),
+            Source::NodeListSnapshot => Payload::NodeListSnapshot(items(json)?),
+            Source::ServiceListSnapshot => Payload::ServiceListSnapshot(items(json)?),
+            Source::NamespaceListSnapshot => Payload::NamespaceListSnapshot(items(json)?),
+            Source::IngressListSnapshot => Payload::IngressListSnapshot(items(json)?),
+            Source::DeploymentListSnapshot => Payload::DeploymentListSnapshot(items(json)?),
+            Source::ConfigmapListSnapshot => Payload::ConfigmapListSnapshot(items(json)?),
+        })
+    }
+}
+
+impl Serialize for Payload {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        fn items<S: Serializer, T: Serialize>(s: S, items: &[T]) -> Result<S::Ok, S::Error> {
+            ItemsRef { items }.serialize(s)
+        }
+        match self {
+            Payload::Events(v) => items(serializer, v),
+            Payload::MetricsSnapshot(v) => items(serializer, v),
+            Payload::PodListSnapshot(v) => items(serializer, v),
+            Payload::NodeListSnapshot(v) => items(serializer, v),
+            Payload::ServiceListSnapshot(v) => items(serializer, v),
+            Payload::NamespaceListSnapshot(v) => items(serializer, v),
+            Payload::IngressListSnapshot(v) => items(serializer, v),
+            Payload::DeploymentListSnapshot(v) => items(serializer, v),
+            Payload::ConfigmapListSnapshot(v) => items(serializer, v),
+        }
+    }
+}
+
+impl Serialize for Envelope {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // `source` is written before `payload` so a streaming reader knows the type in time.
+        let mut s = serializer.serialize_struct("Envelope", 5)?;
+        s.serialize_field("version", &self.version)?;
+        s.serialize_field("cluster_id", &self.cluster_id)?;
+        s.serialize_field("source", &self.source())?;
+        s.serialize_field("ts_ms", &self.ts_ms)?;
+        s.serialize_field("payload", &self.payload)?;
+        s.end()
+    }
+}
+
+/// The envelope's fields with the payload still raw JSON: the version and source are checked
+/// before the payload is parsed as the source's type.
+#[derive(Deserialize)]
+pub(crate) struct RawEnvelope<'a> {
+    #[serde(borrow)]
+    pub version: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub cluster_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub source: std::borrow::Cow<'a, str>,
+    pub ts_ms: i64,
+    #[serde(borrow)]
+    pub payload: &'a RawValue,
+}
+
+#[derive(Deserialize)]
+struct OwnedRawEnvelope {
+    version: String,
+    cluster_id: String,
+    source: String,
+    ts_ms: i64,
+    payload: Box<RawValue>,
+}
+
+/// Reading an envelope checks its version and source and types its payload; it does not
+/// validate names or bounds (the codec's `decode_envelopes` does).
+impl<'de> Deserialize<'de> for Envelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = OwnedRawEnvelope::deserialize(deserializer)?;
+        let raw = RawEnvelope {
+            version: raw.version.into(),
+            cluster_id: raw.cluster_id.into(),
+            source: raw.source.into(),
+            ts_ms: raw.ts_ms,
+            payload: &raw.payload,
+        };
+        raw.into_envelope("").map_err(de::Error::custom)
+    }
+}
+
+impl RawEnvelope<'_> {
+    /// Checks version and source and parses the payload; `at` prefixes error paths (`[3].`).
+    pub(crate) fn into_envelope(self, at: &str) -> Result<Envelope, DecodeError> {
+        if self.version != ProtocolVersion::V1.as_str() {
+            return Err(DecodeError::BadVersion(self.version.into_owned()));
+        }
+        let source: Source = self
+            .source
+            .parse()
+            .map_err(|e: crate::source::UnknownSource| DecodeError::UnknownSource(e.0))?;
+        let json = self.payload.get();
+        let payload = match Payload::from_json(source, json) {
+            Ok(payload) => payload,
+            // The fast parse failed: parse again, tracking the path, to say where.
+            Err(_) => match Payload::from_json_with_path(source, json) {
+                Err(e) => return Err(DecodeError::bad_json(&format!("{at}payload"), e)),
+                Ok(payload) => payload,
+            },
+        };
+        Ok(Envelope {
+            version: ProtocolVersion::V1,
+            cluster_id: self.cluster_id.into_owned(),
+            ts_ms: self.ts_ms,
+            payload,
+        })
+    }
+}

@@ -1,0 +1,36 @@
+//! AtlHyper's shared types and wire protocol v1.
+//!
+//! Every other crate speaks through these types: agents push [`Envelope`]s of typed
+//! [`Payload`]s to master, nodemetrics pushes [`NodeMetricsSnapshot`]s to the agent, master
+//! queues [`Command`]s that agents receive as a [`CommandSet`] and settle with an [`Ack`], and
+//! master's API answers with the [`api`] shapes that `atlctl --json` prints.
+//!
+//! The crate does no I/O. [`codec`] turns bytes into validated envelopes (gzip and JSON, with
+//! hard size caps) and back; receivers (master, agent) bring the HTTP. Start with [`Envelope`]
+//! and [`codec::decode_envelopes`]; `tests/fixtures/` holds one readable example of every
+//! message.
+
+pub mod api;
+pub mod codec;
+mod command;
+mod envelope;
+mod metrics;
+pub mod quantity;
+pub mod resources;
+mod source;
+pub mod validate;
+
+pub use command::{
+    Ack, AckBatch, AckStatus, Command, CommandKind, CommandSet, CommandStatus, ObjectKind,
+    WatchRequest,
+};
+pub use envelope::{Envelope, Payload, ProtocolVersion};
+pub use metrics::{
+    CpuMetrics, DiskIoMetrics, FilesystemMetrics, MemoryMetrics, NetworkMetrics,
+    NodeMetricsSnapshot, ProcessMetrics, TemperatureMetrics,
+};
+pub use source::{Source, StoreMode, UnknownSource};
+
+pub(crate) fn is_false(value: &bool) -> bool {
+    !*value
+}

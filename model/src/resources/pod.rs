@@ -1,0 +1,139 @@
+use serde::{Deserialize, Serialize};
+
+use super::Labels;
+use crate::is_false;
+
+/// A pod as the views show it: `kubectl get pods -o wide` plus what diagnosis needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Pod {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    /// The node it is bound to; `None` while Pending and unscheduled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+    pub phase: PodPhase,
+    /// The STATUS column as kubectl prints it: `Running`, `CrashLoopBackOff`, `Terminating`,
+    /// `ImagePullBackOff`, `Init:0/1`, `OOMKilled`, `Completed`, …
+    pub status: String,
+    /// Containers ready (the `x` of kubectl's READY `x/y`).
+    pub ready: u32,
+    /// Containers in the pod (the `y` of READY `x/y`), init containers excluded.
+    pub total: u32,
+    /// Sum of the app containers' restart counts (the RESTARTS column).
+    pub restarts: u32,
+    #[serde(default)]
+    pub containers: Vec<Container>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<OwnerRef>,
+    #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    pub labels: Labels,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pod_ip: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qos: Option<QosClass>,
+    pub created_ms: i64,
+    /// Set once deletion was requested; the pod shows `Terminating` until it is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletion_ms: Option<i64>,
+}
+
+/// `status.phase`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+impl PodPhase {
+    /// The phase as Kubernetes spells it.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PodPhase::Pending => "Pending",
+            PodPhase::Running => "Running",
+            PodPhase::Succeeded => "Succeeded",
+            PodPhase::Failed => "Failed",
+            PodPhase::Unknown => "Unknown",
+        }
+    }
+}
+
+/// `status.qosClass`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum QosClass {
+    Guaranteed,
+    Burstable,
+    BestEffort,
+}
+
+/// The controller that owns a pod (`metadata.ownerReferences` with `controller: true`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerRef {
+    pub kind: String,
+    pub name: String,
+}
+
+/// One container of a pod, with its spec's image and resources and its status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    /// An init container (runs to completion before the app containers start).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub init: bool,
+    pub state: ContainerState,
+    /// Why it is waiting or terminated (`CrashLoopBackOff`, `ImagePullBackOff`, `OOMKilled`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    pub ready: bool,
+    pub restart_count: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_ms: Option<i64>,
+    /// How the previous run ended; what explains a crash loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_termination: Option<LastTermination>,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub requests: Resources,
+    #[serde(default, skip_serializing_if = "Resources::is_empty")]
+    pub limits: Resources,
+}
+
+/// The container state's variant (`state.waiting|running|terminated`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContainerState {
+    Waiting,
+    Running,
+    Terminated,
+}
+
+/// `lastState.terminated` of a container.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LastTermination {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub exit_code: i32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finished_ms: Option<i64>,
+}
+
+/// CPU and memory of a container's requests or limits, in base units.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resources {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_millis: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+}
+
+impl Resources {
+    /// Neither CPU nor memory is set.
+    pub fn is_empty(&self) -> bool {
+        self.cpu_millis.is_none() && self.memory_bytes.is_none()
+    }
+}

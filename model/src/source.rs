@@ -1,0 +1,135 @@
+//! The nine data sources an agent pushes, with the seed's full-snapshot schedule.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// What an envelope carries. The wire name is the snake_case variant name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Events,
+    MetricsSnapshot,
+    PodListSnapshot,
+    NodeListSnapshot,
+    ServiceListSnapshot,
+    NamespaceListSnapshot,
+    IngressListSnapshot,
+    DeploymentListSnapshot,
+    ConfigmapListSnapshot,
+}
+
+/// How a receiver stores what a source sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreMode {
+    /// The payload is the whole current list: it replaces the previous one for (cluster, source).
+    Replace,
+    /// The payload adds records to a time-ordered series (events merged by uid, metrics per node).
+    Append,
+}
+
+impl Source {
+    /// Every source, in the order of the seed's schedule.
+    pub const ALL: [Source; 9] = [
+        Source::Events,
+        Source::MetricsSnapshot,
+        Source::PodListSnapshot,
+        Source::NodeListSnapshot,
+        Source::ServiceListSnapshot,
+        Source::NamespaceListSnapshot,
+        Source::IngressListSnapshot,
+        Source::DeploymentListSnapshot,
+        Source::ConfigmapListSnapshot,
+    ];
+
+    /// The wire name, e.g. `pod_list_snapshot`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Source::Events => "events",
+            Source::MetricsSnapshot => "metrics_snapshot",
+            Source::PodListSnapshot => "pod_list_snapshot",
+            Source::NodeListSnapshot => "node_list_snapshot",
+            Source::ServiceListSnapshot => "service_list_snapshot",
+            Source::NamespaceListSnapshot => "namespace_list_snapshot",
+            Source::IngressListSnapshot => "ingress_list_snapshot",
+            Source::DeploymentListSnapshot => "deployment_list_snapshot",
+            Source::ConfigmapListSnapshot => "configmap_list_snapshot",
+        }
+    }
+
+    /// The seed's full-push interval for this source; agents push earlier on change.
+    pub const fn default_interval(self) -> Duration {
+        Duration::from_secs(match self {
+            Source::Events | Source::MetricsSnapshot => 5,
+            Source::PodListSnapshot => 25,
+            Source::NodeListSnapshot => 30,
+            Source::ServiceListSnapshot => 35,
+            Source::NamespaceListSnapshot => 40,
+            Source::IngressListSnapshot => 45,
+            Source::DeploymentListSnapshot => 50,
+            Source::ConfigmapListSnapshot => 55,
+        })
+    }
+
+    /// Whether a payload replaces the latest one or appends to a series.
+    pub const fn store_mode(self) -> StoreMode {
+        match self {
+            Source::Events | Source::MetricsSnapshot => StoreMode::Append,
+            _ => StoreMode::Replace,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The name is not one of the nine sources.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown source `{0}`")]
+pub struct UnknownSource(pub String);
+
+impl FromStr for Source {
+    type Err = UnknownSource;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Source::ALL
+            .into_iter()
+            .find(|source| source.as_str() == s)
+            .ok_or_else(|| UnknownSource(s.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_round_trip_through_serde_and_from_str() {
+        for source in Source::ALL {
+            let json = serde_json::to_string(&source).unwrap();
+            assert_eq!(json, format!("\"{}\"", source.as_str()));
+            assert_eq!(source.as_str().parse::<Source>(), Ok(source));
+        }
+        assert_eq!(
+            "pods".parse::<Source>(),
+            Err(UnknownSource("pods".to_owned()))
+        );
+    }
+
+    #[test]
+    fn schedule_matches_the_seed() {
+        let secs: Vec<u64> = Source::ALL
+            .iter()
+            .map(|s| s.default_interval().as_secs())
+            .collect();
+        assert_eq!(secs, [5, 5, 25, 30, 35, 40, 45, 50, 55]);
+        assert_eq!(Source::Events.store_mode(), StoreMode::Append);
+        assert_eq!(Source::MetricsSnapshot.store_mode(), StoreMode::Append);
+        assert_eq!(Source::PodListSnapshot.store_mode(), StoreMode::Replace);
+    }
+}

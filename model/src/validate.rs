@@ -1,0 +1,263 @@
+//! Checks on decoded data: names as Kubernetes allows them, timestamps within sane bounds, sizes
+//! within limits. Every error names the field it is about.
+
+use crate::codec::{DecodeError, Limits};
+use crate::envelope::{Envelope, Payload};
+use crate::metrics::NodeMetricsSnapshot;
+
+/// 2020-01-01T00:00:00Z: no envelope from a running agent is older than this.
+pub const MIN_TS_MS: i64 = 1_577_836_800_000;
+
+/// A field that failed validation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid `{field}`: {reason}")]
+pub struct InvalidField {
+    pub field: String,
+    pub reason: String,
+}
+
+impl InvalidField {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        InvalidField {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The same error, with the field's path under `prefix` (e.g. `[2].`).
+    pub(crate) fn prefixed(self, prefix: &str) -> DecodeError {
+        DecodeError::Invalid {
+            field: format!("{prefix}{}", self.field),
+            reason: self.reason,
+        }
+    }
+}
+
+/// A DNS-1123 label: at most 63 lowercase alphanumerics or `-`, starting and ending
+/// alphanumeric. What Kubernetes requires of namespaces, and what we require of cluster ids.
+///
+/// # Errors
+/// A reason the value is not a label.
+pub fn dns1123_label(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if value.len() > 63 {
+        return Err(format!("{} characters, at most 63", value.len()));
+    }
+    let bytes = value.as_bytes();
+    if let Some(c) = bytes
+        .iter()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || **c == b'-'))
+    {
+        return Err(format!(
+            "`{}` is not allowed (lowercase letters, digits and '-' only)",
+            char::from(*c).escape_default()
+        ));
+    }
+    if bytes[0] == b'-' || bytes[bytes.len() - 1] == b'-' {
+        return Err("must start and end with a letter or digit".to_owned());
+    }
+    Ok(())
+}
+
+/// A DNS-1123 subdomain: at most 253 characters, dot-separated labels. What Kubernetes requires
+/// of most object names (pods, nodes, deployments, config maps, …).
+///
+/// # Errors
+/// A reason the value is not a subdomain.
+pub fn dns1123_subdomain(value: &str) -> Result<(), String> {
+    if value.is_empty() {
+        return Err("must not be empty".to_owned());
+    }
+    if value.len() > 253 {
+        return Err(format!("{} characters, at most 253", value.len()));
+    }
+    for label in value.split('.') {
+        dns1123_label(label).map_err(|reason| {
+            if label.is_empty() {
+                "must not have an empty part between dots".to_owned()
+            } else {
+                reason
+            }
+        })?;
+    }
+    Ok(())
+}
+
+fn check(field: impl FnOnce() -> String, result: Result<(), String>) -> Result<(), InvalidField> {
+    result.map_err(|reason| InvalidField::new(field(), reason))
+}
+
+fn timestamp(field: &str, ts_ms: i64, limits: &Limits, now_ms: i64) -> Result<(), InvalidField> {
+    if ts_ms < MIN_TS_MS {
+        return Err(InvalidField::new(
+            field,
+            format!("{ts_ms} is before 2020-01-01 (milliseconds since the Unix epoch expected)"),
+        ));
+    }
+    if ts_ms > now_ms.saturating_add(limits.max_future_skew_ms) {
+        return Err(InvalidField::new(
+            field,
+            format!(
+                "{ts_ms} is {} s in the future (clock skew allowed: {} s)",
+                (ts_ms - now_ms) / 1000,
+                limits.max_future_skew_ms / 1000
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks an object's namespace (a label) and name (a subdomain).
+fn namespaced(i: usize, namespace: &str, name: &str) -> Result<(), InvalidField> {
+    check(
+        || format!("payload.items[{i}].namespace"),
+        dns1123_label(namespace),
+    )?;
+    check(
+        || format!("payload.items[{i}].name"),
+        dns1123_subdomain(name),
+    )
+}
+
+fn cluster_scoped(i: usize, name: &str) -> Result<(), InvalidField> {
+    check(
+        || format!("payload.items[{i}].name"),
+        dns1123_subdomain(name),
+    )
+}
+
+/// Validates a decoded envelope: cluster id, timestamp, payload size, and every item's names.
+///
+/// # Errors
+/// The first [`InvalidField`], with its path from the envelope (`payload.items[3].namespace`).
+pub fn envelope(envelope: &Envelope, limits: &Limits, now_ms: i64) -> Result<(), InvalidField> {
+    check(
+        || "cluster_id".to_owned(),
+        dns1123_label(&envelope.cluster_id),
+    )?;
+    timestamp("ts_ms", envelope.ts_ms, limits, now_ms)?;
+    if envelope.payload.len() > limits.max_items {
+        return Err(InvalidField::new(
+            "payload.items",
+            format!(
+                "{} items, at most {}",
+                envelope.payload.len(),
+                limits.max_items
+            ),
+        ));
+    }
+    match &envelope.payload {
+        Payload::Events(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, e)| namespaced(i, &e.namespace, &e.name)),
+        Payload::MetricsSnapshot(items) => items.iter().enumerate().try_for_each(|(i, m)| {
+            node_metrics(m, limits, now_ms).map_err(|e| InvalidField {
+                field: format!("payload.items[{i}].{}", e.field),
+                reason: e.reason,
+            })
+        }),
+        Payload::PodListSnapshot(items) => items.iter().enumerate().try_for_each(|(i, p)| {
+            namespaced(i, &p.namespace, &p.name)?;
+            match &p.node {
+                Some(node) => check(
+                    || format!("payload.items[{i}].node"),
+                    dns1123_subdomain(node),
+                ),
+                None => Ok(()),
+            }
+        }),
+        Payload::NodeListSnapshot(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, n)| cluster_scoped(i, &n.name)),
+        Payload::ServiceListSnapshot(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, s)| namespaced(i, &s.namespace, &s.name)),
+        Payload::NamespaceListSnapshot(items) => items.iter().enumerate().try_for_each(|(i, n)| {
+            check(
+                || format!("payload.items[{i}].name"),
+                dns1123_label(&n.name),
+            )
+        }),
+        Payload::IngressListSnapshot(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, g)| namespaced(i, &g.namespace, &g.name)),
+        Payload::DeploymentListSnapshot(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, d)| namespaced(i, &d.namespace, &d.name)),
+        Payload::ConfigmapListSnapshot(items) => items
+            .iter()
+            .enumerate()
+            .try_for_each(|(i, c)| namespaced(i, &c.namespace, &c.name)),
+    }
+}
+
+/// Validates one node's sample: node name, timestamp, and no negative or non-finite figure.
+///
+/// # Errors
+/// The first [`InvalidField`], with its path inside the snapshot.
+pub fn node_metrics(
+    snapshot: &NodeMetricsSnapshot,
+    limits: &Limits,
+    now_ms: i64,
+) -> Result<(), InvalidField> {
+    check(|| "node".to_owned(), dns1123_subdomain(&snapshot.node))?;
+    timestamp("ts_ms", snapshot.ts_ms, limits, now_ms)?;
+    let cpu = &snapshot.cpu;
+    let figures = [
+        ("cpu.usage_percent", cpu.usage_percent),
+        ("cpu.load1", cpu.load1),
+        ("cpu.load5", cpu.load5),
+        ("cpu.load15", cpu.load15),
+    ];
+    for (field, value) in figures {
+        if !value.is_finite() || value < 0.0 {
+            return Err(InvalidField::new(
+                field,
+                format!("{value} is not a figure ≥ 0"),
+            ));
+        }
+    }
+    if let Some(i) = cpu
+        .per_core_percent
+        .iter()
+        .position(|v| !v.is_finite() || *v < 0.0)
+    {
+        return Err(InvalidField::new(
+            format!("cpu.per_core_percent[{i}]"),
+            "not a figure ≥ 0",
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_follow_dns1123() {
+        for ok in ["a", "prod-eu", "x1", &"a".repeat(63)] {
+            assert_eq!(dns1123_label(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", "-a", "a-", "Prod", "a_b", "a.b", &"a".repeat(64), "ü"] {
+            assert!(dns1123_label(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn subdomains_are_dotted_labels() {
+        for ok in ["kube-root-ca.crt", "web-7d9f8-abcde", "node-1.example.com"] {
+            assert_eq!(dns1123_subdomain(ok), Ok(()), "{ok}");
+        }
+        for bad in ["", ".a", "a..b", "a.", "A.b", &"a.".repeat(127)] {
+            assert!(dns1123_subdomain(bad).is_err(), "{bad}");
+        }
+    }
+}
