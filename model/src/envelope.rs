@@ -201,6 +201,114 @@ impl Serialize for Envelope {
     }
 }
 
+/// Single-pass reading of an envelope: when `source` precedes `payload` (as every encoder of
+/// ours writes it) the payload is parsed straight into its type; otherwise it is captured raw
+/// and parsed once the source is known. Errors here are plain serde errors: the codec re-reads a
+/// failed body with [`RawEnvelope`] to say precisely what is wrong.
+pub(crate) struct FastEnvelope(pub Envelope);
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "snake_case")]
+enum Field {
+    Version,
+    ClusterId,
+    Source,
+    TsMs,
+    Payload,
+    #[serde(other)]
+    Other,
+}
+
+struct PayloadSeed(Source);
+
+impl<'de> de::DeserializeSeed<'de> for PayloadSeed {
+    type Value = Payload;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Payload, D::Error> {
+        fn items<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+            Items::<T>::deserialize(d).map(|i| i.items)
+        }
+        Ok(match self.0 {
+            Source::Events => Payload::Events(items(d)?),
+            Source::MetricsSnapshot => Payload::MetricsSnapshot(items(d)?),
+            Source::PodListSnapshot => Payload::PodListSnapshot(items(d)?),
+            Source::NodeListSnapshot => Payload::NodeListSnapshot(items(d)?),
+            Source::ServiceListSnapshot => Payload::ServiceListSnapshot(items(d)?),
+            Source::NamespaceListSnapshot => Payload::NamespaceListSnapshot(items(d)?),
+            Source::IngressListSnapshot => Payload::IngressListSnapshot(items(d)?),
+            Source::DeploymentListSnapshot => Payload::DeploymentListSnapshot(items(d)?),
+            Source::ConfigmapListSnapshot => Payload::ConfigmapListSnapshot(items(d)?),
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for FastEnvelope {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> de::Visitor<'de> for Visitor {
+            type Value = FastEnvelope;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an envelope")
+            }
+
+            fn visit_map<A: de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<FastEnvelope, A::Error> {
+                let mut cluster_id: Option<String> = None;
+                let mut source: Option<Source> = None;
+                let mut ts_ms: Option<i64> = None;
+                let mut payload: Option<Payload> = None;
+                let mut raw_payload: Option<&'de RawValue> = None;
+                let mut version_seen = false;
+                while let Some(field) = map.next_key::<Field>()? {
+                    match field {
+                        Field::Version => {
+                            let version: std::borrow::Cow<'de, str> = map.next_value()?;
+                            if version != ProtocolVersion::V1.as_str() {
+                                return Err(de::Error::custom("unsupported version"));
+                            }
+                            version_seen = true;
+                        }
+                        Field::ClusterId => cluster_id = Some(map.next_value()?),
+                        Field::Source => source = Some(map.next_value()?),
+                        Field::TsMs => ts_ms = Some(map.next_value()?),
+                        Field::Payload => match source {
+                            Some(source) => {
+                                payload = Some(map.next_value_seed(PayloadSeed(source))?)
+                            }
+                            None => raw_payload = Some(map.next_value()?),
+                        },
+                        Field::Other => {
+                            map.next_value::<de::IgnoredAny>()?;
+                        }
+                    }
+                }
+                let (true, Some(cluster_id), Some(source), Some(ts_ms)) =
+                    (version_seen, cluster_id, source, ts_ms)
+                else {
+                    return Err(de::Error::custom("missing field"));
+                };
+                let payload = match (payload, raw_payload) {
+                    (Some(payload), _) => payload,
+                    (None, Some(raw)) => {
+                        Payload::from_json(source, raw.get()).map_err(de::Error::custom)?
+                    }
+                    (None, None) => return Err(de::Error::missing_field("payload")),
+                };
+                Ok(FastEnvelope(Envelope {
+                    version: ProtocolVersion::V1,
+                    cluster_id,
+                    ts_ms,
+                    payload,
+                }))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
+}
+
 /// The envelope's fields with the payload still raw JSON: the version and source are checked
 /// before the payload is parsed as the source's type.
 #[derive(Deserialize)]
