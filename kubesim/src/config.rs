@@ -27,7 +27,11 @@ pub struct Config {
 
     /// Address the API server listens on; port 0 picks a free port. The first line on stdout is
     /// the URL it listens on.
-    #[arg(long, env = "ATLHYPER_KUBESIM_LISTEN", default_value = "127.0.0.1:6443")]
+    #[arg(
+        long,
+        env = "ATLHYPER_KUBESIM_LISTEN",
+        default_value = "127.0.0.1:6443"
+    )]
     pub listen: SocketAddr,
 
     /// Write a kubeconfig for this cluster (server, token, context) to this path.
@@ -51,7 +55,11 @@ pub struct Config {
     pub push_node_metrics: Option<String>,
 
     /// Bearer token for the node-metrics pushes.
-    #[arg(long, env = "ATLHYPER_KUBESIM_NODE_METRICS_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "ATLHYPER_KUBESIM_NODE_METRICS_TOKEN",
+        hide_env_values = true
+    )]
     pub node_metrics_token: Option<String>,
 
     /// Log filter (tracing's env-filter syntax), e.g. `info` or `kubesim=debug`.
@@ -64,7 +72,11 @@ pub struct Config {
 }
 
 fn redacted(secret: &Option<String>) -> &'static str {
-    if secret.is_some() { "<redacted>" } else { "<unset>" }
+    if secret.is_some() {
+        "<redacted>"
+    } else {
+        "<unset>"
+    }
 }
 
 /// Secrets never reach a log or a terminal through `Debug`.

@@ -61,7 +61,10 @@ fn write_man() -> anyhow::Result<()> {
     // Pages of commands that no longer exist go too.
     for entry in std::fs::read_dir(&dir)? {
         let path = entry?.path();
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
         if name.ends_with(".1") && !pages.iter().any(|(p, _)| p == name) {
             std::fs::remove_file(&path)?;
         }
