@@ -1,0 +1,806 @@
+//! Server-side printing: the `meta.k8s.io/v1` Table a real API server answers `kubectl get`
+//! with, with the same columns per kind.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Endpoints, Event, Namespace, Node, Pod, PodSpec, PodTemplateSpec, Service,
+};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
+use serde_json::{Value, json};
+
+use crate::kinds::Kind;
+
+/// A kind that can be printed as table rows.
+pub trait Printable: Kind {
+    /// `(name, type, priority)`: priority 1 columns show only with `-o wide`.
+    const COLUMNS: &'static [(&'static str, &'static str, u8)];
+    fn cells(&self, now_ms: i64) -> Vec<Value>;
+}
+
+/// The column definitions of a kind.
+pub fn column_definitions<K: Printable>() -> Value {
+    Value::Array(
+        K::COLUMNS
+            .iter()
+            .map(|(name, type_, priority)| {
+                json!({
+                    "name": name,
+                    "type": type_,
+                    "format": if *name == "Name" { "name" } else { "" },
+                    "description": "",
+                    "priority": priority,
+                })
+            })
+            .collect(),
+    )
+}
+
+/// How a table row carries its object (`includeObject`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IncludeObject {
+    None,
+    Metadata,
+    Object,
+}
+
+impl IncludeObject {
+    pub fn parse(value: Option<&str>) -> Self {
+        match value {
+            Some("None") => IncludeObject::None,
+            Some("Object") => IncludeObject::Object,
+            _ => IncludeObject::Metadata,
+        }
+    }
+}
+
+/// One row: the cells and, as asked, the object.
+pub fn row<K: Printable>(object: &K, json: &[u8], include: IncludeObject, now_ms: i64) -> Value {
+    let mut row = json!({ "cells": object.cells(now_ms) });
+    match include {
+        IncludeObject::None => {}
+        IncludeObject::Metadata => {
+            row["object"] = json!({
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": object.metadata(),
+            });
+        }
+        IncludeObject::Object => {
+            row["object"] = serde_json::from_slice(json).expect("stored JSON is valid");
+        }
+    }
+    row
+}
+
+/// A whole table.
+pub fn table<K: Printable>(rows: Vec<Value>, rv: u64, continue_token: Option<String>) -> Value {
+    let mut metadata = json!({ "resourceVersion": rv.to_string() });
+    if let Some(token) = continue_token {
+        metadata["continue"] = Value::String(token);
+    }
+    json!({
+        "kind": "Table",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": metadata,
+        "columnDefinitions": column_definitions::<K>(),
+        "rows": rows,
+    })
+}
+
+/// Kubernetes' `duration.HumanDuration`, as the AGE column shows it.
+pub fn human_duration(ms: i64) -> String {
+    let seconds = ms.div_euclid(1000);
+    if seconds < -1 {
+        return "<invalid>".to_owned();
+    }
+    if seconds < 0 {
+        return "0s".to_owned();
+    }
+    if seconds < 120 {
+        return format!("{seconds}s");
+    }
+    let minutes = seconds / 60;
+    if minutes < 10 {
+        let s = seconds % 60;
+        return if s == 0 {
+            format!("{minutes}m")
+        } else {
+            format!("{minutes}m{s}s")
+        };
+    }
+    if minutes < 180 {
+        return format!("{minutes}m");
+    }
+    let hours = minutes / 60;
+    if hours < 8 {
+        let m = minutes % 60;
+        return if m == 0 {
+            format!("{hours}h")
+        } else {
+            format!("{hours}h{m}m")
+        };
+    }
+    if hours < 48 {
+        return format!("{hours}h");
+    }
+    if hours < 24 * 8 {
+        let h = hours % 24;
+        return if h == 0 {
+            format!("{}d", hours / 24)
+        } else {
+            format!("{}d{h}h", hours / 24)
+        };
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{}d", hours / 24);
+    }
+    if hours < 24 * 365 * 8 {
+        let d = (hours / 24) % 365;
+        return if d == 0 {
+            format!("{}y", hours / 24 / 365)
+        } else {
+            format!("{}y{d}d", hours / 24 / 365)
+        };
+    }
+    format!("{}y", hours / 24 / 365)
+}
+
+fn ms(time: &Time) -> i64 {
+    time.0.as_millisecond()
+}
+
+/// The age of a timestamp, or `<unknown>`.
+pub fn age(time: Option<&Time>, now_ms: i64) -> String {
+    time.map_or_else(
+        || "<unknown>".to_owned(),
+        |t| human_duration(now_ms - ms(t)),
+    )
+}
+
+fn none_if_empty(s: String) -> String {
+    if s.is_empty() { "<none>".to_owned() } else { s }
+}
+
+fn selector_text(labels: Option<&BTreeMap<String, String>>) -> String {
+    none_if_empty(
+        labels
+            .map(|l| {
+                l.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            })
+            .unwrap_or_default(),
+    )
+}
+
+fn label_selector_text(selector: &LabelSelector) -> String {
+    let mut parts: Vec<String> = selector
+        .match_labels
+        .iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    for expr in selector.match_expressions.iter().flatten() {
+        let values = expr.values.clone().unwrap_or_default().join(",");
+        parts.push(match expr.operator.as_str() {
+            "In" => format!("{} in ({values})", expr.key),
+            "NotIn" => format!("{} notin ({values})", expr.key),
+            "Exists" => expr.key.clone(),
+            _ => format!("!{}", expr.key),
+        });
+    }
+    none_if_empty(parts.join(","))
+}
+
+fn containers_and_images(template: Option<&PodTemplateSpec>) -> (String, String) {
+    let containers = template
+        .and_then(|t| t.spec.as_ref())
+        .map(|s: &PodSpec| s.containers.as_slice())
+        .unwrap_or_default();
+    (
+        containers
+            .iter()
+            .map(|c| c.name.clone())
+            .collect::<Vec<_>>()
+            .join(","),
+        containers
+            .iter()
+            .map(|c| c.image.clone().unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join(","),
+    )
+}
+
+/// The STATUS, READY and RESTARTS of a pod as kubectl's printer derives them.
+pub struct PodSummary {
+    pub ready: usize,
+    pub total: usize,
+    pub status: String,
+    pub restarts: i32,
+    pub last_restart_ms: Option<i64>,
+}
+
+/// kubectl's `printPod` logic.
+pub fn pod_summary(pod: &Pod) -> PodSummary {
+    let spec = pod.spec.as_ref();
+    let status = pod.status.as_ref();
+    let total = spec.map_or(0, |s| s.containers.len());
+    let phase = status.and_then(|s| s.phase.clone()).unwrap_or_default();
+    let mut reason = status
+        .and_then(|s| s.reason.clone())
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| phase.clone());
+    let mut restarts = 0;
+    let mut ready = 0;
+    let mut last_restart_ms: Option<i64> = None;
+    let note_restart = |last: &mut Option<i64>, t: Option<&Time>| {
+        if let Some(t) = t {
+            *last = Some(last.map_or(ms(t), |l| l.max(ms(t))));
+        }
+    };
+
+    let init_statuses = status
+        .and_then(|s| s.init_container_statuses.as_deref())
+        .unwrap_or_default();
+    let init_total = spec.map_or(0, |s| s.init_containers.as_ref().map_or(0, Vec::len));
+    let mut initializing = false;
+    for (i, c) in init_statuses.iter().enumerate() {
+        restarts += c.restart_count;
+        note_restart(
+            &mut last_restart_ms,
+            c.last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .and_then(|t| t.finished_at.as_ref()),
+        );
+        let state = c.state.as_ref();
+        let terminated = state.and_then(|s| s.terminated.as_ref());
+        let waiting = state.and_then(|s| s.waiting.as_ref());
+        if terminated.is_some_and(|t| t.exit_code == 0) {
+            continue;
+        }
+        reason = if let Some(t) = terminated {
+            match t.reason.as_deref().filter(|r| !r.is_empty()) {
+                Some(r) => format!("Init:{r}"),
+                None => match t.signal.filter(|s| *s != 0) {
+                    Some(signal) => format!("Init:Signal:{signal}"),
+                    None => format!("Init:ExitCode:{}", t.exit_code),
+                },
+            }
+        } else if let Some(r) = waiting
+            .and_then(|w| w.reason.as_deref())
+            .filter(|r| !r.is_empty() && *r != "PodInitializing")
+        {
+            format!("Init:{r}")
+        } else {
+            format!("Init:{i}/{init_total}")
+        };
+        initializing = true;
+        break;
+    }
+    let initialized = status
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| {
+            cs.iter()
+                .any(|c| c.type_ == "Initialized" && c.status == "True")
+        });
+    if !initializing || initialized {
+        restarts = 0;
+        last_restart_ms = None;
+        let mut has_running = false;
+        let statuses = status
+            .and_then(|s| s.container_statuses.as_deref())
+            .unwrap_or_default();
+        for c in statuses.iter().rev() {
+            restarts += c.restart_count;
+            note_restart(
+                &mut last_restart_ms,
+                c.last_state
+                    .as_ref()
+                    .and_then(|s| s.terminated.as_ref())
+                    .and_then(|t| t.finished_at.as_ref()),
+            );
+            let state = c.state.as_ref();
+            let waiting = state.and_then(|s| s.waiting.as_ref());
+            let terminated = state.and_then(|s| s.terminated.as_ref());
+            if let Some(r) = waiting
+                .and_then(|w| w.reason.clone())
+                .filter(|r| !r.is_empty())
+            {
+                reason = r;
+            } else if let Some(t) = terminated {
+                reason = match t.reason.clone().filter(|r| !r.is_empty()) {
+                    Some(r) => r,
+                    None => match t.signal.filter(|s| *s != 0) {
+                        Some(signal) => format!("Signal:{signal}"),
+                        None => format!("ExitCode:{}", t.exit_code),
+                    },
+                };
+            } else if c.ready && state.is_some_and(|s| s.running.is_some()) {
+                has_running = true;
+                ready += 1;
+            }
+        }
+        if reason == "Completed" && has_running {
+            let pod_ready = status
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            reason = if pod_ready { "Running" } else { "NotReady" }.to_owned();
+        }
+    }
+    if pod.metadata.deletion_timestamp.is_some() {
+        if status.and_then(|s| s.reason.as_deref()) == Some("NodeLost") {
+            reason = "Unknown".to_owned();
+        } else if phase != "Succeeded" && phase != "Failed" {
+            reason = "Terminating".to_owned();
+        }
+    }
+    PodSummary {
+        ready,
+        total,
+        status: reason,
+        restarts,
+        last_restart_ms,
+    }
+}
+
+impl Printable for Pod {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Ready", "string", 0),
+        ("Status", "string", 0),
+        ("Restarts", "string", 0),
+        ("Age", "string", 0),
+        ("IP", "string", 1),
+        ("Node", "string", 1),
+        ("Nominated Node", "string", 1),
+        ("Readiness Gates", "string", 1),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let s = pod_summary(self);
+        let restarts = match s.last_restart_ms {
+            Some(last) if s.restarts != 0 => {
+                format!("{} ({} ago)", s.restarts, human_duration(now_ms - last))
+            }
+            _ => s.restarts.to_string(),
+        };
+        let status = self.status.as_ref();
+        vec![
+            json!(self.metadata.name),
+            json!(format!("{}/{}", s.ready, s.total)),
+            json!(s.status),
+            json!(restarts),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+            json!(none_if_empty(
+                status.and_then(|s| s.pod_ip.clone()).unwrap_or_default()
+            )),
+            json!(none_if_empty(
+                self.spec
+                    .as_ref()
+                    .and_then(|s| s.node_name.clone())
+                    .unwrap_or_default()
+            )),
+            json!(none_if_empty(
+                status
+                    .and_then(|s| s.nominated_node_name.clone())
+                    .unwrap_or_default()
+            )),
+            json!("<none>"),
+        ]
+    }
+}
+
+/// A node's STATUS column: `Ready`, `NotReady` or `Unknown`, plus `,SchedulingDisabled`.
+pub fn node_status(node: &Node) -> String {
+    let ready = node
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+        .map(|c| c.status.as_str());
+    let mut status = match ready {
+        Some("True") => "Ready",
+        Some("False") => "NotReady",
+        _ => "Unknown",
+    }
+    .to_owned();
+    if node.spec.as_ref().and_then(|s| s.unschedulable) == Some(true) {
+        status.push_str(",SchedulingDisabled");
+    }
+    status
+}
+
+/// A node's roles from its `node-role.kubernetes.io/<role>` labels.
+pub fn node_roles(node: &Node) -> Vec<String> {
+    let mut roles: Vec<String> = node
+        .metadata
+        .labels
+        .iter()
+        .flatten()
+        .filter_map(|(k, v)| {
+            if let Some(role) = k.strip_prefix("node-role.kubernetes.io/") {
+                Some(role.to_owned())
+            } else if k == "kubernetes.io/role" {
+                Some(v.clone())
+            } else {
+                None
+            }
+        })
+        .filter(|r| !r.is_empty())
+        .collect();
+    roles.sort();
+    roles.dedup();
+    roles
+}
+
+impl Printable for Node {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Status", "string", 0),
+        ("Roles", "string", 0),
+        ("Age", "string", 0),
+        ("Version", "string", 0),
+        ("Internal-IP", "string", 1),
+        ("External-IP", "string", 1),
+        ("OS-Image", "string", 1),
+        ("Kernel-Version", "string", 1),
+        ("Container-Runtime", "string", 1),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let status = self.status.as_ref();
+        let address = |type_: &str| {
+            none_if_empty(
+                status
+                    .and_then(|s| s.addresses.as_ref())
+                    .and_then(|a| a.iter().find(|a| a.type_ == type_))
+                    .map(|a| a.address.clone())
+                    .unwrap_or_default(),
+            )
+        };
+        let info = status.and_then(|s| s.node_info.as_ref());
+        let info_field = |f: fn(&k8s_openapi::api::core::v1::NodeSystemInfo) -> &String| {
+            info.map(|i| f(i).clone()).unwrap_or_default()
+        };
+        vec![
+            json!(self.metadata.name),
+            json!(node_status(self)),
+            json!(none_if_empty(node_roles(self).join(","))),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+            json!(info_field(|i| &i.kubelet_version)),
+            json!(address("InternalIP")),
+            json!(address("ExternalIP")),
+            json!(info_field(|i| &i.os_image)),
+            json!(info_field(|i| &i.kernel_version)),
+            json!(info_field(|i| &i.container_runtime_version)),
+        ]
+    }
+}
+
+impl Printable for Namespace {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Status", "string", 0),
+        ("Age", "string", 0),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        vec![
+            json!(self.metadata.name),
+            json!(
+                self.status
+                    .as_ref()
+                    .and_then(|s| s.phase.clone())
+                    .unwrap_or_default()
+            ),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+        ]
+    }
+}
+
+impl Printable for Service {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Type", "string", 0),
+        ("Cluster-IP", "string", 0),
+        ("External-IP", "string", 0),
+        ("Port(s)", "string", 0),
+        ("Age", "string", 0),
+        ("Selector", "string", 1),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let spec = self.spec.clone().unwrap_or_default();
+        let type_ = spec.type_.clone().unwrap_or_else(|| "ClusterIP".to_owned());
+        let lb: Vec<String> = self
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|l| l.ingress.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))
+            .collect();
+        let mut external: Vec<String> = spec.external_ips.clone().unwrap_or_default();
+        let external = match type_.as_str() {
+            "ExternalName" => spec.external_name.clone().unwrap_or_default(),
+            "LoadBalancer" => {
+                external.extend(lb);
+                if external.is_empty() {
+                    "<pending>".to_owned()
+                } else {
+                    external.join(",")
+                }
+            }
+            _ => none_if_empty(external.join(",")),
+        };
+        let ports = spec
+            .ports
+            .iter()
+            .flatten()
+            .map(|p| {
+                let protocol = p.protocol.clone().unwrap_or_else(|| "TCP".to_owned());
+                match p.node_port {
+                    Some(np) => format!("{}:{np}/{protocol}", p.port),
+                    None => format!("{}/{protocol}", p.port),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        vec![
+            json!(self.metadata.name),
+            json!(type_),
+            json!(
+                spec.cluster_ip
+                    .clone()
+                    .unwrap_or_else(|| "<none>".to_owned())
+            ),
+            json!(external),
+            json!(none_if_empty(ports)),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+            json!(selector_text(spec.selector.as_ref())),
+        ]
+    }
+}
+
+impl Printable for Endpoints {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Endpoints", "string", 0),
+        ("Age", "string", 0),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let mut all = Vec::new();
+        for subset in self.subsets.iter().flatten() {
+            for address in subset.addresses.iter().flatten() {
+                for port in subset.ports.iter().flatten() {
+                    all.push(format!("{}:{}", address.ip, port.port));
+                }
+            }
+        }
+        let text = if all.len() > 3 {
+            format!("{} + {} more...", all[..3].join(","), all.len() - 3)
+        } else {
+            none_if_empty(all.join(","))
+        };
+        vec![
+            json!(self.metadata.name),
+            json!(text),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+        ]
+    }
+}
+
+impl Printable for ConfigMap {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Data", "integer", 0),
+        ("Age", "string", 0),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let count = self.data.as_ref().map_or(0, BTreeMap::len)
+            + self.binary_data.as_ref().map_or(0, BTreeMap::len);
+        vec![
+            json!(self.metadata.name),
+            json!(count),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+        ]
+    }
+}
+
+impl Printable for Event {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Last Seen", "string", 0),
+        ("Type", "string", 0),
+        ("Reason", "string", 0),
+        ("Object", "string", 0),
+        ("Subobject", "string", 1),
+        ("Source", "string", 1),
+        ("Message", "string", 0),
+        ("First Seen", "string", 1),
+        ("Count", "string", 1),
+        ("Name", "string", 1),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let o = &self.involved_object;
+        let object = format!(
+            "{}/{}",
+            o.kind.clone().unwrap_or_default().to_lowercase(),
+            o.name.clone().unwrap_or_default()
+        );
+        let source = self
+            .source
+            .as_ref()
+            .map(|s| {
+                let component = s.component.clone().unwrap_or_default();
+                match &s.host {
+                    Some(host) => format!("{component}, {host}"),
+                    None => component,
+                }
+            })
+            .unwrap_or_default();
+        vec![
+            json!(age(self.last_timestamp.as_ref(), now_ms)),
+            json!(self.type_.clone().unwrap_or_default()),
+            json!(self.reason.clone().unwrap_or_default()),
+            json!(object),
+            json!(o.field_path.clone().unwrap_or_default()),
+            json!(source),
+            json!(self.message.clone().unwrap_or_default()),
+            json!(age(self.first_timestamp.as_ref(), now_ms)),
+            json!(self.count.unwrap_or(1).to_string()),
+            json!(self.metadata.name),
+        ]
+    }
+}
+
+impl Printable for Deployment {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Ready", "string", 0),
+        ("Up-to-date", "integer", 0),
+        ("Available", "integer", 0),
+        ("Age", "string", 0),
+        ("Containers", "string", 1),
+        ("Images", "string", 1),
+        ("Selector", "string", 1),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let desired = self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let status = self.status.clone().unwrap_or_default();
+        let (containers, images) = containers_and_images(self.spec.as_ref().map(|s| &s.template));
+        vec![
+            json!(self.metadata.name),
+            json!(format!("{}/{desired}", status.ready_replicas.unwrap_or(0))),
+            json!(status.updated_replicas.unwrap_or(0)),
+            json!(status.available_replicas.unwrap_or(0)),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+            json!(containers),
+            json!(images),
+            json!(
+                self.spec
+                    .as_ref()
+                    .map_or("<none>".to_owned(), |s| label_selector_text(&s.selector))
+            ),
+        ]
+    }
+}
+
+impl Printable for ReplicaSet {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Desired", "integer", 0),
+        ("Current", "integer", 0),
+        ("Ready", "integer", 0),
+        ("Age", "string", 0),
+        ("Containers", "string", 1),
+        ("Images", "string", 1),
+        ("Selector", "string", 1),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let status = self.status.clone().unwrap_or_default();
+        let (containers, images) =
+            containers_and_images(self.spec.as_ref().and_then(|s| s.template.as_ref()));
+        vec![
+            json!(self.metadata.name),
+            json!(self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
+            json!(status.replicas),
+            json!(status.ready_replicas.unwrap_or(0)),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+            json!(containers),
+            json!(images),
+            json!(
+                self.spec
+                    .as_ref()
+                    .map_or("<none>".to_owned(), |s| label_selector_text(&s.selector))
+            ),
+        ]
+    }
+}
+
+impl Printable for Ingress {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Class", "string", 0),
+        ("Hosts", "string", 0),
+        ("Address", "string", 0),
+        ("Ports", "string", 0),
+        ("Age", "string", 0),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let spec = self.spec.clone().unwrap_or_default();
+        let hosts: Vec<String> = spec
+            .rules
+            .iter()
+            .flatten()
+            .map(|r| r.host.clone().unwrap_or_else(|| "*".to_owned()))
+            .collect();
+        let hosts = if hosts.len() > 4 {
+            format!("{} + {} more...", hosts[..4].join(","), hosts.len() - 4)
+        } else if hosts.is_empty() {
+            "*".to_owned()
+        } else {
+            hosts.join(",")
+        };
+        let address: Vec<String> = self
+            .status
+            .as_ref()
+            .and_then(|s| s.load_balancer.as_ref())
+            .and_then(|l| l.ingress.as_ref())
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i.ip.clone().or_else(|| i.hostname.clone()))
+            .collect();
+        let ports = if spec.tls.as_ref().is_some_and(|t| !t.is_empty()) {
+            "80, 443"
+        } else {
+            "80"
+        };
+        vec![
+            json!(self.metadata.name),
+            json!(none_if_empty(
+                spec.ingress_class_name.clone().unwrap_or_default()
+            )),
+            json!(hosts),
+            json!(address.join(",")),
+            json!(ports),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+        ]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_as_kubernetes_prints_them() {
+        let s = 1000;
+        for (ms, text) in [
+            (-5 * s, "<invalid>"),
+            (0, "0s"),
+            (119 * s, "119s"),
+            (150 * s, "2m30s"),
+            (300 * s, "5m"),
+            (90 * 60 * s, "90m"),
+            (4 * 3600 * s + 5 * 60 * s, "4h5m"),
+            (30 * 3600 * s, "30h"),
+            (3 * 86_400 * s + 2 * 3600 * s, "3d2h"),
+            (40 * 86_400 * s, "40d"),
+            (3 * 365 * 86_400 * s, "3y"),
+        ] {
+            assert_eq!(human_duration(ms), text, "{ms}");
+        }
+    }
+}

@@ -1,0 +1,438 @@
+//! The kinds kubesim serves: their discovery facts (plural, short names, verbs, scope) and, per
+//! typed kind, the fields a field selector may name.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Every kind kubesim serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    Namespace,
+    Node,
+    Pod,
+    Service,
+    Endpoints,
+    ConfigMap,
+    Event,
+    Deployment,
+    ReplicaSet,
+    Ingress,
+}
+
+/// A subresource as discovery lists it.
+pub struct Subresource {
+    pub name: &'static str,
+    pub group: &'static str,
+    pub version: &'static str,
+    pub kind: &'static str,
+    pub verbs: &'static [&'static str],
+}
+
+const READ_WRITE: &[&str] = &[
+    "create",
+    "delete",
+    "deletecollection",
+    "get",
+    "list",
+    "patch",
+    "update",
+    "watch",
+];
+
+impl ResourceKind {
+    pub const ALL: [ResourceKind; 10] = [
+        ResourceKind::Namespace,
+        ResourceKind::Node,
+        ResourceKind::Pod,
+        ResourceKind::Service,
+        ResourceKind::Endpoints,
+        ResourceKind::ConfigMap,
+        ResourceKind::Event,
+        ResourceKind::Deployment,
+        ResourceKind::ReplicaSet,
+        ResourceKind::Ingress,
+    ];
+
+    /// The API group ("" for core).
+    pub const fn group(self) -> &'static str {
+        match self {
+            ResourceKind::Deployment | ResourceKind::ReplicaSet => "apps",
+            ResourceKind::Ingress => "networking.k8s.io",
+            _ => "",
+        }
+    }
+
+    pub const fn version(self) -> &'static str {
+        "v1"
+    }
+
+    /// `v1`, `apps/v1`, …
+    pub const fn api_version(self) -> &'static str {
+        match self.group().as_bytes() {
+            b"apps" => "apps/v1",
+            b"networking.k8s.io" => "networking.k8s.io/v1",
+            _ => "v1",
+        }
+    }
+
+    pub const fn kind(self) -> &'static str {
+        match self {
+            ResourceKind::Namespace => "Namespace",
+            ResourceKind::Node => "Node",
+            ResourceKind::Pod => "Pod",
+            ResourceKind::Service => "Service",
+            ResourceKind::Endpoints => "Endpoints",
+            ResourceKind::ConfigMap => "ConfigMap",
+            ResourceKind::Event => "Event",
+            ResourceKind::Deployment => "Deployment",
+            ResourceKind::ReplicaSet => "ReplicaSet",
+            ResourceKind::Ingress => "Ingress",
+        }
+    }
+
+    pub const fn plural(self) -> &'static str {
+        match self {
+            ResourceKind::Namespace => "namespaces",
+            ResourceKind::Node => "nodes",
+            ResourceKind::Pod => "pods",
+            ResourceKind::Service => "services",
+            ResourceKind::Endpoints => "endpoints",
+            ResourceKind::ConfigMap => "configmaps",
+            ResourceKind::Event => "events",
+            ResourceKind::Deployment => "deployments",
+            ResourceKind::ReplicaSet => "replicasets",
+            ResourceKind::Ingress => "ingresses",
+        }
+    }
+
+    pub const fn singular(self) -> &'static str {
+        match self {
+            ResourceKind::Namespace => "namespace",
+            ResourceKind::Node => "node",
+            ResourceKind::Pod => "pod",
+            ResourceKind::Service => "service",
+            ResourceKind::Endpoints => "endpoints",
+            ResourceKind::ConfigMap => "configmap",
+            ResourceKind::Event => "event",
+            ResourceKind::Deployment => "deployment",
+            ResourceKind::ReplicaSet => "replicaset",
+            ResourceKind::Ingress => "ingress",
+        }
+    }
+
+    pub const fn namespaced(self) -> bool {
+        !matches!(self, ResourceKind::Namespace | ResourceKind::Node)
+    }
+
+    pub const fn short_names(self) -> &'static [&'static str] {
+        match self {
+            ResourceKind::Namespace => &["ns"],
+            ResourceKind::Node => &["no"],
+            ResourceKind::Pod => &["po"],
+            ResourceKind::Service => &["svc"],
+            ResourceKind::Endpoints => &["ep"],
+            ResourceKind::ConfigMap => &["cm"],
+            ResourceKind::Event => &["ev"],
+            ResourceKind::Deployment => &["deploy"],
+            ResourceKind::ReplicaSet => &["rs"],
+            ResourceKind::Ingress => &["ing"],
+        }
+    }
+
+    /// `kubectl get all` lists the kinds in category `all`.
+    pub const fn categories(self) -> &'static [&'static str] {
+        match self {
+            ResourceKind::Pod
+            | ResourceKind::Service
+            | ResourceKind::Deployment
+            | ResourceKind::ReplicaSet => &["all"],
+            _ => &[],
+        }
+    }
+
+    pub const fn verbs(self) -> &'static [&'static str] {
+        READ_WRITE
+    }
+
+    pub const fn list_kind(self) -> &'static str {
+        match self {
+            ResourceKind::Namespace => "NamespaceList",
+            ResourceKind::Node => "NodeList",
+            ResourceKind::Pod => "PodList",
+            ResourceKind::Service => "ServiceList",
+            ResourceKind::Endpoints => "EndpointsList",
+            ResourceKind::ConfigMap => "ConfigMapList",
+            ResourceKind::Event => "EventList",
+            ResourceKind::Deployment => "DeploymentList",
+            ResourceKind::ReplicaSet => "ReplicaSetList",
+            ResourceKind::Ingress => "IngressList",
+        }
+    }
+
+    pub fn subresources(self) -> &'static [Subresource] {
+        const STATUS_VERBS: &[&str] = &["get", "patch", "update"];
+        match self {
+            ResourceKind::Pod => &[
+                Subresource {
+                    name: "status",
+                    group: "",
+                    version: "v1",
+                    kind: "Pod",
+                    verbs: STATUS_VERBS,
+                },
+                Subresource {
+                    name: "log",
+                    group: "",
+                    version: "v1",
+                    kind: "Pod",
+                    verbs: &["get"],
+                },
+                Subresource {
+                    name: "eviction",
+                    group: "policy",
+                    version: "v1",
+                    kind: "Eviction",
+                    verbs: &["create"],
+                },
+            ],
+            ResourceKind::Node => &[Subresource {
+                name: "status",
+                group: "",
+                version: "v1",
+                kind: "Node",
+                verbs: STATUS_VERBS,
+            }],
+            ResourceKind::Deployment => &[
+                Subresource {
+                    name: "status",
+                    group: "apps",
+                    version: "v1",
+                    kind: "Deployment",
+                    verbs: STATUS_VERBS,
+                },
+                Subresource {
+                    name: "scale",
+                    group: "autoscaling",
+                    version: "v1",
+                    kind: "Scale",
+                    verbs: STATUS_VERBS,
+                },
+            ],
+            ResourceKind::ReplicaSet => &[Subresource {
+                name: "status",
+                group: "apps",
+                version: "v1",
+                kind: "ReplicaSet",
+                verbs: STATUS_VERBS,
+            }],
+            _ => &[],
+        }
+    }
+
+    /// The fields a field selector may name for this kind.
+    pub fn selectable_fields(self) -> &'static [&'static str] {
+        match self {
+            ResourceKind::Pod => &[
+                "metadata.name",
+                "metadata.namespace",
+                "spec.nodeName",
+                "spec.restartPolicy",
+                "spec.schedulerName",
+                "spec.serviceAccountName",
+                "status.phase",
+                "status.podIP",
+                "status.nominatedNodeName",
+            ],
+            ResourceKind::Node => &["metadata.name", "metadata.namespace", "spec.unschedulable"],
+            ResourceKind::Namespace => &["metadata.name", "metadata.namespace", "status.phase"],
+            ResourceKind::Event => &[
+                "metadata.name",
+                "metadata.namespace",
+                "involvedObject.kind",
+                "involvedObject.namespace",
+                "involvedObject.name",
+                "involvedObject.uid",
+                "involvedObject.apiVersion",
+                "involvedObject.resourceVersion",
+                "involvedObject.fieldPath",
+                "reason",
+                "reportingComponent",
+                "source",
+                "type",
+            ],
+            ResourceKind::ReplicaSet => &["metadata.name", "metadata.namespace", "status.replicas"],
+            _ => &["metadata.name", "metadata.namespace"],
+        }
+    }
+
+    /// Finds a kind by group and plural (`("apps", "deployments")`).
+    pub fn from_plural(group: &str, plural: &str) -> Option<ResourceKind> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.group() == group && k.plural() == plural)
+    }
+}
+
+/// What the store needs of a typed Kubernetes object.
+pub trait Kind:
+    k8s_openapi::Metadata<Ty = ObjectMeta>
+    + Serialize
+    + DeserializeOwned
+    + Clone
+    + PartialEq
+    + Send
+    + Sync
+    + 'static
+{
+    const RESOURCE: ResourceKind;
+
+    /// The value of a selectable field other than `metadata.name`/`metadata.namespace`.
+    fn field(&self, _name: &str) -> Option<Cow<'_, str>> {
+        None
+    }
+
+    /// Whether a change from `old` to `self` changes the spec (and so bumps `generation`).
+    fn spec_changed(&self, _old: &Self) -> bool {
+        false
+    }
+}
+
+/// A selectable field of an object, metadata included; a missing field reads as "".
+pub fn field_value<K: Kind>(object: &K, name: &str) -> String {
+    let meta = object.metadata();
+    match name {
+        "metadata.name" => meta.name.clone().unwrap_or_default(),
+        "metadata.namespace" => meta.namespace.clone().unwrap_or_default(),
+        _ => object.field(name).map(Cow::into_owned).unwrap_or_default(),
+    }
+}
+
+/// The labels of an object (empty when it has none).
+pub fn labels<K: Kind>(object: &K) -> BTreeMap<String, String> {
+    object.metadata().labels.clone().unwrap_or_default()
+}
+
+fn opt(value: &Option<String>) -> Option<Cow<'_, str>> {
+    value.as_deref().map(Cow::Borrowed)
+}
+
+impl Kind for Namespace {
+    const RESOURCE: ResourceKind = ResourceKind::Namespace;
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        match name {
+            "status.phase" => opt(&self.status.as_ref()?.phase),
+            _ => None,
+        }
+    }
+}
+
+impl Kind for Node {
+    const RESOURCE: ResourceKind = ResourceKind::Node;
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        match name {
+            "spec.unschedulable" => Some(Cow::Borrowed(
+                if self
+                    .spec
+                    .as_ref()
+                    .and_then(|s| s.unschedulable)
+                    .unwrap_or(false)
+                {
+                    "true"
+                } else {
+                    "false"
+                },
+            )),
+            _ => None,
+        }
+    }
+}
+
+impl Kind for Pod {
+    const RESOURCE: ResourceKind = ResourceKind::Pod;
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        let spec = self.spec.as_ref();
+        let status = self.status.as_ref();
+        match name {
+            "spec.nodeName" => opt(&spec?.node_name),
+            "spec.restartPolicy" => opt(&spec?.restart_policy),
+            "spec.schedulerName" => opt(&spec?.scheduler_name),
+            "spec.serviceAccountName" => opt(&spec?.service_account_name),
+            "status.phase" => opt(&status?.phase),
+            "status.podIP" => opt(&status?.pod_ip),
+            "status.nominatedNodeName" => opt(&status?.nominated_node_name),
+            _ => None,
+        }
+    }
+    fn spec_changed(&self, old: &Self) -> bool {
+        self.spec != old.spec
+    }
+}
+
+impl Kind for Service {
+    const RESOURCE: ResourceKind = ResourceKind::Service;
+}
+
+impl Kind for Endpoints {
+    const RESOURCE: ResourceKind = ResourceKind::Endpoints;
+}
+
+impl Kind for ConfigMap {
+    const RESOURCE: ResourceKind = ResourceKind::ConfigMap;
+}
+
+impl Kind for Event {
+    const RESOURCE: ResourceKind = ResourceKind::Event;
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        let o = &self.involved_object;
+        match name {
+            "involvedObject.kind" => opt(&o.kind),
+            "involvedObject.namespace" => opt(&o.namespace),
+            "involvedObject.name" => opt(&o.name),
+            "involvedObject.uid" => opt(&o.uid),
+            "involvedObject.apiVersion" => opt(&o.api_version),
+            "involvedObject.resourceVersion" => opt(&o.resource_version),
+            "involvedObject.fieldPath" => opt(&o.field_path),
+            "reason" => opt(&self.reason),
+            "reportingComponent" => opt(&self.reporting_component),
+            "source" => opt(&self.source.as_ref()?.component),
+            "type" => opt(&self.type_),
+            _ => None,
+        }
+    }
+}
+
+impl Kind for Deployment {
+    const RESOURCE: ResourceKind = ResourceKind::Deployment;
+    fn spec_changed(&self, old: &Self) -> bool {
+        self.spec != old.spec
+    }
+}
+
+impl Kind for ReplicaSet {
+    const RESOURCE: ResourceKind = ResourceKind::ReplicaSet;
+    fn field(&self, name: &str) -> Option<Cow<'_, str>> {
+        match name {
+            "status.replicas" => Some(Cow::Owned(
+                self.status.as_ref().map_or(0, |s| s.replicas).to_string(),
+            )),
+            _ => None,
+        }
+    }
+    fn spec_changed(&self, old: &Self) -> bool {
+        self.spec != old.spec
+    }
+}
+
+impl Kind for Ingress {
+    const RESOURCE: ResourceKind = ResourceKind::Ingress;
+    fn spec_changed(&self, old: &Self) -> bool {
+        self.spec != old.spec
+    }
+}

@@ -1,0 +1,689 @@
+//! The simulated cluster's objects: one table per kind, a global resourceVersion, and per kind
+//! a bounded history of changes that watches replay and follow.
+//!
+//! Each object is kept typed (for the controllers) and serialized once per write (for the API):
+//! a list is a concatenation of stored bytes, and every watcher shares the same bytes.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
+use k8s_openapi::api::networking::v1::Ingress;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use k8s_openapi::jiff::Timestamp;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::broadcast;
+
+use crate::kinds::{Kind, ResourceKind, field_value, labels};
+use crate::selector::{FieldSelector, LabelSelector};
+use crate::status::ApiError;
+
+/// `(namespace, name)`; the namespace is empty for cluster-scoped kinds.
+pub type Key = (String, String);
+
+/// What selectors look at, computed once per write.
+#[derive(Debug)]
+pub struct Selectable {
+    pub namespace: String,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+/// Which objects a list or watch wants.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub namespace: Option<String>,
+    pub labels: LabelSelector,
+    pub fields: FieldSelector,
+}
+
+impl Filter {
+    pub fn matches(&self, meta: &Selectable) -> bool {
+        if let Some(ns) = &self.namespace
+            && *ns != meta.namespace
+        {
+            return false;
+        }
+        self.labels.matches(&meta.labels)
+            && self.fields.matches(|name| {
+                meta.fields
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_default()
+            })
+    }
+}
+
+/// A watch event's type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl ChangeType {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One write to one object, as watches see it.
+#[derive(Debug)]
+pub struct Change {
+    pub rv: u64,
+    pub type_: ChangeType,
+    pub meta: Arc<Selectable>,
+    pub json: Bytes,
+}
+
+/// A stored object: typed, serialized, and what selectors need.
+pub struct Entry<K> {
+    pub object: Arc<K>,
+    pub json: Bytes,
+    pub meta: Arc<Selectable>,
+}
+
+impl<K> Clone for Entry<K> {
+    fn clone(&self) -> Self {
+        Entry {
+            object: self.object.clone(),
+            json: self.json.clone(),
+            meta: self.meta.clone(),
+        }
+    }
+}
+
+/// The bounded history of one kind's changes and the channel live watches follow.
+pub struct ChangeLog {
+    history: VecDeque<Arc<Change>>,
+    capacity: usize,
+    /// The newest resourceVersion dropped from the history: a watch from before it is too old.
+    compacted_rv: u64,
+    tx: broadcast::Sender<Arc<Change>>,
+}
+
+impl ChangeLog {
+    fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(4096);
+        ChangeLog {
+            history: VecDeque::with_capacity(capacity.min(1024)),
+            capacity,
+            compacted_rv: 0,
+            tx,
+        }
+    }
+
+    fn push(&mut self, change: Change) {
+        let change = Arc::new(change);
+        if self.history.len() == self.capacity
+            && let Some(dropped) = self.history.pop_front()
+        {
+            self.compacted_rv = dropped.rv;
+        }
+        self.history.push_back(change.clone());
+        // No receiver is fine: nobody is watching.
+        let _ = self.tx.send(change);
+    }
+
+    /// The changes after `rv`, or `None` when `rv` is older than the kept history.
+    pub fn since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
+        if rv < self.compacted_rv {
+            return None;
+        }
+        let start = self.history.partition_point(|c| c.rv <= rv);
+        Some(self.history.range(start..).cloned().collect())
+    }
+
+    /// The resourceVersion of the newest change of this kind (0 if none).
+    pub fn last_rv(&self) -> u64 {
+        self.history.back().map_or(self.compacted_rv, |c| c.rv)
+    }
+
+    pub fn compacted_rv(&self) -> u64 {
+        self.compacted_rv
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.tx.subscribe()
+    }
+}
+
+/// All objects of one kind.
+pub struct Table<K> {
+    objects: BTreeMap<Key, Entry<K>>,
+    pub log: ChangeLog,
+}
+
+impl<K: Kind> Table<K> {
+    fn new(history: usize) -> Self {
+        Table {
+            objects: BTreeMap::new(),
+            log: ChangeLog::new(history),
+        }
+    }
+
+    pub fn get(&self, namespace: &str, name: &str) -> Option<&Entry<K>> {
+        self.objects.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// Every object, in key order.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry<K>> {
+        self.objects.values()
+    }
+
+    /// The objects of one namespace.
+    pub fn in_namespace<'a>(&'a self, namespace: &'a str) -> impl Iterator<Item = &'a Entry<K>> {
+        self.objects
+            .range((namespace.to_owned(), String::new())..)
+            .take_while(move |((ns, _), _)| ns == namespace)
+            .map(|(_, e)| e)
+    }
+
+    /// A page of matching objects after `after` (exclusive), and the key to continue from.
+    pub fn page(
+        &self,
+        filter: &Filter,
+        after: Option<&Key>,
+        limit: Option<usize>,
+    ) -> (Vec<&Entry<K>>, Option<Key>) {
+        use std::ops::Bound;
+        let start = match after {
+            Some(key) => Bound::Excluded(key.clone()),
+            None => match &filter.namespace {
+                Some(ns) if K::RESOURCE.namespaced() => {
+                    Bound::Included((ns.clone(), String::new()))
+                }
+                _ => Bound::Unbounded,
+            },
+        };
+        let mut out = Vec::new();
+        let mut next = None;
+        for (key, entry) in self.objects.range((start, Bound::Unbounded)) {
+            if let Some(ns) = &filter.namespace
+                && K::RESOURCE.namespaced()
+                && key.0 != *ns
+            {
+                break;
+            }
+            if !filter.matches(&entry.meta) {
+                continue;
+            }
+            if limit.is_some_and(|l| out.len() == l) {
+                next = Some(out_key(&out));
+                break;
+            }
+            out.push(entry);
+        }
+        (out, next)
+    }
+
+    pub fn len(&self) -> usize {
+        self.objects.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.objects.is_empty()
+    }
+}
+
+fn out_key<K: Kind>(page: &[&Entry<K>]) -> Key {
+    let last = page.last().expect("a full page is not empty");
+    (last.meta.namespace.clone(), last.meta.name.clone())
+}
+
+/// How much history each kind keeps for watches.
+pub const DEFAULT_HISTORY: usize = 5_000;
+
+/// The whole cluster state.
+pub struct World {
+    rv: u64,
+    rng: StdRng,
+    pub namespaces: Table<Namespace>,
+    pub nodes: Table<Node>,
+    pub pods: Table<Pod>,
+    pub services: Table<Service>,
+    pub endpoints: Table<Endpoints>,
+    pub configmaps: Table<ConfigMap>,
+    pub events: Table<Event>,
+    pub deployments: Table<Deployment>,
+    pub replicasets: Table<ReplicaSet>,
+    pub ingresses: Table<Ingress>,
+}
+
+/// Maps a kind to its table in the [`World`].
+pub trait Stored: Kind {
+    fn table(world: &World) -> &Table<Self>;
+    fn table_mut(world: &mut World) -> &mut Table<Self>;
+}
+
+macro_rules! stored {
+    ($($ty:ty => $field:ident),* $(,)?) => {
+        $(impl Stored for $ty {
+            fn table(world: &World) -> &Table<Self> { &world.$field }
+            fn table_mut(world: &mut World) -> &mut Table<Self> { &mut world.$field }
+        })*
+    };
+}
+
+stored! {
+    Namespace => namespaces,
+    Node => nodes,
+    Pod => pods,
+    Service => services,
+    Endpoints => endpoints,
+    ConfigMap => configmaps,
+    Event => events,
+    Deployment => deployments,
+    ReplicaSet => replicasets,
+    Ingress => ingresses,
+}
+
+/// Calls a generic function with the typed kind for a [`ResourceKind`].
+#[macro_export]
+macro_rules! with_kind {
+    (await $kind:expr, $f:ident $(:: <$($g:ty),*>)? ( $($arg:expr),* $(,)? )) => {{
+        use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+        use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
+        use k8s_openapi::api::networking::v1::Ingress;
+        use $crate::kinds::ResourceKind as RK;
+        match $kind {
+            RK::Namespace => $f::<Namespace $($(, $g)*)?>($($arg),*).await,
+            RK::Node => $f::<Node $($(, $g)*)?>($($arg),*).await,
+            RK::Pod => $f::<Pod $($(, $g)*)?>($($arg),*).await,
+            RK::Service => $f::<Service $($(, $g)*)?>($($arg),*).await,
+            RK::Endpoints => $f::<Endpoints $($(, $g)*)?>($($arg),*).await,
+            RK::ConfigMap => $f::<ConfigMap $($(, $g)*)?>($($arg),*).await,
+            RK::Event => $f::<Event $($(, $g)*)?>($($arg),*).await,
+            RK::Deployment => $f::<Deployment $($(, $g)*)?>($($arg),*).await,
+            RK::ReplicaSet => $f::<ReplicaSet $($(, $g)*)?>($($arg),*).await,
+            RK::Ingress => $f::<Ingress $($(, $g)*)?>($($arg),*).await,
+        }
+    }};
+    ($kind:expr, $f:ident $(:: <$($g:ty),*>)? ( $($arg:expr),* $(,)? )) => {{
+        use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+        use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
+        use k8s_openapi::api::networking::v1::Ingress;
+        use $crate::kinds::ResourceKind as RK;
+        match $kind {
+            RK::Namespace => $f::<Namespace $($(, $g)*)?>($($arg),*),
+            RK::Node => $f::<Node $($(, $g)*)?>($($arg),*),
+            RK::Pod => $f::<Pod $($(, $g)*)?>($($arg),*),
+            RK::Service => $f::<Service $($(, $g)*)?>($($arg),*),
+            RK::Endpoints => $f::<Endpoints $($(, $g)*)?>($($arg),*),
+            RK::ConfigMap => $f::<ConfigMap $($(, $g)*)?>($($arg),*),
+            RK::Event => $f::<Event $($(, $g)*)?>($($arg),*),
+            RK::Deployment => $f::<Deployment $($(, $g)*)?>($($arg),*),
+            RK::ReplicaSet => $f::<ReplicaSet $($(, $g)*)?>($($arg),*),
+            RK::Ingress => $f::<Ingress $($(, $g)*)?>($($arg),*),
+        }
+    }};
+}
+
+/// A Kubernetes timestamp from milliseconds since the epoch (the API shows whole seconds).
+pub fn time(ms: i64) -> Time {
+    Time(Timestamp::from_second(ms.div_euclid(1000)).expect("simulated time is within range"))
+}
+
+const NAME_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+impl World {
+    pub fn new(seed: u64, history: usize) -> Self {
+        World {
+            rv: 1,
+            rng: StdRng::seed_from_u64(seed),
+            namespaces: Table::new(history),
+            nodes: Table::new(history),
+            pods: Table::new(history),
+            services: Table::new(history),
+            endpoints: Table::new(history),
+            configmaps: Table::new(history),
+            events: Table::new(history),
+            deployments: Table::new(history),
+            replicasets: Table::new(history),
+            ingresses: Table::new(history),
+        }
+    }
+
+    /// The current resourceVersion.
+    pub fn rv(&self) -> u64 {
+        self.rv
+    }
+
+    pub fn rng(&mut self) -> &mut StdRng {
+        &mut self.rng
+    }
+
+    /// `n` characters as Kubernetes' name generator draws them.
+    pub fn random_suffix(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(NAME_ALPHABET[self.rng.random_range(0..NAME_ALPHABET.len())]))
+            .collect()
+    }
+
+    /// A random (v4-shaped) uid.
+    pub fn uid(&mut self) -> String {
+        let a: u128 = self.rng.random();
+        let hex = format!("{a:032x}");
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[13..16],
+            &hex[17..20],
+            &hex[20..32]
+        )
+    }
+
+    pub fn table<K: Stored>(&self) -> &Table<K> {
+        K::table(self)
+    }
+
+    pub fn get<K: Stored>(&self, namespace: &str, name: &str) -> Option<Arc<K>> {
+        K::table(self)
+            .get(namespace, name)
+            .map(|e| e.object.clone())
+    }
+
+    fn next_rv(&mut self) -> u64 {
+        self.rv += 1;
+        self.rv
+    }
+
+    fn store<K: Stored>(&mut self, mut object: K, type_: ChangeType) -> Arc<K> {
+        let rv = self.next_rv();
+        object.metadata_mut().resource_version = Some(rv.to_string());
+        let meta = Arc::new(Selectable {
+            namespace: object.metadata().namespace.clone().unwrap_or_default(),
+            name: object.metadata().name.clone().unwrap_or_default(),
+            labels: labels(&object),
+            fields: K::RESOURCE
+                .selectable_fields()
+                .iter()
+                .map(|f| (*f, field_value(&object, f)))
+                .collect(),
+        });
+        let json = Bytes::from(serde_json::to_vec(&object).expect("k8s objects serialize"));
+        let object = Arc::new(object);
+        let key = (meta.namespace.clone(), meta.name.clone());
+        let table = K::table_mut(self);
+        table.log.push(Change {
+            rv,
+            type_,
+            meta: meta.clone(),
+            json: json.clone(),
+        });
+        if type_ == ChangeType::Deleted {
+            table.objects.remove(&key);
+        } else {
+            table.objects.insert(
+                key,
+                Entry {
+                    object: object.clone(),
+                    json,
+                    meta,
+                },
+            );
+        }
+        object
+    }
+
+    /// Creates an object: fills uid, creation time, generation; names it from `generateName`.
+    ///
+    /// # Errors
+    /// 409 AlreadyExists, 404 when its namespace does not exist, 422 for a bad name.
+    pub fn create<K: Stored>(&mut self, mut object: K, now_ms: i64) -> Result<Arc<K>, ApiError> {
+        let plural = K::RESOURCE.plural();
+        let meta = object.metadata_mut();
+        if meta.name.as_deref().unwrap_or_default().is_empty() {
+            match meta.generate_name.clone() {
+                Some(prefix) if !prefix.is_empty() => {
+                    let name = format!("{prefix}{}", self.random_suffix(5));
+                    object.metadata_mut().name = Some(name);
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        plural,
+                        "",
+                        "metadata.name: Required value: name or generateName is required",
+                    ));
+                }
+            }
+        }
+        let name = object.metadata().name.clone().unwrap_or_default();
+        if let Err(reason) = atlhyper_model::validate::dns1123_subdomain(&name) {
+            return Err(ApiError::invalid(
+                plural,
+                &name,
+                format!("metadata.name: Invalid value: \"{name}\": {reason}"),
+            ));
+        }
+        let namespace = if K::RESOURCE.namespaced() {
+            let ns = object
+                .metadata()
+                .namespace
+                .clone()
+                .unwrap_or_else(|| "default".to_owned());
+            if self.namespaces.get("", &ns).is_none() {
+                return Err(ApiError::not_found("namespaces", &ns));
+            }
+            object.metadata_mut().namespace = Some(ns.clone());
+            ns
+        } else {
+            object.metadata_mut().namespace = None;
+            String::new()
+        };
+        if K::table(self).get(&namespace, &name).is_some() {
+            return Err(ApiError::already_exists(plural, &name));
+        }
+        let uid = self.uid();
+        let meta = object.metadata_mut();
+        meta.uid = Some(uid);
+        meta.creation_timestamp = Some(time(now_ms));
+        meta.managed_fields = None;
+        meta.deletion_timestamp = None;
+        meta.generation = Some(1);
+        Ok(self.store(object, ChangeType::Added))
+    }
+
+    /// Replaces an object (PUT, or the result of a patch). A `resourceVersion` in the new object
+    /// must match the stored one; uid and creation time cannot change.
+    ///
+    /// # Errors
+    /// 404 when it does not exist, 409 Conflict on a stale resourceVersion.
+    pub fn replace<K: Stored>(&mut self, mut object: K) -> Result<Arc<K>, ApiError> {
+        let plural = K::RESOURCE.plural();
+        let namespace = object.metadata().namespace.clone().unwrap_or_default();
+        let name = object.metadata().name.clone().unwrap_or_default();
+        let Some(current) = K::table(self).get(&namespace, &name) else {
+            return Err(ApiError::not_found(plural, &name));
+        };
+        let current = current.object.clone();
+        let current_meta = current.metadata();
+        if let Some(rv) = &object.metadata().resource_version
+            && Some(rv) != current_meta.resource_version.as_ref()
+        {
+            return Err(ApiError::conflict(plural, &name));
+        }
+        let generation =
+            current_meta.generation.unwrap_or(1) + i64::from(object.spec_changed(&current));
+        let meta = object.metadata_mut();
+        meta.uid = current_meta.uid.clone();
+        meta.creation_timestamp = current_meta.creation_timestamp.clone();
+        meta.generation = Some(generation);
+        meta.managed_fields = None;
+        if meta.deletion_timestamp.is_none() {
+            meta.deletion_timestamp = current_meta.deletion_timestamp.clone();
+        }
+        // Nothing changed: no write, no event (as the API server does for no-op updates).
+        meta.resource_version = current_meta.resource_version.clone();
+        if object == *current {
+            return Ok(current);
+        }
+        Ok(self.store(object, ChangeType::Modified))
+    }
+
+    /// Changes an object in place through `change`; writes only if something changed.
+    ///
+    /// # Errors
+    /// 404 when it does not exist.
+    pub fn update<K: Stored>(
+        &mut self,
+        namespace: &str,
+        name: &str,
+        change: impl FnOnce(&mut K),
+    ) -> Result<Arc<K>, ApiError> {
+        let Some(current) = K::table(self).get(namespace, name) else {
+            return Err(ApiError::not_found(K::RESOURCE.plural(), name));
+        };
+        let mut object = (*current.object).clone();
+        change(&mut object);
+        self.replace(object)
+    }
+
+    /// Removes an object now.
+    ///
+    /// # Errors
+    /// 404 when it does not exist.
+    pub fn delete<K: Stored>(&mut self, namespace: &str, name: &str) -> Result<Arc<K>, ApiError> {
+        let Some(current) = K::table(self).get(namespace, name) else {
+            return Err(ApiError::not_found(K::RESOURCE.plural(), name));
+        };
+        let object = (*current.object).clone();
+        Ok(self.store(object, ChangeType::Deleted))
+    }
+
+    /// Counts of objects per kind.
+    pub fn counts(&self) -> Vec<(ResourceKind, usize)> {
+        fn count<K: Stored>(world: &World) -> usize {
+            K::table(world).len()
+        }
+        ResourceKind::ALL
+            .into_iter()
+            .map(|kind| (kind, crate::with_kind!(kind, count(self))))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+    fn named<K: Kind + Default>(namespace: Option<&str>, name: &str) -> K {
+        let mut object = K::default();
+        *object.metadata_mut() = ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: namespace.map(str::to_owned),
+            ..Default::default()
+        };
+        object
+    }
+
+    #[test]
+    fn writes_bump_the_global_resource_version_and_log_changes() {
+        let mut world = World::new(1, 3);
+        world
+            .create(named::<Namespace>(None, "default"), 0)
+            .unwrap();
+        let pod = world
+            .create(named::<Pod>(Some("default"), "p1"), 0)
+            .unwrap();
+        let rv1: u64 = pod
+            .metadata
+            .resource_version
+            .as_ref()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(rv1, world.rv());
+        assert!(pod.metadata.uid.is_some());
+
+        let err = world
+            .create(named::<Pod>(Some("default"), "p1"), 0)
+            .unwrap_err();
+        assert_eq!(err.reason, "AlreadyExists");
+        let err = world
+            .create(named::<Pod>(Some("nope"), "p2"), 0)
+            .unwrap_err();
+        assert_eq!(err.code, 404);
+
+        // A no-op update writes nothing.
+        world.update::<Pod>("default", "p1", |_| {}).unwrap();
+        assert_eq!(world.rv(), rv1);
+        world
+            .update::<Pod>("default", "p1", |p| {
+                p.metadata.labels = Some([("a".into(), "b".into())].into())
+            })
+            .unwrap();
+        assert_eq!(world.rv(), rv1 + 1);
+
+        // A stale resourceVersion conflicts.
+        let mut stale = (*pod).clone();
+        stale.metadata.labels = Some([("x".into(), "y".into())].into());
+        assert_eq!(world.replace(stale).unwrap_err().reason, "Conflict");
+
+        world.delete::<Pod>("default", "p1").unwrap();
+        let changes = world.pods.log.since(0).unwrap();
+        let types: Vec<_> = changes.iter().map(|c| c.type_).collect();
+        assert_eq!(
+            types,
+            [ChangeType::Added, ChangeType::Modified, ChangeType::Deleted]
+        );
+    }
+
+    #[test]
+    fn history_is_bounded_and_old_versions_expire() {
+        let mut world = World::new(1, 2);
+        world
+            .create(named::<Namespace>(None, "default"), 0)
+            .unwrap();
+        for i in 0..5 {
+            world
+                .create(named::<Pod>(Some("default"), &format!("p{i}")), 0)
+                .unwrap();
+        }
+        let compacted = world.pods.log.compacted_rv();
+        assert!(compacted > 0);
+        assert!(world.pods.log.since(compacted - 1).is_none());
+        assert_eq!(world.pods.log.since(compacted).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn pages_follow_key_order_and_filters() {
+        let mut world = World::new(1, 100);
+        for ns in ["a", "b"] {
+            world.create(named::<Namespace>(None, ns), 0).unwrap();
+            for i in 0..3 {
+                world
+                    .create(named::<Pod>(Some(ns), &format!("p{i}")), 0)
+                    .unwrap();
+            }
+        }
+        let all = Filter::default();
+        let (page, next) = world.pods.page(&all, None, Some(4));
+        assert_eq!(page.len(), 4);
+        let next = next.unwrap();
+        assert_eq!(next, ("b".to_owned(), "p0".to_owned()));
+        let (rest, none) = world.pods.page(&all, Some(&next), Some(4));
+        assert_eq!(rest.len(), 2);
+        assert!(none.is_none());
+
+        let in_b = Filter {
+            namespace: Some("b".into()),
+            ..Filter::default()
+        };
+        let (page, _) = world.pods.page(&in_b, None, None);
+        assert_eq!(page.len(), 3);
+        assert!(page.iter().all(|e| e.meta.namespace == "b"));
+    }
+}
