@@ -135,6 +135,15 @@ impl ChangeLog {
         let _ = self.tx.send(change);
     }
 
+    /// Forgets every change up to `rv` and ends every live watch (their receivers see the
+    /// channel close); a watch resuming from before `rv` gets 410.
+    fn compact(&mut self, rv: u64) {
+        self.history.clear();
+        self.compacted_rv = rv;
+        let (tx, _) = broadcast::channel(4096);
+        self.tx = tx;
+    }
+
     /// The changes after `rv`, or `None` when `rv` is older than the kept history.
     pub fn since(&self, rv: u64) -> Option<Vec<Arc<Change>>> {
         if rv < self.compacted_rv {
@@ -560,6 +569,18 @@ impl World {
         };
         let object = (*current.object).clone();
         Ok(self.store(object, ChangeType::Deleted))
+    }
+
+    /// Drops the watch history of every kind and ends every watch, as a compaction followed by
+    /// an API server restart would: clients resuming from an older version must relist.
+    pub fn compact_history(&mut self) {
+        let rv = self.next_rv();
+        fn compact<K: Stored>(world: &mut World, rv: u64) {
+            K::table_mut(world).log.compact(rv);
+        }
+        for kind in ResourceKind::ALL {
+            crate::with_kind!(kind, compact(self, rv));
+        }
     }
 
     /// Counts of objects per kind.

@@ -35,6 +35,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/apis", get(discovery::api_groups))
         .route("/api/{*rest}", axum::routing::any(resources::core))
         .route("/apis/{*rest}", axum::routing::any(resources::grouped))
+        .route("/sim/v1/faults", axum::routing::post(inject_fault))
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     Router::new()
         .route("/version", get(discovery::version))
@@ -63,4 +64,16 @@ async fn authenticate(State(state): State<ApiState>, request: Request, next: Nex
 
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// `POST /sim/v1/faults`: inject a [`crate::sim::faults::Fault`] (JSON).
+async fn inject_fault(
+    State(state): State<ApiState>,
+    body: axum::body::Bytes,
+) -> Result<axum::http::StatusCode, ApiError> {
+    let fault: crate::sim::faults::Fault = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("invalid fault: {e}")))?;
+    let now = state.sim.now_ms();
+    crate::sim::faults::apply(&mut state.sim.world(), &fault, now)?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

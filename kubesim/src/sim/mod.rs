@@ -2,6 +2,7 @@
 
 pub mod clock;
 pub mod controllers;
+pub mod faults;
 pub mod lifecycle;
 pub mod logs;
 

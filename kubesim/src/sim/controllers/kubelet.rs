@@ -126,21 +126,20 @@ fn backoff(n: u32) -> i64 {
     (10_000_i64 << n.saturating_sub(1).min(10)).min(MAX_BACKOFF_MS)
 }
 
-fn due(stage: &Stage) -> i64 {
-    match stage {
+/// The next instant something happens to a container after `now` (`i64::MAX`: nothing).
+fn due(stage: &Stage, now: i64) -> i64 {
+    let candidates = match stage {
         Stage::Creating { until }
         | Stage::PullFailed { until }
         | Stage::PullBackOff { until }
-        | Stage::CrashBackOff { until, .. } => *until,
-        Stage::Running { ready_at, end, .. } => {
-            let end = end.map_or(i64::MAX, |e| e.0);
-            if *ready_at > 0 {
-                (*ready_at).min(end)
-            } else {
-                end
-            }
-        }
-    }
+        | Stage::CrashBackOff { until, .. } => [*until, i64::MAX],
+        Stage::Running { ready_at, end, .. } => [*ready_at, end.map_or(i64::MAX, |e| e.0)],
+    };
+    candidates
+        .into_iter()
+        .filter(|t| *t > now)
+        .min()
+        .unwrap_or(i64::MAX)
 }
 
 impl Kubelet {
@@ -269,6 +268,18 @@ impl Kubelet {
             // Advance through every transition that is due by now.
             loop {
                 let next = match &c.stage {
+                    Stage::Running {
+                        started,
+                        ready_at,
+                        end: Some(_),
+                    } if fault.is_none() => {
+                        // Healed: the container keeps running.
+                        Stage::Running {
+                            started: *started,
+                            ready_at: *ready_at,
+                            end: None,
+                        }
+                    }
                     Stage::Creating { until } if now_ms >= *until => {
                         if !c.pulled {
                             events.push((
@@ -404,7 +415,7 @@ impl Kubelet {
         runtime.due_ms = runtime
             .containers
             .iter()
-            .map(|c| due(&c.stage))
+            .map(|c| due(&c.stage, now_ms))
             .filter(|d| *d > now_ms)
             .min()
             .unwrap_or(i64::MAX);
