@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -23,6 +23,7 @@ pub enum ResourceKind {
     Event,
     Deployment,
     ReplicaSet,
+    DaemonSet,
     Ingress,
 }
 
@@ -47,7 +48,7 @@ const READ_WRITE: &[&str] = &[
 ];
 
 impl ResourceKind {
-    pub const ALL: [ResourceKind; 10] = [
+    pub const ALL: [ResourceKind; 11] = [
         ResourceKind::Namespace,
         ResourceKind::Node,
         ResourceKind::Pod,
@@ -57,13 +58,14 @@ impl ResourceKind {
         ResourceKind::Event,
         ResourceKind::Deployment,
         ResourceKind::ReplicaSet,
+        ResourceKind::DaemonSet,
         ResourceKind::Ingress,
     ];
 
     /// The API group ("" for core).
     pub const fn group(self) -> &'static str {
         match self {
-            ResourceKind::Deployment | ResourceKind::ReplicaSet => "apps",
+            ResourceKind::Deployment | ResourceKind::ReplicaSet | ResourceKind::DaemonSet => "apps",
             ResourceKind::Ingress => "networking.k8s.io",
             _ => "",
         }
@@ -93,6 +95,7 @@ impl ResourceKind {
             ResourceKind::Event => "Event",
             ResourceKind::Deployment => "Deployment",
             ResourceKind::ReplicaSet => "ReplicaSet",
+            ResourceKind::DaemonSet => "DaemonSet",
             ResourceKind::Ingress => "Ingress",
         }
     }
@@ -108,6 +111,7 @@ impl ResourceKind {
             ResourceKind::Event => "events",
             ResourceKind::Deployment => "deployments",
             ResourceKind::ReplicaSet => "replicasets",
+            ResourceKind::DaemonSet => "daemonsets",
             ResourceKind::Ingress => "ingresses",
         }
     }
@@ -123,6 +127,7 @@ impl ResourceKind {
             ResourceKind::Event => "event",
             ResourceKind::Deployment => "deployment",
             ResourceKind::ReplicaSet => "replicaset",
+            ResourceKind::DaemonSet => "daemonset",
             ResourceKind::Ingress => "ingress",
         }
     }
@@ -142,6 +147,7 @@ impl ResourceKind {
             ResourceKind::Event => &["ev"],
             ResourceKind::Deployment => &["deploy"],
             ResourceKind::ReplicaSet => &["rs"],
+            ResourceKind::DaemonSet => &["ds"],
             ResourceKind::Ingress => &["ing"],
         }
     }
@@ -152,7 +158,8 @@ impl ResourceKind {
             ResourceKind::Pod
             | ResourceKind::Service
             | ResourceKind::Deployment
-            | ResourceKind::ReplicaSet => &["all"],
+            | ResourceKind::ReplicaSet
+            | ResourceKind::DaemonSet => &["all"],
             _ => &[],
         }
     }
@@ -172,6 +179,7 @@ impl ResourceKind {
             ResourceKind::Event => "EventList",
             ResourceKind::Deployment => "DeploymentList",
             ResourceKind::ReplicaSet => "ReplicaSetList",
+            ResourceKind::DaemonSet => "DaemonSetList",
             ResourceKind::Ingress => "IngressList",
         }
     }
@@ -230,6 +238,13 @@ impl ResourceKind {
                 group: "apps",
                 version: "v1",
                 kind: "ReplicaSet",
+                verbs: STATUS_VERBS,
+            }],
+            ResourceKind::DaemonSet => &[Subresource {
+                name: "status",
+                group: "apps",
+                version: "v1",
+                kind: "DaemonSet",
                 verbs: STATUS_VERBS,
             }],
             _ => &[],
@@ -425,6 +440,13 @@ impl Kind for ReplicaSet {
             _ => None,
         }
     }
+    fn spec_changed(&self, old: &Self) -> bool {
+        self.spec != old.spec
+    }
+}
+
+impl Kind for DaemonSet {
+    const RESOURCE: ResourceKind = ResourceKind::DaemonSet;
     fn spec_changed(&self, old: &Self) -> bool {
         self.spec != old.spec
     }

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::apps::v1::{
-    Deployment, DeploymentSpec, DeploymentStrategy, RollingUpdateDeployment,
+    DaemonSet, DaemonSetSpec, Deployment, DeploymentSpec, DeploymentStrategy,
+    RollingUpdateDeployment,
 };
 use k8s_openapi::api::core::v1::{
     ConfigMap, Container, ContainerPort, Namespace, NamespaceStatus, Node, NodeAddress,
@@ -33,6 +34,8 @@ pub struct Scenario {
     pub namespaces: Vec<String>,
     #[serde(default)]
     pub deployments: Vec<DeploymentPlan>,
+    #[serde(default)]
+    pub daemonsets: Vec<DaemonSetPlan>,
     #[serde(default)]
     pub services: Vec<ServicePlan>,
     #[serde(default)]
@@ -89,6 +92,17 @@ pub struct DeploymentPlan {
 
 fn one() -> i32 {
     1
+}
+
+/// A DaemonSet: one pod on every node (tolerating every taint when `everywhere`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSetPlan {
+    pub namespace: String,
+    pub name: String,
+    pub containers: Vec<ContainerPlan>,
+    #[serde(default)]
+    pub everywhere: bool,
 }
 
 /// A container; `fault` makes it misbehave: `crash` (exits 1 after a few seconds), `oom`
@@ -329,7 +343,7 @@ impl Scenario {
                     8,
                     "registry.example.com/shop/frontend:2.4.1",
                 ),
-                web("shop", "cart", 3, "registry.example.com/shop/cart:3.2.0"),
+                web("shop", "cart", 4, "registry.example.com/shop/cart:3.2.0"),
                 checkout,
                 recommender,
                 web(
@@ -396,6 +410,30 @@ impl Scenario {
                         "90Mi",
                     )],
                 ),
+            ],
+            daemonsets: vec![
+                DaemonSetPlan {
+                    namespace: "kube-system".to_owned(),
+                    name: "kube-proxy".to_owned(),
+                    containers: vec![c(
+                        "kube-proxy",
+                        "registry.k8s.io/kube-proxy:v1.33.4",
+                        "50m",
+                        "64Mi",
+                    )],
+                    everywhere: true,
+                },
+                DaemonSetPlan {
+                    namespace: "monitoring".to_owned(),
+                    name: "fluent-bit".to_owned(),
+                    containers: vec![c(
+                        "fluent-bit",
+                        "cr.fluentbit.io/fluent/fluent-bit:3.1.9",
+                        "50m",
+                        "64Mi",
+                    )],
+                    everywhere: false,
+                },
             ],
             services: vec![
                 svc("shop", "frontend", Some("LoadBalancer"), &["80:8080"]),
@@ -557,6 +595,24 @@ impl Scenario {
         }
         for plan in &self.deployments {
             world.create(deployment(plan), now_ms).map_err(rejected)?;
+        }
+        for plan in &self.daemonsets {
+            world.create(daemonset(plan), now_ms).map_err(rejected)?;
+        }
+        let control_planes: Vec<std::sync::Arc<Node>> = world
+            .nodes
+            .iter()
+            .filter(|e| {
+                e.meta
+                    .labels
+                    .contains_key("node-role.kubernetes.io/control-plane")
+            })
+            .map(|e| e.object.clone())
+            .collect();
+        for node in control_planes {
+            for pod in static_pods(&node) {
+                world.create(pod, now_ms).map_err(rejected)?;
+            }
         }
         for (i, plan) in self.services.iter().enumerate() {
             world.create(service(plan, i), now_ms).map_err(rejected)?;
@@ -812,6 +868,138 @@ fn quantities(cpu: &Option<String>, memory: &Option<String>) -> Option<BTreeMap<
 /// The annotation that carries a container's fault (`crash`, `oom`) in the pod template.
 pub const FAULT_ANNOTATION: &str = "kubesim.atlhyper.io/fault";
 
+/// The control plane's static pods, as the kubelet mirrors them into the API.
+fn static_pods(node: &Node) -> Vec<k8s_openapi::api::core::v1::Pod> {
+    let node_name = node.metadata.name.clone().unwrap_or_default();
+    [
+        ("etcd", "registry.k8s.io/etcd:3.5.16-0", "100m", "100Mi"),
+        (
+            "kube-apiserver",
+            "registry.k8s.io/kube-apiserver:v1.33.4",
+            "250m",
+            "512Mi",
+        ),
+        (
+            "kube-controller-manager",
+            "registry.k8s.io/kube-controller-manager:v1.33.4",
+            "200m",
+            "128Mi",
+        ),
+        (
+            "kube-scheduler",
+            "registry.k8s.io/kube-scheduler:v1.33.4",
+            "100m",
+            "64Mi",
+        ),
+    ]
+    .into_iter()
+    .map(|(component, image, cpu, memory)| {
+        let plan = ContainerPlan {
+            name: component.to_owned(),
+            image: image.to_owned(),
+            cpu: Some(cpu.to_owned()),
+            memory: Some(memory.to_owned()),
+            cpu_limit: None,
+            memory_limit: None,
+            port: None,
+            fault: None,
+        };
+        let mut meta = meta(
+            Some("kube-system"),
+            &format!("{component}-{node_name}"),
+            labels(&[("component", component), ("tier", "control-plane")]),
+        );
+        meta.annotations = Some(labels(&[
+            ("kubernetes.io/config.mirror", "4f2d8e1c0b9a"),
+            ("kubernetes.io/config.source", "file"),
+        ]));
+        meta.owner_references = Some(vec![
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference {
+                api_version: "v1".to_owned(),
+                kind: "Node".to_owned(),
+                name: node_name.clone(),
+                uid: node.metadata.uid.clone().unwrap_or_default(),
+                controller: Some(true),
+                block_owner_deletion: None,
+            },
+        ]);
+        k8s_openapi::api::core::v1::Pod {
+            metadata: meta,
+            spec: Some(PodSpec {
+                containers: vec![container(&plan)],
+                node_name: Some(node_name.clone()),
+                host_network: Some(true),
+                priority_class_name: Some("system-node-critical".to_owned()),
+                restart_policy: Some("Always".to_owned()),
+                tolerations: Some(vec![k8s_openapi::api::core::v1::Toleration {
+                    operator: Some("Exists".to_owned()),
+                    effect: Some("NoExecute".to_owned()),
+                    ..Default::default()
+                }]),
+                ..PodSpec::default()
+            }),
+            status: None,
+        }
+    })
+    .collect()
+}
+
+fn container(c: &ContainerPlan) -> Container {
+    Container {
+        name: c.name.clone(),
+        image: Some(c.image.clone()),
+        image_pull_policy: Some("IfNotPresent".to_owned()),
+        ports: c.port.map(|p| {
+            vec![ContainerPort {
+                container_port: p,
+                name: Some("http".to_owned()),
+                protocol: Some("TCP".to_owned()),
+                ..ContainerPort::default()
+            }]
+        }),
+        resources: Some(ResourceRequirements {
+            requests: quantities(&c.cpu, &c.memory),
+            limits: quantities(&c.cpu_limit, &c.memory_limit),
+            ..ResourceRequirements::default()
+        }),
+        termination_message_path: Some("/dev/termination-log".to_owned()),
+        termination_message_policy: Some("File".to_owned()),
+        ..Container::default()
+    }
+}
+
+fn daemonset(plan: &DaemonSetPlan) -> DaemonSet {
+    let pod_labels = labels(&[("app", &plan.name)]);
+    DaemonSet {
+        metadata: meta(Some(&plan.namespace), &plan.name, pod_labels.clone()),
+        spec: Some(DaemonSetSpec {
+            selector: LabelSelector {
+                match_labels: Some(pod_labels.clone()),
+                match_expressions: None,
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(pod_labels),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(PodSpec {
+                    containers: plan.containers.iter().map(container).collect(),
+                    tolerations: plan.everywhere.then(|| {
+                        vec![k8s_openapi::api::core::v1::Toleration {
+                            operator: Some("Exists".to_owned()),
+                            ..Default::default()
+                        }]
+                    }),
+                    restart_policy: Some("Always".to_owned()),
+                    ..PodSpec::default()
+                }),
+            },
+            ..DaemonSetSpec::default()
+        }),
+        status: None,
+    }
+}
+
 fn deployment(plan: &DeploymentPlan) -> Deployment {
     let mut pod_labels = labels(&[("app", &plan.name)]);
     pod_labels.extend(plan.labels.clone());
@@ -822,31 +1010,7 @@ fn deployment(plan: &DeploymentPlan) -> Deployment {
         .collect();
     let annotations =
         (!faults.is_empty()).then(|| labels(&[(FAULT_ANNOTATION, &faults.join(","))]));
-    let containers = plan
-        .containers
-        .iter()
-        .map(|c| Container {
-            name: c.name.clone(),
-            image: Some(c.image.clone()),
-            image_pull_policy: Some("IfNotPresent".to_owned()),
-            ports: c.port.map(|p| {
-                vec![ContainerPort {
-                    container_port: p,
-                    name: Some("http".to_owned()),
-                    protocol: Some("TCP".to_owned()),
-                    ..ContainerPort::default()
-                }]
-            }),
-            resources: Some(ResourceRequirements {
-                requests: quantities(&c.cpu, &c.memory),
-                limits: quantities(&c.cpu_limit, &c.memory_limit),
-                ..ResourceRequirements::default()
-            }),
-            termination_message_path: Some("/dev/termination-log".to_owned()),
-            termination_message_policy: Some("File".to_owned()),
-            ..Container::default()
-        })
-        .collect();
+    let containers = plan.containers.iter().map(container).collect();
     let strategy = match plan.strategy.as_deref() {
         Some("Recreate") => DeploymentStrategy {
             type_: Some("Recreate".to_owned()),

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
@@ -266,6 +266,7 @@ pub struct World {
     pub events: Table<Event>,
     pub deployments: Table<Deployment>,
     pub replicasets: Table<ReplicaSet>,
+    pub daemonsets: Table<DaemonSet>,
     pub ingresses: Table<Ingress>,
 }
 
@@ -294,6 +295,7 @@ stored! {
     Event => events,
     Deployment => deployments,
     ReplicaSet => replicasets,
+    DaemonSet => daemonsets,
     Ingress => ingresses,
 }
 
@@ -301,7 +303,7 @@ stored! {
 #[macro_export]
 macro_rules! with_kind {
     (await $kind:expr, $f:ident $(:: <$($g:ty),*>)? ( $($arg:expr),* $(,)? )) => {{
-        use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+        use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
         use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
         use k8s_openapi::api::networking::v1::Ingress;
         use $crate::kinds::ResourceKind as RK;
@@ -315,11 +317,12 @@ macro_rules! with_kind {
             RK::Event => $f::<Event $($(, $g)*)?>($($arg),*).await,
             RK::Deployment => $f::<Deployment $($(, $g)*)?>($($arg),*).await,
             RK::ReplicaSet => $f::<ReplicaSet $($(, $g)*)?>($($arg),*).await,
+            RK::DaemonSet => $f::<DaemonSet $($(, $g)*)?>($($arg),*).await,
             RK::Ingress => $f::<Ingress $($(, $g)*)?>($($arg),*).await,
         }
     }};
     ($kind:expr, $f:ident $(:: <$($g:ty),*>)? ( $($arg:expr),* $(,)? )) => {{
-        use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+        use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
         use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
         use k8s_openapi::api::networking::v1::Ingress;
         use $crate::kinds::ResourceKind as RK;
@@ -333,6 +336,7 @@ macro_rules! with_kind {
             RK::Event => $f::<Event $($(, $g)*)?>($($arg),*),
             RK::Deployment => $f::<Deployment $($(, $g)*)?>($($arg),*),
             RK::ReplicaSet => $f::<ReplicaSet $($(, $g)*)?>($($arg),*),
+            RK::DaemonSet => $f::<DaemonSet $($(, $g)*)?>($($arg),*),
             RK::Ingress => $f::<Ingress $($(, $g)*)?>($($arg),*),
         }
     }};
@@ -359,6 +363,7 @@ impl World {
             events: Table::new(history),
             deployments: Table::new(history),
             replicasets: Table::new(history),
+            daemonsets: Table::new(history),
             ingresses: Table::new(history),
         }
     }

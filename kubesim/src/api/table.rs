@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{
     ConfigMap, Endpoints, Event, Namespace, Node, Pod, PodSpec, PodTemplateSpec, Service,
 };
@@ -716,6 +716,49 @@ impl Printable for ReplicaSet {
             json!(self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
             json!(status.replicas),
             json!(status.ready_replicas.unwrap_or(0)),
+            json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
+            json!(containers),
+            json!(images),
+            json!(
+                self.spec
+                    .as_ref()
+                    .map_or("<none>".to_owned(), |s| label_selector_text(&s.selector))
+            ),
+        ]
+    }
+}
+
+impl Printable for DaemonSet {
+    const COLUMNS: &'static [(&'static str, &'static str, u8)] = &[
+        ("Name", "string", 0),
+        ("Desired", "integer", 0),
+        ("Current", "integer", 0),
+        ("Ready", "integer", 0),
+        ("Up-to-date", "integer", 0),
+        ("Available", "integer", 0),
+        ("Node Selector", "string", 0),
+        ("Age", "string", 0),
+        ("Containers", "string", 1),
+        ("Images", "string", 1),
+        ("Selector", "string", 1),
+    ];
+
+    fn cells(&self, now_ms: i64) -> Vec<Value> {
+        let status = self.status.clone().unwrap_or_default();
+        let (containers, images) = containers_and_images(self.spec.as_ref().map(|s| &s.template));
+        let node_selector = self
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .and_then(|s| s.node_selector.as_ref());
+        vec![
+            json!(self.metadata.name),
+            json!(status.desired_number_scheduled),
+            json!(status.current_number_scheduled),
+            json!(status.number_ready),
+            json!(status.updated_number_scheduled.unwrap_or(0)),
+            json!(status.number_available.unwrap_or(0)),
+            json!(selector_text(node_selector)),
             json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
             json!(containers),
             json!(images),

@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 
@@ -51,6 +51,12 @@ pub fn collect(world: &mut World, _recorder: &mut Recorder, now_ms: i64) {
     let mut owners: HashSet<String> = HashSet::new();
     owners.extend(
         world
+            .daemonsets
+            .iter()
+            .filter_map(|e| e.object.metadata.uid.clone()),
+    );
+    owners.extend(
+        world
             .deployments
             .iter()
             .filter_map(|e| e.object.metadata.uid.clone()),
@@ -87,6 +93,7 @@ pub fn collect(world: &mut World, _recorder: &mut Recorder, now_ms: i64) {
         .collect();
     for ns in terminating {
         let left = clear_namespace::<Deployment>(world, &ns, now_ms)
+            + clear_namespace::<DaemonSet>(world, &ns, now_ms)
             + clear_namespace::<ReplicaSet>(world, &ns, now_ms)
             + clear_namespace::<Pod>(world, &ns, now_ms)
             + clear_namespace::<Service>(world, &ns, now_ms)

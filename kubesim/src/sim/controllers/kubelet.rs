@@ -65,11 +65,19 @@ enum Stage {
         ready_at: i64,
         end: Option<(i64, i32, &'static str)>,
     },
+    /// Just exited: shown as terminated (`Error`, `OOMKilled`) until the back-off starts.
+    Exited {
+        until: i64,
+        backoff_ms: i64,
+    },
     CrashBackOff {
         until: i64,
         backoff_ms: i64,
     },
 }
+
+/// How long an exited container shows as terminated before `CrashLoopBackOff`.
+const EXITED_MS: i64 = 2_000;
 
 #[derive(Debug, Clone)]
 struct ContainerRuntime {
@@ -132,7 +140,8 @@ fn due(stage: &Stage, now: i64) -> i64 {
         Stage::Creating { until }
         | Stage::PullFailed { until }
         | Stage::PullBackOff { until }
-        | Stage::CrashBackOff { until, .. } => [*until, i64::MAX],
+        | Stage::CrashBackOff { until, .. }
+        | Stage::Exited { until, .. } => [*until, i64::MAX],
         Stage::Running { ready_at, end, .. } => [*ready_at, end.map_or(i64::MAX, |e| e.0)],
     };
     candidates
@@ -369,9 +378,15 @@ impl Kubelet {
                                 c.name
                             ),
                         ));
-                        Stage::CrashBackOff {
-                            until: *at + backoff_ms,
+                        Stage::Exited {
+                            until: *at + EXITED_MS,
                             backoff_ms,
+                        }
+                    }
+                    Stage::Exited { until, backoff_ms } if now_ms >= *until => {
+                        Stage::CrashBackOff {
+                            until: *until - EXITED_MS + *backoff_ms,
+                            backoff_ms: *backoff_ms,
                         }
                     }
                     Stage::Running {
@@ -527,6 +542,24 @@ fn render(
                 now_ms >= *ready_at,
                 true,
             ),
+            Stage::Exited { .. } => {
+                let ended = c.last.as_ref().expect("an exited container has ended");
+                (
+                    ContainerState {
+                        terminated: Some(ContainerStateTerminated {
+                            exit_code: ended.exit_code,
+                            reason: Some(ended.reason.to_owned()),
+                            started_at: Some(time(ended.started_ms)),
+                            finished_at: Some(time(ended.finished_ms)),
+                            container_id: Some(container_id.clone()),
+                            ..ContainerStateTerminated::default()
+                        }),
+                        ..ContainerState::default()
+                    },
+                    false,
+                    false,
+                )
+            }
             Stage::CrashBackOff { backoff_ms, .. } => (
                 waiting(
                     "CrashLoopBackOff",

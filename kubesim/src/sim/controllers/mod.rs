@@ -3,6 +3,7 @@
 //! they look at the whole world and move it one step (level-triggered, as Kubernetes'
 //! controllers are); a write that changes nothing is not a write.
 
+mod daemonsets;
 mod events;
 mod gc;
 mod kubelet;
@@ -39,6 +40,7 @@ impl Controllers {
     pub fn step(&mut self, world: &mut World, now_ms: i64) {
         gc::collect(world, &mut self.recorder, now_ms);
         self.workloads.step(world, &mut self.recorder, now_ms);
+        daemonsets::step(world, &mut self.recorder, now_ms);
         self.scheduler.step(world, &mut self.recorder, now_ms);
         self.kubelet.step(world, &mut self.recorder, now_ms);
         gc::node_lifecycle(world, &mut self.recorder, now_ms);

@@ -59,7 +59,7 @@ pub fn node_ready(node: &Node) -> bool {
         .is_some_and(|c| c.status == "True")
 }
 
-fn tolerates(tolerations: &[Toleration], taint: &Taint) -> bool {
+pub(super) fn tolerates(tolerations: &[Toleration], taint: &Taint) -> bool {
     tolerations.iter().any(|t| {
         let key_ok = match t.operator.as_deref() {
             Some("Exists") => t
