@@ -50,7 +50,8 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_KUBESIM_SEED", default_value_t = 1)]
     pub seed: u64,
 
-    /// Push simulated node metrics (AtlHyper's NodeMetricsSnapshot) to this agent URL.
+    /// Push simulated node metrics (AtlHyper's NodeMetricsSnapshot, gzip) to the agent at this
+    /// base URL (`URL/ingest/node-metrics`), one per node every 5 s.
     #[arg(long, env = "ATLHYPER_KUBESIM_PUSH_NODE_METRICS", value_name = "URL")]
     pub push_node_metrics: Option<String>,
 

@@ -139,6 +139,17 @@ pub async fn start(config: &Config, options: SimOptions) -> Result<Running, Star
         server_shutdown,
     ));
     let controllers = tokio::spawn(sim::controllers::run(sim.clone(), shutdown.clone()));
+    let mut tasks = vec![server, controllers];
+    if let Some(url) = &config.push_node_metrics {
+        tasks.push(tokio::spawn(sim::node_load::push(
+            sim.clone(),
+            url.clone(),
+            config.node_metrics_token.clone(),
+            sim.options.node_metrics_interval,
+            config.seed,
+            shutdown.clone(),
+        )));
+    }
     tracing::info!(%url, scenario = %config.scenario, "kubesim serving");
     Ok(Running {
         url,
@@ -146,6 +157,6 @@ pub async fn start(config: &Config, options: SimOptions) -> Result<Running, Star
         token,
         sim,
         shutdown,
-        tasks: vec![server, controllers],
+        tasks,
     })
 }

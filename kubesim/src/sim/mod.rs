@@ -5,6 +5,7 @@ pub mod controllers;
 pub mod faults;
 pub mod lifecycle;
 pub mod logs;
+pub mod node_load;
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -21,6 +22,8 @@ pub struct SimOptions {
     pub history: usize,
     /// Largest request body accepted.
     pub max_body_bytes: usize,
+    /// How often simulated node metrics are pushed (with `--push-node-metrics`).
+    pub node_metrics_interval: Duration,
 }
 
 impl Default for SimOptions {
@@ -29,6 +32,7 @@ impl Default for SimOptions {
             bookmark_interval: Duration::from_secs(60),
             history: DEFAULT_HISTORY,
             max_body_bytes: 3 << 20,
+            node_metrics_interval: Duration::from_secs(5),
         }
     }
 }

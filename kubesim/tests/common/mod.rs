@@ -36,6 +36,16 @@ deployments:
 
 /// Starts kubesim with a built-in scenario name or an inline YAML scenario.
 pub async fn start(scenario: &str, speed: f64, options: SimOptions) -> Cluster {
+    start_with(scenario, speed, options, &[]).await
+}
+
+/// Like [`start`], with more command-line flags.
+pub async fn start_with(
+    scenario: &str,
+    speed: f64,
+    options: SimOptions,
+    extra: &[&str],
+) -> Cluster {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("temp dir");
     let scenario_arg = if scenario.contains('\n') {
@@ -47,7 +57,7 @@ pub async fn start(scenario: &str, speed: f64, options: SimOptions) -> Cluster {
     };
     let kubeconfig = dir.path().join("kubeconfig");
     let speed = speed.to_string();
-    let config = kubesim::Config::try_parse_from([
+    let mut args = vec![
         "kubesim",
         "--scenario",
         &scenario_arg,
@@ -57,8 +67,9 @@ pub async fn start(scenario: &str, speed: f64, options: SimOptions) -> Cluster {
         &speed,
         "--kubeconfig-out",
         kubeconfig.to_str().expect("utf-8 path"),
-    ])
-    .expect("valid flags");
+    ];
+    args.extend_from_slice(extra);
+    let config = kubesim::Config::try_parse_from(args).expect("valid flags");
     let running = kubesim::start(&config, options)
         .await
         .expect("kubesim starts");

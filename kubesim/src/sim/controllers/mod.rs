@@ -22,6 +22,7 @@ use crate::kinds::Kind;
 use crate::store::World;
 
 pub use events::Recorder;
+pub use scheduler::pod_requests as scheduler_requests;
 
 /// How often the controllers run, in real time.
 pub const TICK: Duration = Duration::from_millis(100);
