@@ -110,7 +110,7 @@ pub fn snapshot(
     top_cpu.sort_by(|a, b| b.cpu_percent.total_cmp(&a.cpu_percent));
     top_cpu.truncate(5);
     let mut top_memory = processes;
-    top_memory.sort_by(|a, b| b.rss_bytes.cmp(&a.rss_bytes));
+    top_memory.sort_by_key(|p| std::cmp::Reverse(p.rss_bytes));
     top_memory.truncate(5);
 
     let root_size = 100 * GIB;
