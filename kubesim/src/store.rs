@@ -114,7 +114,7 @@ pub struct ChangeLog {
 
 impl ChangeLog {
     fn new(capacity: usize) -> Self {
-        let (tx, _) = broadcast::channel(4096);
+        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
         ChangeLog {
             history: VecDeque::with_capacity(capacity.min(1024)),
             capacity,
@@ -140,7 +140,7 @@ impl ChangeLog {
     fn compact(&mut self, rv: u64) {
         self.history.clear();
         self.compacted_rv = rv;
-        let (tx, _) = broadcast::channel(4096);
+        let (tx, _) = broadcast::channel(BROADCAST_CAPACITY);
         self.tx = tx;
     }
 
@@ -250,8 +250,12 @@ fn out_key<K: Kind>(page: &[&Entry<K>]) -> Key {
     (last.meta.namespace.clone(), last.meta.name.clone())
 }
 
-/// How much history each kind keeps for watches.
-pub const DEFAULT_HISTORY: usize = 5_000;
+/// How much history each kind keeps for watches: a watcher that falls further behind relists,
+/// as it would after an API server's watch cache moved on.
+pub const DEFAULT_HISTORY: usize = 1_000;
+
+/// Changes buffered for live watchers; one that lags further is told to relist (410).
+const BROADCAST_CAPACITY: usize = 1_024;
 
 /// The whole cluster state.
 pub struct World {

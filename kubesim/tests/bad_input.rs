@@ -308,3 +308,49 @@ async fn requests_without_the_token_are_401() {
     }
     cluster.running.stop().await;
 }
+
+#[tokio::test]
+async fn a_continue_token_older_than_the_history_is_410_expired() {
+    let cluster = quiet_cluster().await;
+    let (code, body) = send(
+        &cluster,
+        Method::GET,
+        "/api/v1/configmaps?limit=1",
+        "application/json",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 200);
+    let list: Value = serde_json::from_slice(&body).unwrap();
+    let token = list["metadata"]["continue"]
+        .as_str()
+        .expect("a next page")
+        .to_owned();
+    let (code, _) = send(
+        &cluster,
+        Method::GET,
+        &format!("/api/v1/configmaps?limit=1&continue={token}"),
+        "application/json",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 200, "a fresh token works");
+    let now = cluster.running.sim.now_ms();
+    kubesim::sim::faults::apply(
+        &mut cluster.running.sim.world(),
+        &kubesim::sim::faults::Fault::CompactHistory,
+        now,
+    )
+    .unwrap();
+    let (code, body) = send(
+        &cluster,
+        Method::GET,
+        &format!("/api/v1/configmaps?limit=1&continue={token}"),
+        "application/json",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 410);
+    assert_eq!(status_body(&body)["reason"], "Expired");
+    cluster.running.stop().await;
+}

@@ -137,6 +137,16 @@ async fn forced_410_makes_the_reflector_relist_without_losing_or_duplicating_pod
         .for_each(|_| async {});
     let task = tokio::spawn(stream);
     reader.wait_until_ready().await.unwrap();
+    let watched = reader.clone();
+    wait_until(
+        "the reflector sees the three pods",
+        Duration::from_secs(10),
+        move || {
+            let reader = watched.clone();
+            async move { reader.state().len() == 3 }
+        },
+    )
+    .await;
     let sim = cluster.running.sim.clone();
     let pods_now = |sim: &std::sync::Arc<kubesim::sim::Sim>| -> BTreeSet<String> {
         sim.world()
