@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::header::{ACCEPT, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,21 +67,25 @@ impl Call {
     }
 }
 
-pub async fn core(
-    State(state): State<ApiState>,
-    method: Method,
-    headers: HeaderMap,
-    Path(rest): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Body,
-) -> Response {
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Call {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Query(query) = Query::<HashMap<String, String>>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()).into_response())?;
+        Ok(Call {
+            method: parts.method,
+            headers: parts.headers,
+            query,
+            body,
+        })
+    }
+}
+
+pub async fn core(State(state): State<ApiState>, Path(rest): Path<String>, call: Call) -> Response {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let call = Call {
-        method,
-        headers,
-        query,
-        body,
-    };
     match segments.as_slice() {
         ["v1"] => axum::Json(discovery::resource_list("")).into_response(),
         ["v1", rest @ ..] => route(state, "", rest, call).await,
@@ -91,19 +95,10 @@ pub async fn core(
 
 pub async fn grouped(
     State(state): State<ApiState>,
-    method: Method,
-    headers: HeaderMap,
     Path(rest): Path<String>,
-    Query(query): Query<HashMap<String, String>>,
-    body: Body,
+    call: Call,
 ) -> Response {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let call = Call {
-        method,
-        headers,
-        query,
-        body,
-    };
     match segments.as_slice() {
         [group] if discovery::serves_group(group) => {
             let gv = serde_json::json!({"groupVersion": format!("{group}/v1"), "version": "v1"});

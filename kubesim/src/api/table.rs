@@ -196,6 +196,19 @@ fn label_selector_text(selector: &LabelSelector) -> String {
     none_if_empty(parts.join(","))
 }
 
+/// The wide columns every workload kind ends with: CONTAINERS, IMAGES, SELECTOR.
+fn workload_cells(
+    template: Option<&PodTemplateSpec>,
+    selector: Option<&LabelSelector>,
+) -> [Value; 3] {
+    let (containers, images) = containers_and_images(template);
+    [
+        json!(containers),
+        json!(images),
+        json!(selector.map_or("<none>".to_owned(), label_selector_text)),
+    ]
+}
+
 fn containers_and_images(template: Option<&PodTemplateSpec>) -> (String, String) {
     let containers = template
         .and_then(|t| t.spec.as_ref())
@@ -677,21 +690,19 @@ impl Printable for Deployment {
     fn cells(&self, now_ms: i64) -> Vec<Value> {
         let desired = self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
         let status = self.status.clone().unwrap_or_default();
-        let (containers, images) = containers_and_images(self.spec.as_ref().map(|s| &s.template));
-        vec![
+        let wide = workload_cells(
+            self.spec.as_ref().map(|s| &s.template),
+            self.spec.as_ref().map(|s| &s.selector),
+        );
+        let mut cells = vec![
             json!(self.metadata.name),
             json!(format!("{}/{desired}", status.ready_replicas.unwrap_or(0))),
             json!(status.updated_replicas.unwrap_or(0)),
             json!(status.available_replicas.unwrap_or(0)),
             json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
-            json!(containers),
-            json!(images),
-            json!(
-                self.spec
-                    .as_ref()
-                    .map_or("<none>".to_owned(), |s| label_selector_text(&s.selector))
-            ),
-        ]
+        ];
+        cells.extend(wide);
+        cells
     }
 }
 
@@ -709,22 +720,19 @@ impl Printable for ReplicaSet {
 
     fn cells(&self, now_ms: i64) -> Vec<Value> {
         let status = self.status.clone().unwrap_or_default();
-        let (containers, images) =
-            containers_and_images(self.spec.as_ref().and_then(|s| s.template.as_ref()));
-        vec![
+        let wide = workload_cells(
+            self.spec.as_ref().and_then(|s| s.template.as_ref()),
+            self.spec.as_ref().map(|s| &s.selector),
+        );
+        let mut cells = vec![
             json!(self.metadata.name),
             json!(self.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1)),
             json!(status.replicas),
             json!(status.ready_replicas.unwrap_or(0)),
             json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
-            json!(containers),
-            json!(images),
-            json!(
-                self.spec
-                    .as_ref()
-                    .map_or("<none>".to_owned(), |s| label_selector_text(&s.selector))
-            ),
-        ]
+        ];
+        cells.extend(wide);
+        cells
     }
 }
 
@@ -745,13 +753,16 @@ impl Printable for DaemonSet {
 
     fn cells(&self, now_ms: i64) -> Vec<Value> {
         let status = self.status.clone().unwrap_or_default();
-        let (containers, images) = containers_and_images(self.spec.as_ref().map(|s| &s.template));
+        let wide = workload_cells(
+            self.spec.as_ref().map(|s| &s.template),
+            self.spec.as_ref().map(|s| &s.selector),
+        );
         let node_selector = self
             .spec
             .as_ref()
             .and_then(|s| s.template.spec.as_ref())
             .and_then(|s| s.node_selector.as_ref());
-        vec![
+        let mut cells = vec![
             json!(self.metadata.name),
             json!(status.desired_number_scheduled),
             json!(status.current_number_scheduled),
@@ -760,14 +771,9 @@ impl Printable for DaemonSet {
             json!(status.number_available.unwrap_or(0)),
             json!(selector_text(node_selector)),
             json!(age(self.metadata.creation_timestamp.as_ref(), now_ms)),
-            json!(containers),
-            json!(images),
-            json!(
-                self.spec
-                    .as_ref()
-                    .map_or("<none>".to_owned(), |s| label_selector_text(&s.selector))
-            ),
-        ]
+        ];
+        cells.extend(wide);
+        cells
     }
 }
 
