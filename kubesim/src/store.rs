@@ -83,7 +83,29 @@ pub struct Change {
     pub rv: u64,
     pub type_: ChangeType,
     pub meta: Arc<Selectable>,
+    /// What selectors saw before a modification: an object that starts or stops matching a
+    /// watch's selector is ADDED to or DELETED from that watch, as on a real API server.
+    pub previous: Option<Arc<Selectable>>,
     pub json: Bytes,
+}
+
+impl Change {
+    /// The event a watch with `filter` gets for this change, if any.
+    pub fn seen_through(&self, filter: &Filter) -> Option<ChangeType> {
+        let now = filter.matches(&self.meta);
+        match self.type_ {
+            ChangeType::Modified => {
+                let before = self.previous.as_ref().is_none_or(|p| filter.matches(p));
+                match (before, now) {
+                    (true, true) => Some(ChangeType::Modified),
+                    (false, true) => Some(ChangeType::Added),
+                    (true, false) => Some(ChangeType::Deleted),
+                    (false, false) => None,
+                }
+            }
+            type_ => now.then_some(type_),
+        }
+    }
 }
 
 /// A stored object: typed, serialized, and what selectors need.
@@ -434,10 +456,15 @@ impl World {
         let object = Arc::new(object);
         let key = (meta.namespace.clone(), meta.name.clone());
         let table = K::table_mut(self);
+        let previous = match type_ {
+            ChangeType::Modified => table.objects.get(&key).map(|e| e.meta.clone()),
+            _ => None,
+        };
         table.log.push(Change {
             rv,
             type_,
             meta: meta.clone(),
+            previous,
             json: json.clone(),
         });
         if type_ == ChangeType::Deleted {

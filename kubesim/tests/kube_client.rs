@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet};
 use k8s_openapi::api::core::v1::{ConfigMap, Endpoints, Event, Namespace, Node, Pod, Service};
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{
@@ -76,6 +76,15 @@ where
 #[tokio::test]
 async fn reflectors_over_every_served_kind_match_kubesim() {
     let cluster = start("demo", 1.0, SimOptions::default()).await;
+    let sim = cluster.running.sim.clone();
+    wait_until("the demo is populated", Duration::from_secs(20), || {
+        let sim = sim.clone();
+        async move {
+            let world = sim.world();
+            world.pods.len() >= 50 && world.events.len() >= 100 && world.replicasets.len() >= 15
+        }
+    })
+    .await;
     reflect::<Namespace>(&cluster).await;
     reflect::<Node>(&cluster).await;
     reflect::<Pod>(&cluster).await;
@@ -85,6 +94,7 @@ async fn reflectors_over_every_served_kind_match_kubesim() {
     reflect::<Event>(&cluster).await;
     reflect::<Deployment>(&cluster).await;
     reflect::<ReplicaSet>(&cluster).await;
+    reflect::<DaemonSet>(&cluster).await;
     reflect::<Ingress>(&cluster).await;
     cluster.running.stop().await;
 }
@@ -316,5 +326,109 @@ async fn every_write_the_agent_sends_is_served() {
         }
         other => panic!("expected 404, got {other:?}"),
     }
+    cluster.running.stop().await;
+}
+
+#[tokio::test]
+async fn objects_entering_and_leaving_a_selector_are_added_and_deleted_for_that_watch() {
+    let cluster = start(SMALL, 5.0, SimOptions::default()).await;
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "app");
+    wait_until("three pods", Duration::from_secs(10), || {
+        let pods = pods.clone();
+        async move { pods.list(&Default::default()).await.unwrap().items.len() == 3 }
+    })
+    .await;
+    let name = pods.list(&Default::default()).await.unwrap().items[0].name_any();
+    let mut stream = pods
+        .watch(
+            &WatchParams::default().labels("tier=canary").timeout(20),
+            "0",
+        )
+        .await
+        .unwrap()
+        .boxed();
+    let label = |value: Option<&str>| {
+        Patch::Merge(serde_json::json!({"metadata": {"labels": {"tier": value}}}))
+    };
+    pods.patch(&name, &PatchParams::default(), &label(Some("canary")))
+        .await
+        .unwrap();
+    pods.patch(&name, &PatchParams::default(), &label(None))
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while seen.len() < 2 {
+            match stream
+                .try_next()
+                .await
+                .unwrap()
+                .expect("the watch stays open")
+            {
+                WatchEvent::Added(p) => seen.push(("ADDED", p.name_any())),
+                WatchEvent::Deleted(p) => seen.push(("DELETED", p.name_any())),
+                WatchEvent::Modified(p) => seen.push(("MODIFIED", p.name_any())),
+                _ => {}
+            }
+        }
+    })
+    .await
+    .expect("two events");
+    assert_eq!(seen, [("ADDED", name.clone()), ("DELETED", name)]);
+    cluster.running.stop().await;
+}
+
+#[tokio::test]
+async fn following_logs_streams_new_lines() {
+    use futures::AsyncBufReadExt;
+    let cluster = start(SMALL, 5.0, SimOptions::default()).await;
+    let pods: Api<Pod> = Api::namespaced(cluster.client.clone(), "app");
+    wait_until("a running pod", Duration::from_secs(10), || {
+        let pods = pods.clone();
+        async move {
+            pods.list(&Default::default())
+                .await
+                .unwrap()
+                .items
+                .iter()
+                .any(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        }
+    })
+    .await;
+    let pod = pods
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+        .unwrap();
+    let stream = pods
+        .log_stream(
+            &pod.name_any(),
+            &LogParams {
+                follow: true,
+                tail_lines: Some(1),
+                ..LogParams::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mut lines = stream.lines();
+    let mut got = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while got.len() < 4 {
+            got.push(
+                lines
+                    .try_next()
+                    .await
+                    .unwrap()
+                    .expect("the stream stays open"),
+            );
+        }
+    })
+    .await
+    .expect("new lines keep coming while following");
+    assert!(got[1..].iter().all(|l| l.contains("HTTP/1.1")), "{got:?}");
     cluster.running.stop().await;
 }

@@ -127,14 +127,16 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
                     true
                 }
                 Some(changes) => {
-                    for change in changes.iter().filter(|c| filter.matches(&c.meta)) {
-                        first.push(event_line::<K>(
-                            change.type_,
-                            &change.json,
-                            format,
-                            change.rv,
-                            now,
-                        ));
+                    for change in &changes {
+                        if let Some(type_) = change.seen_through(&filter) {
+                            first.push(event_line::<K>(
+                                type_,
+                                &change.json,
+                                format,
+                                change.rv,
+                                now,
+                            ));
+                        }
                     }
                     false
                 }
@@ -168,11 +170,11 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
                 received = receiver.recv() => match received {
                     Ok(change) => {
                         delivered_rv = change.rv;
-                        if !filter.matches(&change.meta) {
+                        let Some(type_) = change.seen_through(&filter) else {
                             continue;
-                        }
+                        };
                         let now = state.sim.now_ms();
-                        event_line::<K>(change.type_, &change.json, format, change.rv, now)
+                        event_line::<K>(type_, &change.json, format, change.rv, now)
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         let _ = tx.send(expired_line(
