@@ -90,6 +90,11 @@ impl ApiError {
         Self::new(410, "Expired", message)
     }
 
+    /// 504: the server could not answer in time (a resourceVersion from the future).
+    pub fn timeout(message: impl Into<String>) -> Self {
+        Self::new(504, "Timeout", message)
+    }
+
     /// 401.
     pub fn unauthorized() -> Self {
         Self::new(401, "Unauthorized", "Unauthorized")

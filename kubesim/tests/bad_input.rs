@@ -354,3 +354,39 @@ async fn a_continue_token_older_than_the_history_is_410_expired() {
     assert_eq!(status_body(&body)["reason"], "Expired");
     cluster.running.stop().await;
 }
+
+#[tokio::test]
+async fn exact_list_resource_versions_from_the_past_are_410() {
+    let cluster = quiet_cluster().await;
+    let rv = rv(&cluster);
+    let (code, _) = send(
+        &cluster,
+        Method::GET,
+        &format!("/api/v1/pods?resourceVersion={rv}&resourceVersionMatch=Exact"),
+        "application/json",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 200);
+    // A version from the future is a 504, which kube-rs retries; the unit test covers it.
+    let (code, body) = send(
+        &cluster,
+        Method::GET,
+        "/api/v1/pods?resourceVersion=2&resourceVersionMatch=Exact",
+        "application/json",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 410);
+    assert_eq!(status_body(&body)["reason"], "Expired");
+    let (code, _) = send(
+        &cluster,
+        Method::GET,
+        "/api/v1/pods?resourceVersion=2&resourceVersionMatch=Bogus",
+        "application/json",
+        vec![],
+    )
+    .await;
+    assert_eq!(code, 400);
+    cluster.running.stop().await;
+}

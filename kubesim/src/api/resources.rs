@@ -263,7 +263,10 @@ fn list<K: Stored + Printable>(
             }
             (rv, Some(key))
         }
-        None => (world.rv(), None),
+        None => {
+            check_list_version(call, world.rv(), table.log.compacted_rv())?;
+            (world.rv(), None)
+        }
     };
     let (page, next) = table.page(&filter, after.as_ref(), limit);
     let token = next.map(|key| encode_continue(list_rv, &key));
@@ -298,6 +301,34 @@ fn list<K: Stored + Printable>(
     }
     out.put_slice(b"]}");
     Ok(json_response(StatusCode::OK, out.freeze()))
+}
+
+/// `resourceVersion` on a list: unset or `0` read the latest; `N` with `NotOlderThan` (the
+/// default) needs the store to have reached N; `Exact` can only be served for the current
+/// version, as kubesim keeps no old states.
+fn check_list_version(call: &Call, current: u64, compacted: u64) -> ApiResult<()> {
+    let Some(rv) = call.param("resourceVersion").filter(|rv| *rv != "0") else {
+        return Ok(());
+    };
+    let rv: u64 = rv
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion: {rv}")))?;
+    if rv > current {
+        return Err(ApiError::timeout(format!(
+            "Too large resource version: {rv}, current: {current}"
+        )));
+    }
+    match call.param("resourceVersionMatch") {
+        None | Some("NotOlderThan") => Ok(()),
+        Some("Exact") if rv == current => Ok(()),
+        Some("Exact") => Err(ApiError::expired(format!(
+            "too old resource version: {rv} ({})",
+            compacted.max(current)
+        ))),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "invalid resourceVersionMatch: {other} (NotOlderThan or Exact)"
+        ))),
+    }
 }
 
 fn get<K: Stored + Printable>(
@@ -546,6 +577,42 @@ mod tests {
         );
         assert!(parse_target("", &["deployments"]).is_none(), "wrong group");
         assert!(parse_target("", &["secrets"]).is_none(), "not served");
+    }
+
+    #[test]
+    fn list_resource_versions_are_checked_against_the_store() {
+        let call = |query: &[(&str, &str)]| Call {
+            method: Method::GET,
+            headers: HeaderMap::new(),
+            query: query
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            body: Body::empty(),
+        };
+        assert!(check_list_version(&call(&[]), 100, 10).is_ok());
+        assert!(check_list_version(&call(&[("resourceVersion", "0")]), 100, 10).is_ok());
+        assert!(check_list_version(&call(&[("resourceVersion", "50")]), 100, 10).is_ok());
+        let future = check_list_version(&call(&[("resourceVersion", "101")]), 100, 10).unwrap_err();
+        assert_eq!((future.code, future.reason), (504, "Timeout"));
+        let exact = [("resourceVersion", "50"), ("resourceVersionMatch", "Exact")];
+        assert_eq!(
+            check_list_version(&call(&exact), 100, 10).unwrap_err().code,
+            410
+        );
+        let now = [
+            ("resourceVersion", "100"),
+            ("resourceVersionMatch", "Exact"),
+        ];
+        assert!(check_list_version(&call(&now), 100, 10).is_ok());
+        let bogus = [
+            ("resourceVersion", "5"),
+            ("resourceVersionMatch", "Sometimes"),
+        ];
+        assert_eq!(
+            check_list_version(&call(&bogus), 100, 10).unwrap_err().code,
+            400
+        );
     }
 
     #[test]
