@@ -618,17 +618,6 @@ impl World {
             crate::with_kind!(kind, compact(self, rv));
         }
     }
-
-    /// Counts of objects per kind.
-    pub fn counts(&self) -> Vec<(ResourceKind, usize)> {
-        fn count<K: Stored>(world: &World) -> usize {
-            K::table(world).len()
-        }
-        ResourceKind::ALL
-            .into_iter()
-            .map(|kind| (kind, crate::with_kind!(kind, count(self))))
-            .collect()
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,6 @@
 //! The simulated clock: wall time at start, then running `speed` times as fast as real time.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone)]
 pub struct SimClock {
@@ -26,14 +26,5 @@ impl SimClock {
     pub fn now_ms(&self) -> i64 {
         let real = self.started_real.elapsed().as_secs_f64() * 1000.0;
         self.started_ms + (real * self.speed) as i64
-    }
-
-    pub fn speed(&self) -> f64 {
-        self.speed
-    }
-
-    /// How long to wait in real time for `sim` of simulated time to pass.
-    pub fn real(&self, sim: Duration) -> Duration {
-        sim.div_f64(self.speed)
     }
 }
