@@ -154,3 +154,9 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<atlhyper_model::selector::SelectorError> for ApiError {
+    fn from(e: atlhyper_model::selector::SelectorError) -> Self {
+        ApiError::bad_request(e.to_string())
+    }
+}

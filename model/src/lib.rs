@@ -17,6 +17,7 @@ mod envelope;
 mod metrics;
 pub mod quantity;
 pub mod resources;
+pub mod selector;
 mod source;
 pub mod validate;
 
