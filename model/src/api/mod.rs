@@ -1,7 +1,20 @@
 //! The shapes master's `/api/v1` answers with, which `atlctl --json` prints unchanged: one
 //! definition for both sides.
 
+mod admin;
+mod cluster;
+mod metrics;
+mod stream;
+
 use serde::{Deserialize, Serialize};
+
+pub use admin::{
+    AuditRecord, ClusterCreated, CreateCluster, CreateToken, IngestCount, IngestReceipt, Role,
+    TokenCreated, TokenInfo, WhoAmI,
+};
+pub use cluster::{ClusterCounts, ClusterSummary, SourceStatus};
+pub use metrics::{MetricPoint, MetricSeries, Resolution};
+pub use stream::{SnapshotChange, StreamBatch, StreamReset};
 
 use crate::metrics::NodeMetricsSnapshot;
 use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service};
@@ -30,6 +43,13 @@ list_kinds! {
     ConfigMap => "ConfigMapList",
     Event => "EventList",
     NodeMetricsSnapshot => "NodeMetricsList",
+    ClusterSummary => "ClusterList",
+    TokenInfo => "TokenList",
+    AuditRecord => "AuditList",
+}
+
+impl<T: ListKind> ListKind for &T {
+    const LIST_KIND: &'static str = T::LIST_KIND;
 }
 
 impl<T: ListKind> ListKind for InCluster<T> {

@@ -1,0 +1,344 @@
+//! Admin: clusters and their agent tokens, user tokens, the audit log. Every admin action —
+//! done, refused or failed — leaves an audit record, written in the same transaction as the
+//! change it records.
+
+use atlhyper_model::api::{
+    AuditRecord, ClusterCreated, CreateCluster, CreateToken, List, Role, TokenCreated, TokenInfo,
+    WhoAmI,
+};
+use atlhyper_model::codec::{self, ContentEncoding, Limits};
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::Response;
+use bytes::Bytes;
+
+use super::params::query_map;
+use super::{ApiError, Shared, User, json};
+use crate::auth::{self, Principal};
+use crate::datasource::now_ms;
+use crate::db::{DbError, ops};
+use crate::store::ClusterInfo;
+
+fn record(
+    user: &User,
+    action: &str,
+    target: &str,
+    outcome: &str,
+    detail: Option<String>,
+) -> AuditRecord {
+    AuditRecord {
+        id: 0,
+        ts_ms: now_ms(),
+        actor: user.name.clone(),
+        action: action.to_owned(),
+        target: target.to_owned(),
+        outcome: outcome.to_owned(),
+        detail,
+    }
+}
+
+/// Records a refused or failed action and returns its error.
+async fn audited_error(
+    state: &Shared,
+    user: &User,
+    action: &str,
+    target: &str,
+    e: ApiError,
+) -> ApiError {
+    let outcome = if e.status == StatusCode::FORBIDDEN {
+        "denied"
+    } else {
+        "failed"
+    };
+    let r = record(user, action, target, outcome, Some(e.message.clone()));
+    if let Err(write) = state.db.write(move |ctx| ops::audit(ctx, &r)).await {
+        tracing::warn!(error = %write, "could not write an audit record");
+    }
+    e
+}
+
+/// Checks the role, auditing a refusal.
+async fn require_admin(
+    state: &Shared,
+    user: &User,
+    action: &str,
+    target: &str,
+) -> Result<(), ApiError> {
+    match user.require(Role::Admin) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(audited_error(state, user, action, target, e).await),
+    }
+}
+
+fn body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let limits = Limits {
+        max_compressed_bytes: 64 << 10,
+        max_decompressed_bytes: 64 << 10,
+        ..Limits::default()
+    };
+    codec::decode_json(body, ContentEncoding::Identity, &limits).map_err(|e| {
+        let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError::new(status, e.code(), e.to_string())
+    })
+}
+
+pub async fn whoami(user: User) -> Response {
+    json(
+        StatusCode::OK,
+        &WhoAmI {
+            name: user.name,
+            role: user.role,
+        },
+    )
+}
+
+pub async fn create_cluster(
+    State(state): State<Shared>,
+    user: User,
+    raw: Bytes,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &user, "create_cluster", "").await?;
+    let request: CreateCluster = match body(&raw) {
+        Ok(r) => r,
+        Err(e) => return Err(audited_error(&state, &user, "create_cluster", "", e).await),
+    };
+    let id = request.id.clone();
+    if let Err(reason) = atlhyper_model::validate::dns1123_label(&id) {
+        let e = ApiError::bad_request(format!("cluster id `{id}`: {reason}"));
+        return Err(audited_error(&state, &user, "create_cluster", &id, e).await);
+    }
+    let token = auth::generate("atlc_");
+    let row = ops::ClusterRow {
+        id: id.clone(),
+        name: request.name.clone().unwrap_or_else(|| id.clone()),
+        token_hash: auth::hash(&token),
+        created_ms: now_ms(),
+    };
+    let audit = record(&user, "create_cluster", &id, "ok", None);
+    let (name, token_hash, created_ms) = (row.name.clone(), row.token_hash.clone(), row.created_ms);
+    let written = state
+        .db
+        .write(move |ctx| {
+            ops::insert_cluster(ctx, &row)?;
+            ops::audit(ctx, &audit)
+        })
+        .await;
+    match written {
+        Ok(_) => {}
+        Err(DbError::Conflict(_)) => {
+            let e = ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("cluster `{id}` exists"),
+            );
+            return Err(audited_error(&state, &user, "create_cluster", &id, e).await);
+        }
+        Err(e) => return Err(audited_error(&state, &user, "create_cluster", &id, e.into()).await),
+    }
+    state.store.add_cluster(ClusterInfo {
+        id: id.clone(),
+        name: name.clone(),
+        created_ms,
+    });
+    state.tokens.insert(
+        token_hash,
+        Principal::Agent {
+            cluster_id: id.clone(),
+        },
+    );
+    tracing::info!(cluster = %id, by = %user.name, "cluster created");
+    Ok(json(
+        StatusCode::CREATED,
+        &ClusterCreated {
+            id,
+            name,
+            created_ms,
+            token,
+        },
+    ))
+}
+
+pub async fn delete_cluster(
+    State(state): State<Shared>,
+    user: User,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &user, "delete_cluster", &id).await?;
+    let audit = record(&user, "delete_cluster", &id, "ok", None);
+    let target = id.clone();
+    let existed = state
+        .db
+        .write(move |ctx| {
+            let existed = ops::delete_cluster(ctx, &target)?;
+            if existed {
+                ops::audit(ctx, &audit)?;
+            }
+            Ok(existed)
+        })
+        .await;
+    match existed {
+        Ok(true) => {}
+        Ok(false) => {
+            let e = ApiError::not_found(format!("cluster `{id}` is not registered"));
+            return Err(audited_error(&state, &user, "delete_cluster", &id, e).await);
+        }
+        Err(e) => return Err(audited_error(&state, &user, "delete_cluster", &id, e.into()).await),
+    }
+    state.tokens.remove_cluster(&id);
+    state.store.remove_cluster(&id);
+    tracing::info!(cluster = %id, by = %user.name, "cluster deleted");
+    Ok(json(StatusCode::OK, &serde_json::json!({"deleted": id})))
+}
+
+pub async fn list_tokens(State(state): State<Shared>, user: User) -> Result<Response, ApiError> {
+    require_admin(&state, &user, "list_tokens", "").await?;
+    let tokens = state.reader.tokens().await?;
+    Ok(json(StatusCode::OK, &List::new(tokens)))
+}
+
+pub async fn create_token(
+    State(state): State<Shared>,
+    user: User,
+    raw: Bytes,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &user, "create_token", "").await?;
+    let request: CreateToken = match body(&raw) {
+        Ok(r) => r,
+        Err(e) => return Err(audited_error(&state, &user, "create_token", "", e).await),
+    };
+    let name = request.name.trim().to_owned();
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        let e = ApiError::bad_request("`name` must be 1 to 64 printable characters");
+        return Err(audited_error(&state, &user, "create_token", &name, e).await);
+    }
+    let token = auth::generate("atl_");
+    let token_hash = auth::hash(&token);
+    let created_ms = now_ms();
+    let audit = record(
+        &user,
+        "create_token",
+        &name,
+        "ok",
+        Some(format!("role {}", request.role)),
+    );
+    let (role, stored_name, stored_hash) = (request.role, name.clone(), token_hash.clone());
+    let id = state
+        .db
+        .write(move |ctx| {
+            let id = ops::insert_token(ctx, &stored_name, role, &stored_hash, created_ms)?;
+            ops::audit(ctx, &audit)?;
+            Ok(id)
+        })
+        .await;
+    let id = match id {
+        Ok(id) => id,
+        Err(e) => return Err(audited_error(&state, &user, "create_token", &name, e.into()).await),
+    };
+    state.tokens.insert(
+        token_hash,
+        Principal::User {
+            id: Some(id),
+            name: name.clone(),
+            role,
+        },
+    );
+    tracing::info!(token_id = id, name = %name, role = %role, by = %user.name, "token created");
+    Ok(json(
+        StatusCode::CREATED,
+        &TokenCreated {
+            info: TokenInfo {
+                id,
+                name,
+                role,
+                created_ms,
+                revoked_ms: None,
+            },
+            token,
+        },
+    ))
+}
+
+pub async fn revoke_token(
+    State(state): State<Shared>,
+    user: User,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &user, "revoke_token", &id).await?;
+    let Ok(token_id) = id.parse::<i64>() else {
+        let e = ApiError::bad_request(format!("token id `{id}` is not a number"));
+        return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
+    };
+    let tokens = state.reader.tokens().await?;
+    let Some(target) = tokens
+        .iter()
+        .find(|t| t.id == token_id && t.revoked_ms.is_none())
+    else {
+        let e = ApiError::not_found(format!("no live token with id {token_id}"));
+        return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
+    };
+    let live_admins = tokens
+        .iter()
+        .filter(|t| t.role == Role::Admin && t.revoked_ms.is_none())
+        .count();
+    if target.role == Role::Admin && live_admins == 1 {
+        let e = ApiError::new(
+            StatusCode::CONFLICT,
+            "last_admin",
+            "the last admin token cannot be revoked: create another admin token first",
+        );
+        return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
+    }
+    let audit = record(&user, "revoke_token", &id, "ok", Some(target.name.clone()));
+    let revoked = state
+        .db
+        .write(move |ctx| {
+            let hash = ops::revoke_token(ctx, token_id, now_ms())?;
+            if hash.is_some() {
+                ops::audit(ctx, &audit)?;
+            }
+            Ok(hash)
+        })
+        .await;
+    match revoked {
+        Ok(Some(hash)) => state.tokens.remove(&hash),
+        Ok(None) => {
+            let e = ApiError::not_found(format!("no live token with id {token_id}"));
+            return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
+        }
+        Err(e) => return Err(audited_error(&state, &user, "revoke_token", &id, e.into()).await),
+    }
+    tracing::info!(token_id, by = %user.name, "token revoked");
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({"revoked": token_id}),
+    ))
+}
+
+pub async fn audit(
+    State(state): State<Shared>,
+    user: User,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    require_admin(&state, &user, "read_audit", "").await?;
+    let params = query_map(uri.query(), &["limit", "before"])?;
+    let limit = match params.get("limit") {
+        None => 100,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000).contains(n))
+            .ok_or_else(|| {
+                ApiError::bad_request(format!("`limit` must be 1 to 1000, not `{v}`"))
+            })?,
+    };
+    let before = params
+        .get("before")
+        .map(|v| {
+            v.parse::<i64>().map_err(|_| {
+                ApiError::bad_request(format!("`before` must be an audit id, not `{v}`"))
+            })
+        })
+        .transpose()?;
+    let records = state.reader.audit(limit, before).await?;
+    Ok(json(StatusCode::OK, &List::new(records)))
+}

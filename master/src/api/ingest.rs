@@ -1,0 +1,297 @@
+//! `POST /ingest`: an agent's push. The body is read under a size cap and a deadline, decoded
+//! and validated whole, written to SQLite, and only then applied to memory and the stream and
+//! answered `202`. A refused push changes nothing.
+
+use atlhyper_model::api::{IngestCount, IngestReceipt, StreamBatch};
+use atlhyper_model::codec::{self, ContentEncoding, DecodeError, Limits, SizeKind};
+use atlhyper_model::{Envelope, Payload, StoreMode};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt as _;
+
+use super::{Agent, ApiError, Shared, json};
+use crate::datasource::now_ms;
+use crate::db::ops::{self, StoredSnapshot};
+use crate::resource;
+use crate::store::Snapshot;
+
+/// Bodies at least this large are decoded on the blocking pool, off the async threads.
+const BLOCKING_DECODE_BYTES: usize = 64 << 10;
+
+pub async fn ingest(State(state): State<Shared>, headers: HeaderMap, body: Body) -> Response {
+    let agent = match super::principal_agent(&state, &headers) {
+        Ok(agent) => agent,
+        Err(e) => return answered(&state, e.into_response()),
+    };
+    let response = match accept(&state, &agent, &headers, body).await {
+        Ok(receipt) => json(StatusCode::ACCEPTED, &receipt),
+        Err(e) => e.into_response(),
+    };
+    answered(&state, response)
+}
+
+fn answered(state: &Shared, response: Response) -> Response {
+    state
+        .telemetry
+        .ingest_requests
+        .with_label_values(&[response.status().as_str()])
+        .inc();
+    response
+}
+
+fn decode_error(state: &Shared, e: &DecodeError) -> ApiError {
+    state
+        .telemetry
+        .decode_errors
+        .with_label_values(&[e.code()])
+        .inc();
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+    ApiError::new(status, e.code(), e.to_string())
+}
+
+/// Reads the body: refuses a declared length over the cap at once, stops reading at the cap,
+/// and gives a slow sender `body_timeout` in all.
+async fn read_body(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<bytes::Bytes, ApiError> {
+    let cap = state.limits.max_compressed_bytes;
+    let too_large = || {
+        decode_error(
+            state,
+            &DecodeError::TooLarge {
+                kind: SizeKind::Compressed,
+                limit: cap,
+            },
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let limited = http_body_util::Limited::new(body, cap);
+    match tokio::time::timeout(state.body_timeout, limited.collect()).await {
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            format!(
+                "the body did not arrive within {}",
+                humantime::format_duration(state.body_timeout)
+            ),
+        )),
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Ok(Err(e)) => Err(ApiError::bad_request(format!(
+            "reading the body failed: {e}"
+        ))),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}
+
+/// What one envelope will write to the database.
+enum Write {
+    Snapshot(StoredSnapshot),
+    Events(String, Vec<atlhyper_model::resources::Event>),
+    Metrics(String, Vec<atlhyper_model::NodeMetricsSnapshot>),
+}
+
+/// Decodes and prepares the database writes (CPU work: runs on the blocking pool when large).
+fn prepare(
+    body: &[u8],
+    encoding: ContentEncoding,
+    limits: &Limits,
+    now: i64,
+) -> Result<(Vec<Envelope>, Vec<Write>), DecodeError> {
+    let envelopes = codec::decode_envelopes(body, encoding, limits, now)?;
+    let single_gzip = envelopes.len() == 1 && encoding == ContentEncoding::Gzip;
+    let writes = envelopes
+        .iter()
+        .map(|envelope| match &envelope.payload {
+            Payload::Events(events) => Write::Events(envelope.cluster_id.clone(), events.clone()),
+            Payload::MetricsSnapshot(samples) => {
+                Write::Metrics(envelope.cluster_id.clone(), samples.clone())
+            }
+            payload => Write::Snapshot(StoredSnapshot {
+                cluster_id: envelope.cluster_id.clone(),
+                source: payload.source(),
+                ts_ms: envelope.ts_ms,
+                received_ms: now,
+                items: payload.len() as u64,
+                // The agent's own gzip of this very envelope is stored as received.
+                envelope_gz: if single_gzip {
+                    body.to_vec()
+                } else {
+                    codec::encode_gzip(envelope, codec::DEFAULT_GZIP_LEVEL)
+                },
+            }),
+        })
+        .collect();
+    Ok((envelopes, writes))
+}
+
+async fn accept(
+    state: &Shared,
+    agent: &Agent,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<IngestReceipt, ApiError> {
+    if let Some(kind) = headers.get(header::CONTENT_TYPE) {
+        let kind = kind.to_str().unwrap_or("");
+        let essence = kind.split(';').next().unwrap_or("").trim();
+        if !essence.eq_ignore_ascii_case("application/json") {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                format!("Content-Type `{kind}` is not application/json"),
+            ));
+        }
+    }
+    let encoding = ContentEncoding::from_header(
+        headers
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.to_str().unwrap_or("?")),
+    )
+    .map_err(|e| decode_error(state, &e))?;
+    let body = read_body(state, headers, body).await?;
+    let now = now_ms();
+    let limits = state.limits.clone();
+    let (envelopes, writes) = if body.len() >= BLOCKING_DECODE_BYTES {
+        let body = body.clone();
+        tokio::task::spawn_blocking(move || prepare(&body, encoding, &limits, now))
+            .await
+            .map_err(|e| {
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            })?
+    } else {
+        prepare(&body, encoding, &limits, now)
+    }
+    .map_err(|e| decode_error(state, &e))?;
+
+    if let Some(other) = envelopes.iter().find(|e| e.cluster_id != agent.cluster_id) {
+        return Err(ApiError::forbidden(format!(
+            "this token pushes for cluster `{}`, not `{}`",
+            agent.cluster_id, other.cluster_id
+        )));
+    }
+
+    state
+        .db
+        .write(move |ctx| {
+            for write in &writes {
+                match write {
+                    Write::Snapshot(s) => ops::save_snapshot(ctx, s)?,
+                    Write::Events(cluster, events) => ops::upsert_events(ctx, cluster, events)?,
+                    Write::Metrics(cluster, samples) => ops::save_metrics(ctx, cluster, samples)?,
+                }
+            }
+            Ok(())
+        })
+        .await?;
+
+    // Durable: now memory, the stream and the figures.
+    let source_label = match envelopes.first().map(Envelope::source) {
+        Some(first) if envelopes.iter().all(|e| e.source() == first) => first.as_str(),
+        _ => "batch",
+    };
+    state
+        .telemetry
+        .ingest_bytes
+        .with_label_values(&[agent.cluster_id.as_str(), source_label])
+        .inc_by(body.len() as u64);
+    let mut accepted = Vec::with_capacity(envelopes.len());
+    let apply = {
+        let state = state.clone();
+        move || {
+            for envelope in envelopes {
+                accepted.push(apply(&state, envelope, now));
+            }
+            accepted
+        }
+    };
+    let accepted = if body.len() >= BLOCKING_DECODE_BYTES {
+        tokio::task::spawn_blocking(apply).await.map_err(|e| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+        })?
+    } else {
+        apply()
+    };
+    Ok(IngestReceipt { accepted })
+}
+
+/// Puts one stored envelope into memory and onto the stream.
+fn apply(state: &Shared, envelope: Envelope, now: i64) -> IngestCount {
+    let source = envelope.source();
+    let cluster_id = envelope.cluster_id;
+    let items = envelope.payload.len() as u64;
+    let labels = [cluster_id.as_str(), source.as_str()];
+    state
+        .telemetry
+        .ingest_envelopes
+        .with_label_values(&labels)
+        .inc();
+    state
+        .telemetry
+        .ingest_items
+        .with_label_values(&labels)
+        .inc_by(items);
+    state
+        .store
+        .stamp(&cluster_id, source, now, envelope.ts_ms, items);
+    let kind = resource::plural(source);
+    match (source.store_mode(), envelope.payload) {
+        (StoreMode::Append, Payload::Events(events)) => {
+            let fresh = state.store.merge_events(&cluster_id, events, now);
+            if !fresh.is_empty() {
+                let data = StreamBatch {
+                    cluster_id: cluster_id.clone(),
+                    items: fresh,
+                };
+                state.hub.publish(
+                    &cluster_id,
+                    kind,
+                    "events",
+                    serde_json::to_string(&data).expect("serializes"),
+                );
+            }
+        }
+        (StoreMode::Append, Payload::MetricsSnapshot(samples)) => {
+            state.store.append_metrics(&cluster_id, &samples);
+            let data = StreamBatch {
+                cluster_id: cluster_id.clone(),
+                items: samples,
+            };
+            state.hub.publish(
+                &cluster_id,
+                kind,
+                "metrics",
+                serde_json::to_string(&data).expect("serializes"),
+            );
+        }
+        (_, payload) => {
+            let change = state.store.replace(Snapshot {
+                cluster_id: cluster_id.clone(),
+                ts_ms: envelope.ts_ms,
+                received_ms: now,
+                payload,
+            });
+            if let Some(change) = change {
+                state.hub.publish(
+                    &cluster_id,
+                    kind,
+                    "snapshot",
+                    serde_json::to_string(&change).expect("serializes"),
+                );
+            }
+        }
+    }
+    IngestCount {
+        cluster_id,
+        source,
+        items,
+    }
+}

@@ -1,0 +1,258 @@
+//! master's HTTP surface: `/ingest` for agents, `/api/v1` for people and tools, operations
+//! endpoints. Every error is `{"error":{"code","message"}}` with its HTTP status.
+
+mod admin;
+mod ingest;
+mod lists;
+mod metrics;
+mod ops;
+mod params;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use atlhyper_model::api::{ErrorBody, Role};
+use atlhyper_model::codec::Limits;
+use axum::Router;
+use axum::extract::{FromRequestParts, Request};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{self, Principal, Tokens};
+use crate::datasource::{ReadError, Reader};
+use crate::db::{Db, DbError};
+use crate::store::Store;
+use crate::stream::Hub;
+use crate::telemetry::Telemetry;
+
+/// What every handler shares.
+pub struct AppState {
+    pub reader: Arc<dyn Reader>,
+    /// Ingest and admin write here; everything else reads through `reader`.
+    pub store: Arc<Store>,
+    pub db: Db,
+    pub tokens: Arc<Tokens>,
+    pub hub: Arc<Hub>,
+    pub telemetry: Arc<Telemetry>,
+    pub limits: Limits,
+    pub body_timeout: Duration,
+    pub shutdown: CancellationToken,
+}
+
+pub type Shared = Arc<AppState>;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        let (status, code) = match &e {
+            DbError::Full => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            DbError::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "storage_read_only"),
+            DbError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+            DbError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            DbError::Other(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage_error"),
+        };
+        ApiError::new(status, code, e.to_string())
+    }
+}
+
+impl From<ReadError> for ApiError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::NotFound(m) => ApiError::not_found(m),
+            ReadError::BadRequest(m) => ApiError::bad_request(m),
+            ReadError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&ErrorBody::new(self.code, self.message))
+            .expect("error bodies serialize");
+        let mut response = (self.status, body).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"atlhyper\""),
+            );
+        }
+        response
+    }
+}
+
+/// A JSON answer from already serialized bytes.
+pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response()
+}
+
+/// A JSON answer.
+pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
+    json_bytes(status, atlhyper_model::codec::encode_json(value))
+}
+
+fn principal(headers: &HeaderMap, tokens: &Tokens) -> Result<Principal, ApiError> {
+    let token = auth::bearer(headers)
+        .ok_or_else(|| ApiError::unauthorized("missing `Authorization: Bearer <token>`"))?;
+    tokens
+        .lookup(token)
+        .ok_or_else(|| ApiError::unauthorized("the token is not valid (unknown or revoked)"))
+}
+
+/// A request from a user token (any role); handlers call [`User::require`] for more.
+pub struct User {
+    pub id: Option<i64>,
+    pub name: String,
+    pub role: Role,
+}
+
+impl User {
+    /// Refuses the request unless the user's role is at least `role`.
+    ///
+    /// # Errors
+    /// 403 naming the role needed.
+    pub fn require(&self, role: Role) -> Result<(), ApiError> {
+        if self.role >= role {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "this needs the {role} role; `{}` has {}",
+                self.name, self.role
+            )))
+        }
+    }
+}
+
+impl FromRequestParts<Shared> for User {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        match principal(&parts.headers, &state.tokens)? {
+            Principal::User { id, name, role } => Ok(User { id, name, role }),
+            Principal::Agent { .. } => Err(ApiError::forbidden(
+                "an agent token may only push and fetch its cluster's commands",
+            )),
+        }
+    }
+}
+
+/// A request from a cluster's agent token.
+pub struct Agent {
+    pub cluster_id: String,
+}
+
+impl FromRequestParts<Shared> for Agent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        principal_agent(state, &parts.headers)
+    }
+}
+
+/// The agent a request comes from: 401 without a valid token, 403 for a user token.
+pub fn principal_agent(state: &Shared, headers: &HeaderMap) -> Result<Agent, ApiError> {
+    match principal(headers, &state.tokens)? {
+        Principal::Agent { cluster_id } => Ok(Agent { cluster_id }),
+        Principal::User { .. } => Err(ApiError::forbidden(
+            "pushes need a cluster's agent token, not a user token",
+        )),
+    }
+}
+
+async fn not_found(request: Request) -> ApiError {
+    ApiError::not_found(format!("no such endpoint: {}", request.uri().path()))
+}
+
+async fn method_not_allowed(request: Request) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "{} is not allowed on {}",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+/// Every route.
+pub fn router(state: Shared) -> Router {
+    let api = Router::new()
+        .route("/whoami", get(admin::whoami))
+        .route("/clusters", get(lists::clusters))
+        .route("/clusters/{cluster}", get(lists::cluster))
+        .route("/stream", get(stream::stream))
+        .route("/audit", get(admin::audit))
+        .route("/admin/clusters", post(admin::create_cluster))
+        .route(
+            "/admin/clusters/{cluster}",
+            axum::routing::delete(admin::delete_cluster),
+        )
+        .route(
+            "/admin/tokens",
+            get(admin::list_tokens).post(admin::create_token),
+        )
+        .route(
+            "/admin/tokens/{id}",
+            axum::routing::delete(admin::revoke_token),
+        )
+        .merge(lists::routes())
+        .merge(metrics::routes());
+    Router::new()
+        .route("/ingest", post(ingest::ingest))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .nest("/api/v1", api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}

@@ -1,0 +1,138 @@
+//! `GET /api/v1/stream`: Server-Sent Events of what changes — `snapshot` (keys added, changed,
+//! removed), `events`, `metrics` — filtered by `cluster` and `kind`, resumable with
+//! `Last-Event-ID` (header, or `last_event_id` for clients that cannot set headers). A `reset`
+//! event means changes were missed: list again.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use atlhyper_model::api::StreamReset;
+use axum::extract::State;
+use axum::http::{HeaderMap, Uri};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::params::query_map;
+use super::{ApiError, Shared, User};
+use crate::stream::StreamItem;
+
+/// The kinds a subscriber may ask for.
+pub const KINDS: &[&str] = &[
+    "pods",
+    "nodes",
+    "deployments",
+    "services",
+    "namespaces",
+    "ingresses",
+    "configmaps",
+    "events",
+    "metrics",
+];
+
+fn split(value: Option<&String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(|s| s.trim().to_owned())
+                .filter(|s| !s.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn reset(reason: String) -> Event {
+    Event::default()
+        .event("reset")
+        .data(serde_json::to_string(&StreamReset { reason }).expect("serializes"))
+}
+
+fn event(item: &StreamItem) -> Event {
+    Event::default()
+        .id(item.id.to_string())
+        .event(item.event)
+        .data(&item.data)
+}
+
+pub async fn stream(
+    State(state): State<Shared>,
+    _user: User,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    let params = query_map(uri.query(), &["cluster", "kind", "last_event_id"])?;
+    let clusters = split(params.get("cluster"));
+    let kinds = split(params.get("kind"));
+    if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
+        return Err(ApiError::bad_request(format!(
+            "unknown kind `{bad}` (known: {})",
+            KINDS.join(", ")
+        )));
+    }
+    for id in &clusters {
+        if !state.store.has_cluster(id) {
+            return Err(ApiError::not_found(format!(
+                "cluster `{id}` is not registered"
+            )));
+        }
+    }
+    let last = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .or_else(|| params.get("last_event_id").cloned())
+        .filter(|v| !v.is_empty());
+    let last: Option<u64> = match last {
+        None => None,
+        Some(v) => Some(v.trim().parse().map_err(|_| {
+            ApiError::bad_request(format!("Last-Event-ID `{v}` is not an id this stream gave"))
+        })?),
+    };
+
+    let wanted = Arc::new(move |item: &StreamItem| {
+        (clusters.is_empty() || clusters.contains(&item.cluster_id))
+            && (kinds.is_empty() || kinds.iter().any(|k| k == item.kind))
+    });
+    let subscription = state.hub.subscribe(last);
+    let gap = subscription
+        .gap
+        .then(|| reset("the resume point is no longer buffered".to_owned()));
+    let replay_filter = wanted.clone();
+    let head = futures::stream::iter(
+        gap.into_iter().chain(
+            subscription
+                .replay
+                .into_iter()
+                .filter(move |i| replay_filter(i))
+                .map(|i| event(&i)),
+        ),
+    );
+    let live = futures::stream::unfold(subscription.live, move |mut live| {
+        let wanted = wanted.clone();
+        async move {
+            loop {
+                match live.recv().await {
+                    Ok(item) if wanted(&item) => return Some((event(&item), live)),
+                    Ok(_) => {}
+                    Err(RecvError::Lagged(n)) => {
+                        return Some((
+                            reset(format!("the client fell behind by {n} events")),
+                            live,
+                        ));
+                    }
+                    Err(RecvError::Closed) => return None,
+                }
+            }
+        }
+    });
+    let shutdown = state.shutdown.clone().cancelled_owned();
+    let events = head
+        .chain(live)
+        .map(Ok::<_, Infallible>)
+        .take_until(shutdown);
+    Ok(Sse::new(events)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response())
+}

@@ -1,0 +1,316 @@
+//! master's one configuration: flags, `ATLHYPER_MASTER_*` environment variables, defaults that
+//! work on a laptop.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Parser;
+
+fn duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (examples: 30s, 15m, 24h, 30d)"))
+}
+
+/// AtlHyper master: receives every cluster's pushes and serves them.
+#[derive(Clone, Parser)]
+#[command(
+    name = "atlhyper-master",
+    version,
+    about = "AtlHyper master: ingest, storage, API and live stream for many clusters",
+    long_about = "atlhyper-master takes the gzip JSON pushes of every cluster's agent, keeps the \
+                  latest snapshots and bounded event and metric series in memory, persists them in \
+                  SQLite (a push answered 202 is on disk), and serves them over /api/v1 and a \
+                  Server-Sent Events stream to atlctl and the web UI.",
+    after_help = "Example:\n  atlhyper-master --listen 0.0.0.0:8080 --db /var/lib/atlhyper/master.db\n\n\
+                  On its first start master prints an admin token once (or takes \
+                  ATLHYPER_MASTER_ADMIN_TOKEN)."
+)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port. The first line on stdout is the URL.
+    #[arg(long, env = "ATLHYPER_MASTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// SQLite database file [default: $XDG_DATA_HOME/atlhyper/master.db, else
+    /// ~/.local/share/atlhyper/master.db, else ./atlhyper.db].
+    #[arg(long, env = "ATLHYPER_MASTER_DB")]
+    pub db: Option<PathBuf>,
+
+    /// Largest the database may grow, in bytes (0: no limit). Past it writes fail with 507 and
+    /// /readyz fails; nothing stored is lost.
+    #[arg(long, env = "ATLHYPER_MASTER_DB_MAX_BYTES", default_value_t = 0)]
+    pub db_max_bytes: u64,
+
+    /// Admin token to accept (stored hashed). Without it, the first start prints a new one once.
+    #[arg(long, env = "ATLHYPER_MASTER_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+
+    /// Clusters to register at start-up with their agent tokens, as `ID=TOKEN` (repeat the flag,
+    /// or separate with commas in the variable).
+    #[arg(
+        long = "cluster",
+        env = "ATLHYPER_MASTER_CLUSTERS",
+        value_delimiter = ',',
+        hide_env_values = true,
+        value_name = "ID=TOKEN"
+    )]
+    pub clusters: Vec<String>,
+
+    /// Largest push body accepted as received (gzip or not), in bytes.
+    #[arg(long, env = "ATLHYPER_MASTER_MAX_BODY_BYTES", default_value_t = 8 << 20)]
+    pub max_body_bytes: usize,
+
+    /// Largest push body after decompression, in bytes.
+    #[arg(long, env = "ATLHYPER_MASTER_MAX_DECOMPRESSED_BYTES", default_value_t = 128 << 20)]
+    pub max_decompressed_bytes: usize,
+
+    /// How long events are kept in memory and in the database.
+    #[arg(long, env = "ATLHYPER_MASTER_TTL", default_value = "24h", value_parser = duration)]
+    pub ttl: Duration,
+
+    /// How long node-metric samples are kept in memory (and raw in the database).
+    #[arg(long, env = "ATLHYPER_MASTER_METRICS_TTL", default_value = "15m", value_parser = duration)]
+    pub metrics_ttl: Duration,
+
+    /// Most records in each in-memory series (events; metric samples).
+    #[arg(long, env = "ATLHYPER_MASTER_MAX_RECORDS", default_value_t = 50_000)]
+    pub max_records: usize,
+
+    /// How often expired records are removed and rollups are computed.
+    #[arg(long, env = "ATLHYPER_MASTER_CLEANUP_INTERVAL", default_value = "5m", value_parser = duration)]
+    pub cleanup_interval: Duration,
+
+    /// How long one-minute metric rollups are kept.
+    #[arg(long, env = "ATLHYPER_MASTER_MINUTE_ROLLUP_TTL", default_value = "24h", value_parser = duration)]
+    pub minute_rollup_ttl: Duration,
+
+    /// How long one-hour metric rollups are kept.
+    #[arg(long, env = "ATLHYPER_MASTER_HOUR_ROLLUP_TTL", default_value = "30d", value_parser = duration)]
+    pub hour_rollup_ttl: Duration,
+
+    /// A cluster with no push for this long is shown as stale.
+    #[arg(long, env = "ATLHYPER_MASTER_STALE_AFTER", default_value = "60s", value_parser = duration)]
+    pub stale_after: Duration,
+
+    /// Stream events kept for `Last-Event-ID` resume.
+    #[arg(long, env = "ATLHYPER_MASTER_STREAM_BUFFER", default_value_t = 10_000)]
+    pub stream_buffer: usize,
+
+    /// Longest a client may take to send a request's headers.
+    #[arg(long, env = "ATLHYPER_MASTER_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
+    pub header_timeout: Duration,
+
+    /// Longest a client may take to send a request's body.
+    #[arg(long, env = "ATLHYPER_MASTER_BODY_TIMEOUT", default_value = "30s", value_parser = duration)]
+    pub body_timeout: Duration,
+
+    /// Log filter (tracing's env-filter syntax), e.g. `info` or `atlhyper_master=debug`.
+    #[arg(long, env = "ATLHYPER_MASTER_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Print the effective configuration (secrets redacted) and exit.
+    #[arg(long)]
+    pub print_config: bool,
+}
+
+/// A cluster registered from the configuration.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterToken {
+    pub id: String,
+    pub token: String,
+}
+
+impl fmt::Debug for ClusterToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}=<redacted>", self.id)
+    }
+}
+
+impl Config {
+    /// The defaults, as if no flag or variable were set (tests and `atlctl demo` start here).
+    pub fn defaults() -> Self {
+        Config::try_parse_from(["atlhyper-master"]).expect("the defaults parse")
+    }
+
+    /// The database path: `--db`, else the XDG data dir, else `./atlhyper.db`.
+    pub fn db_path(&self) -> PathBuf {
+        if let Some(path) = &self.db {
+            return path.clone();
+        }
+        let data_home = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")));
+        match data_home {
+            Some(dir) => dir.join("atlhyper").join("master.db"),
+            None => PathBuf::from("atlhyper.db"),
+        }
+    }
+
+    /// The `--cluster ID=TOKEN` entries, checked.
+    ///
+    /// # Errors
+    /// A message naming the bad entry.
+    pub fn cluster_tokens(&self) -> Result<Vec<ClusterToken>, String> {
+        self.clusters
+            .iter()
+            .filter(|c| !c.trim().is_empty())
+            .map(|entry| {
+                let (id, token) = entry.split_once('=').ok_or_else(|| {
+                    format!(
+                        "--cluster `{}`: expected ID=TOKEN",
+                        entry.split('=').next().unwrap_or("")
+                    )
+                })?;
+                let id = id.trim();
+                atlhyper_model::validate::dns1123_label(id)
+                    .map_err(|reason| format!("--cluster `{id}`: {reason}"))?;
+                if token.trim().len() < 16 {
+                    return Err(format!(
+                        "--cluster `{id}`: the token must have at least 16 characters"
+                    ));
+                }
+                Ok(ClusterToken {
+                    id: id.to_owned(),
+                    token: token.trim().to_owned(),
+                })
+            })
+            .collect()
+    }
+
+    /// Checks what clap cannot.
+    ///
+    /// # Errors
+    /// A message naming the bad setting.
+    pub fn validate(&self) -> Result<(), String> {
+        self.cluster_tokens()?;
+        if self.admin_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err("--admin-token must have at least 16 characters".to_owned());
+        }
+        if self.max_body_bytes == 0 || self.max_decompressed_bytes < self.max_body_bytes {
+            return Err(
+                "--max-decompressed-bytes must be at least --max-body-bytes, both above 0"
+                    .to_owned(),
+            );
+        }
+        if self.max_records == 0 || self.stream_buffer == 0 {
+            return Err("--max-records and --stream-buffer must be above 0".to_owned());
+        }
+        if self.cleanup_interval.is_zero() {
+            return Err("--cleanup-interval must be above 0".to_owned());
+        }
+        Ok(())
+    }
+
+    /// The configuration as `--print-config` shows it: one `key = value` per line, secrets
+    /// redacted.
+    pub fn render(&self) -> String {
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        let clusters: Vec<String> = self
+            .cluster_tokens()
+            .unwrap_or_default()
+            .iter()
+            .map(|c| format!("{c:?}"))
+            .collect();
+        format!(
+            "listen = {}\ndb = {}\ndb_max_bytes = {}\nadmin_token = {}\nclusters = {}\n\
+             max_body_bytes = {}\nmax_decompressed_bytes = {}\nttl = {}\nmetrics_ttl = {}\n\
+             max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
+             hour_rollup_ttl = {}\nstale_after = {}\nstream_buffer = {}\nheader_timeout = {}\n\
+             body_timeout = {}\nlog = {}\n",
+            self.listen,
+            self.db_path().display(),
+            self.db_max_bytes,
+            if self.admin_token.is_some() {
+                "<redacted>"
+            } else {
+                "<unset>"
+            },
+            if clusters.is_empty() {
+                "<none>".to_owned()
+            } else {
+                clusters.join(",")
+            },
+            self.max_body_bytes,
+            self.max_decompressed_bytes,
+            d(self.ttl),
+            d(self.metrics_ttl),
+            self.max_records,
+            d(self.cleanup_interval),
+            d(self.minute_rollup_ttl),
+            d(self.hour_rollup_ttl),
+            d(self.stale_after),
+            self.stream_buffer,
+            d(self.header_timeout),
+            d(self.body_timeout),
+            self.log,
+        )
+    }
+}
+
+/// Secrets never reach a log or a terminal through `Debug`.
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_work_without_any_flag() {
+        let config = Config::defaults();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.ttl, Duration::from_secs(24 * 3600));
+        assert_eq!(config.metrics_ttl, Duration::from_secs(15 * 60));
+        assert_eq!(config.max_records, 50_000);
+        assert_eq!(config.cleanup_interval, Duration::from_secs(300));
+        assert_eq!(config.max_body_bytes, 8 << 20);
+        assert_eq!(config.max_decompressed_bytes, 128 << 20);
+        assert_eq!(config.validate(), Ok(()));
+        assert!(
+            config.db_path().ends_with("master.db") || config.db_path().ends_with("atlhyper.db")
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_everywhere() {
+        let config = Config::try_parse_from([
+            "atlhyper-master",
+            "--admin-token",
+            "admin-secret-0123456789",
+            "--cluster",
+            "prod=cluster-secret-0123456789",
+        ])
+        .unwrap();
+        for text in [config.render(), format!("{config:?}")] {
+            assert!(!text.contains("secret"), "{text}");
+            assert!(text.contains("prod=<redacted>"), "{text}");
+            assert!(text.contains("admin_token = <redacted>"), "{text}");
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let bad = |args: &[&str]| {
+            let mut all = vec!["atlhyper-master"];
+            all.extend_from_slice(args);
+            Config::try_parse_from(all).unwrap().validate().unwrap_err()
+        };
+        assert!(bad(&["--cluster", "prod"]).contains("expected ID=TOKEN"));
+        assert!(bad(&["--cluster", "Prod_EU=0123456789abcdef"]).contains("Prod_EU"));
+        assert!(bad(&["--cluster", "prod=short"]).contains("at least 16"));
+        assert!(bad(&["--admin-token", "short"]).contains("at least 16"));
+        assert!(
+            bad(&["--max-body-bytes", "100", "--max-decompressed-bytes", "10"])
+                .contains("max-decompressed")
+        );
+        let err = Config::try_parse_from(["atlhyper-master", "--ttl", "soon"])
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("soon"), "{err}");
+    }
+}

@@ -1,0 +1,341 @@
+//! AtlHyper master: where every cluster's data meets.
+//!
+//! Agents push gzip JSON envelopes to `POST /ingest` ([`api`]); a push is written to SQLite
+//! ([`db`], group commit) before it is answered `202`, then applied to the in-memory
+//! [`store::Store`] and announced on the live stream ([`stream`]). Everything that reads goes
+//! through one [`datasource::Reader`]. [`start`] runs it all on a loopback or public port and
+//! returns a [`Running`] master; `atlctl demo` and the end-to-end tests start it in-process.
+
+pub mod api;
+pub mod auth;
+mod config;
+pub mod datasource;
+pub mod db;
+pub mod resource;
+mod server;
+pub mod store;
+pub mod stream;
+pub mod telemetry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use atlhyper_model::api::Role;
+use atlhyper_model::codec::{self, ContentEncoding, Limits};
+use atlhyper_model::{Envelope, Payload};
+pub use config::{ClusterToken, Config};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::{Principal, Tokens};
+use crate::datasource::{DataSource, Horizons, now_ms};
+use crate::db::{Db, DbError, OpenError, ops};
+use crate::store::{ClusterInfo, Snapshot, Store, StoreLimits};
+use crate::stream::Hub;
+use crate::telemetry::Telemetry;
+
+/// Why master could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    #[error("cannot load the stored state: {0}")]
+    Load(DbError),
+    #[error("cannot register the configured clusters and tokens: {0}")]
+    Bootstrap(DbError),
+    #[error("cannot listen on {addr}")]
+    Bind {
+        addr: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// A running master.
+pub struct Running {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// `http://ADDR`.
+    pub url: String,
+    /// The admin token made on this first start (shown once), if one was made.
+    pub new_admin_token: Option<String>,
+    pub store: Arc<Store>,
+    shutdown: CancellationToken,
+    tasks: Vec<JoinHandle<()>>,
+    db: Db,
+}
+
+impl Running {
+    /// Stops accepting, lets open requests finish (up to a second), commits what is queued.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.db.close().await;
+    }
+}
+
+/// Loads what the database holds into the store and the token table.
+async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> Result<(), DbError> {
+    let now = now_ms();
+    for cluster in db.read(ops::clusters).await? {
+        tokens.insert(
+            cluster.token_hash,
+            Principal::Agent {
+                cluster_id: cluster.id.clone(),
+            },
+        );
+        store.add_cluster(ClusterInfo {
+            id: cluster.id,
+            name: cluster.name,
+            created_ms: cluster.created_ms,
+        });
+    }
+    for token in db.read(ops::tokens).await? {
+        if token.info.revoked_ms.is_none() {
+            tokens.insert(
+                token.token_hash,
+                Principal::User {
+                    id: Some(token.info.id),
+                    name: token.info.name,
+                    role: token.info.role,
+                },
+            );
+        }
+    }
+    let snapshots = db.read(ops::snapshots).await?;
+    let loose = Limits {
+        max_compressed_bytes: usize::MAX,
+        max_decompressed_bytes: usize::MAX,
+        max_envelopes: 1,
+        max_items: usize::MAX,
+        max_future_skew_ms: i64::MAX / 2,
+    };
+    let decoded = tokio::task::spawn_blocking(move || {
+        snapshots
+            .into_iter()
+            .filter_map(|s| {
+                match codec::decode_envelopes(&s.envelope_gz, ContentEncoding::Gzip, &loose, 0) {
+                    Ok(mut envelopes) if envelopes.len() == 1 => {
+                        let envelope: Envelope = envelopes.remove(0);
+                        Some((s, envelope.payload))
+                    }
+                    Ok(_) | Err(_) => {
+                        tracing::warn!(cluster = %s.cluster_id, source = %s.source, "a stored snapshot does not decode; skipped");
+                        None
+                    }
+                }
+            })
+            .collect::<Vec<(ops::StoredSnapshot, Payload)>>()
+    })
+    .await
+    .map_err(|e| DbError::Other(e.to_string()))?;
+    for (stored, payload) in decoded {
+        store.stamp(
+            &stored.cluster_id,
+            stored.source,
+            stored.received_ms,
+            stored.ts_ms,
+            stored.items,
+        );
+        store.replace(Snapshot {
+            cluster_id: stored.cluster_id,
+            ts_ms: stored.ts_ms,
+            received_ms: stored.received_ms,
+            payload,
+        });
+    }
+    let (since, max) = (now - limits.ttl_ms, limits.max_records);
+    let events = db.read(move |conn| ops::events(conn, since, max)).await?;
+    let mut by_cluster: std::collections::BTreeMap<String, Vec<_>> = Default::default();
+    for (cluster, event) in events {
+        by_cluster.entry(cluster).or_default().push(event);
+    }
+    for (cluster, events) in by_cluster {
+        store.merge_events(&cluster, events, now);
+    }
+    for (cluster, sample) in db.read(ops::latest_metrics).await? {
+        store.append_metrics(&cluster, std::slice::from_ref(&sample));
+    }
+    let since = now - limits.metrics_ttl_ms;
+    let points = db
+        .read(move |conn| ops::raw_points(conn, since, max))
+        .await?;
+    store.restore_points(points);
+    Ok(())
+}
+
+/// Registers the configured clusters and makes sure an admin token exists; returns a new
+/// admin token when one was made.
+async fn bootstrap(
+    config: &Config,
+    db: &Db,
+    store: &Store,
+    tokens: &Tokens,
+) -> Result<Option<String>, DbError> {
+    let now = now_ms();
+    for cluster in config.cluster_tokens().unwrap_or_default() {
+        let row = ops::ClusterRow {
+            id: cluster.id.clone(),
+            name: cluster.id.clone(),
+            token_hash: auth::hash(&cluster.token),
+            created_ms: now,
+        };
+        let hash = row.token_hash.clone();
+        db.write(move |ctx| ops::upsert_cluster(ctx, &row)).await?;
+        tokens.remove_cluster(&cluster.id);
+        tokens.insert(
+            hash,
+            Principal::Agent {
+                cluster_id: cluster.id.clone(),
+            },
+        );
+        store.add_cluster(ClusterInfo {
+            id: cluster.id.clone(),
+            name: cluster.id,
+            created_ms: now,
+        });
+    }
+    let (token, made) = match &config.admin_token {
+        Some(token) if tokens.lookup(token).is_some() => return Ok(None),
+        Some(token) => (token.clone(), false),
+        None if tokens.has_admin() => return Ok(None),
+        None => (auth::generate("atl_"), true),
+    };
+    let hash = auth::hash(&token);
+    let stored = hash.clone();
+    let id = db
+        .write(move |ctx| ops::insert_token(ctx, "admin", Role::Admin, &stored, now))
+        .await?;
+    tokens.insert(
+        hash,
+        Principal::User {
+            id: Some(id),
+            name: "admin".to_owned(),
+            role: Role::Admin,
+        },
+    );
+    Ok(made.then_some(token))
+}
+
+/// Expires what outlived its TTL, in memory every `cleanup_interval`, and in the database
+/// along with the metric rollups every minute.
+async fn maintain(store: Arc<Store>, db: Db, config: Config, shutdown: CancellationToken) {
+    let keep = ops::Retention {
+        events_ms: config.ttl.as_millis() as i64,
+        raw_ms: config.metrics_ttl.as_millis() as i64,
+        minute_ms: config.minute_rollup_ttl.as_millis() as i64,
+        hour_ms: config.hour_rollup_ttl.as_millis() as i64,
+    };
+    let mut cleanup = tokio::time::interval(config.cleanup_interval);
+    let mut rollup = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = cleanup.tick() => {
+                store.cleanup(now_ms());
+                let now = now_ms();
+                if let Err(e) = db.write(move |ctx| ops::purge(ctx, now, keep)).await {
+                    tracing::warn!(error = %e, "purging expired rows failed");
+                }
+            }
+            _ = rollup.tick() => {
+                let now = now_ms();
+                if let Err(e) = db.write(move |ctx| ops::rollup(ctx, now)).await {
+                    tracing::warn!(error = %e, "computing metric rollups failed");
+                }
+            }
+        }
+    }
+}
+
+/// Opens the database, loads it, binds and serves.
+///
+/// # Errors
+/// [`StartError`] naming what failed.
+pub async fn start(config: &Config) -> Result<Running, StartError> {
+    config.validate().map_err(StartError::Config)?;
+    let telemetry = Arc::new(Telemetry::new());
+    let observer = telemetry.clone();
+    let db = Db::open(&config.db_path(), config.db_max_bytes, move |jobs, took| {
+        observer.observe_commit(jobs, took)
+    })?;
+    let limits = StoreLimits {
+        ttl_ms: config.ttl.as_millis() as i64,
+        metrics_ttl_ms: config.metrics_ttl.as_millis() as i64,
+        max_records: config.max_records,
+    };
+    let store = Arc::new(Store::new(limits));
+    let tokens = Arc::new(Tokens::default());
+    load(&db, &store, &tokens, limits)
+        .await
+        .map_err(StartError::Load)?;
+    let new_admin_token = bootstrap(config, &db, &store, &tokens)
+        .await
+        .map_err(StartError::Bootstrap)?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(|source| StartError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let shutdown = CancellationToken::new();
+    let reader = Arc::new(DataSource::new(
+        store.clone(),
+        db.clone(),
+        Horizons {
+            metrics_ttl: config.metrics_ttl,
+            minute_rollup_ttl: config.minute_rollup_ttl,
+            stale_after: config.stale_after,
+        },
+    ));
+    let first_stream_id = (now_ms().max(0) as u64) * 1_000;
+    let state = Arc::new(api::AppState {
+        reader,
+        store: store.clone(),
+        db: db.clone(),
+        tokens,
+        hub: Arc::new(Hub::new(config.stream_buffer, first_stream_id)),
+        telemetry,
+        limits: Limits {
+            max_compressed_bytes: config.max_body_bytes,
+            max_decompressed_bytes: config.max_decompressed_bytes,
+            ..Limits::default()
+        },
+        body_timeout: config.body_timeout,
+        shutdown: shutdown.clone(),
+    });
+    let app = api::router(state);
+    let server = tokio::spawn(server::serve(
+        listener,
+        app,
+        config.header_timeout,
+        shutdown.clone(),
+        Duration::from_secs(1),
+    ));
+    let maintenance = tokio::spawn(maintain(
+        store.clone(),
+        db.clone(),
+        config.clone(),
+        shutdown.clone(),
+    ));
+    tracing::info!(%addr, db = %config.db_path().display(), "master listening");
+    Ok(Running {
+        addr,
+        url: format!("http://{addr}"),
+        new_admin_token,
+        store,
+        shutdown,
+        tasks: vec![server, maintenance],
+        db,
+    })
+}

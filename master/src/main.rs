@@ -1,0 +1,55 @@
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<ExitCode> {
+    let config = atlhyper_master::Config::parse();
+    if config.print_config {
+        print!("{}", config.render());
+        return Ok(ExitCode::SUCCESS);
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let running = match atlhyper_master::start(&config).await {
+        Ok(running) => running,
+        Err(e) => {
+            let mut message = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                message.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("atlhyper-master: {message}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    // The first line on stdout is the URL, for scripts that start master on port 0.
+    println!("{}", running.url);
+    std::io::stdout().flush()?;
+    if let Some(token) = &running.new_admin_token {
+        // Printed once, straight to the terminal, never through the log.
+        eprintln!(
+            "atlhyper-master: first start: admin token (shown once, store it now):\n  {token}"
+        );
+    }
+    shutdown_signal().await;
+    running.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term.recv() => {}
+    }
+}

@@ -1,0 +1,520 @@
+//! The in-memory store: the latest snapshot per (cluster, source), events merged by uid, and
+//! per-node metric series, each bounded by TTL and a record cap.
+//!
+//! Locks are held only to swap or copy `Arc`s, never across I/O or `.await`: readers take
+//! immutable snapshots and work on them unlocked.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::sync::{Arc, RwLock};
+
+use atlhyper_model::api::{
+    ClusterCounts, ClusterSummary, MetricPoint, SnapshotChange, SourceStatus,
+};
+use atlhyper_model::resources::{Event, EventType, PodPhase};
+use atlhyper_model::{NodeMetricsSnapshot, Payload, Source};
+
+use crate::resource;
+
+/// The latest snapshot of one source of one cluster. Immutable once stored.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub cluster_id: String,
+    /// When the agent took it.
+    pub ts_ms: i64,
+    /// When master received it.
+    pub received_ms: i64,
+    pub payload: Payload,
+}
+
+/// A registered cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterInfo {
+    pub id: String,
+    pub name: String,
+    pub created_ms: i64,
+}
+
+/// Bounds of the store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreLimits {
+    /// Events older than this (by last seen) are dropped.
+    pub ttl_ms: i64,
+    /// Metric points older than this are dropped.
+    pub metrics_ttl_ms: i64,
+    /// Most events, and most metric points, held.
+    pub max_records: usize,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PushStamp {
+    received_ms: i64,
+    ts_ms: i64,
+    items: u64,
+}
+
+struct ClusterEntry {
+    info: ClusterInfo,
+    snapshots: HashMap<Source, Arc<Snapshot>>,
+    pushes: BTreeMap<Source, PushStamp>,
+    counts: ClusterCounts,
+}
+
+#[derive(Default)]
+struct EventSeries {
+    by_key: HashMap<(String, String), Arc<Event>>,
+    /// (last seen, cluster, uid), oldest first: what TTL and the cap drop first.
+    order: BTreeSet<(i64, String, String)>,
+}
+
+struct NodeSeries {
+    latest: Arc<NodeMetricsSnapshot>,
+    points: VecDeque<MetricPoint>,
+    /// Points up to here were dropped by the cap, so memory cannot answer for that time.
+    evicted_through_ms: i64,
+}
+
+#[derive(Default)]
+struct MetricSeries {
+    nodes: HashMap<(String, String), NodeSeries>,
+    points: usize,
+}
+
+/// How much the store holds, for `/metrics`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StoreSizes {
+    pub clusters: usize,
+    pub snapshot_items: u64,
+    pub events: usize,
+    pub metric_series: usize,
+    pub metric_points: usize,
+}
+
+pub struct Store {
+    limits: StoreLimits,
+    clusters: RwLock<BTreeMap<String, ClusterEntry>>,
+    events: RwLock<EventSeries>,
+    metrics: RwLock<MetricSeries>,
+}
+
+fn counts_of(counts: &mut ClusterCounts, payload: &Payload) {
+    let n = payload.len() as u64;
+    match payload {
+        Payload::PodListSnapshot(pods) => {
+            counts.pods = n;
+            counts.pods_running =
+                pods.iter().filter(|p| p.phase == PodPhase::Running).count() as u64;
+            counts.pods_unhealthy = pods
+                .iter()
+                .filter(|p| {
+                    let healthy = (p.phase == PodPhase::Running && p.ready == p.total)
+                        || p.phase == PodPhase::Succeeded;
+                    !healthy || p.deletion_ms.is_some()
+                })
+                .count() as u64;
+        }
+        Payload::NodeListSnapshot(nodes) => {
+            counts.nodes = n;
+            counts.nodes_ready = nodes.iter().filter(|n| n.ready).count() as u64;
+        }
+        Payload::DeploymentListSnapshot(_) => counts.deployments = n,
+        Payload::ServiceListSnapshot(_) => counts.services = n,
+        Payload::NamespaceListSnapshot(_) => counts.namespaces = n,
+        Payload::IngressListSnapshot(_) => counts.ingresses = n,
+        Payload::ConfigmapListSnapshot(_) => counts.configmaps = n,
+        Payload::Events(_) | Payload::MetricsSnapshot(_) => {}
+    }
+}
+
+impl Store {
+    pub fn new(limits: StoreLimits) -> Self {
+        Store {
+            limits,
+            clusters: RwLock::new(BTreeMap::new()),
+            events: RwLock::new(EventSeries::default()),
+            metrics: RwLock::new(MetricSeries::default()),
+        }
+    }
+
+    pub fn limits(&self) -> StoreLimits {
+        self.limits
+    }
+
+    /// Registers a cluster (a no-op if it is known).
+    pub fn add_cluster(&self, info: ClusterInfo) {
+        let mut clusters = self.clusters.write().expect("store lock");
+        clusters
+            .entry(info.id.clone())
+            .or_insert_with(|| ClusterEntry {
+                info,
+                snapshots: HashMap::new(),
+                pushes: BTreeMap::new(),
+                counts: ClusterCounts::default(),
+            });
+    }
+
+    /// Forgets a cluster and everything held for it.
+    pub fn remove_cluster(&self, id: &str) {
+        self.clusters.write().expect("store lock").remove(id);
+        let mut events = self.events.write().expect("store lock");
+        events.by_key.retain(|(cluster, _), _| cluster != id);
+        events.order.retain(|(_, cluster, _)| cluster != id);
+        drop(events);
+        let mut metrics = self.metrics.write().expect("store lock");
+        metrics.nodes.retain(|(cluster, _), _| cluster != id);
+        metrics.points = metrics.nodes.values().map(|s| s.points.len()).sum();
+    }
+
+    pub fn has_cluster(&self, id: &str) -> bool {
+        self.clusters.read().expect("store lock").contains_key(id)
+    }
+
+    /// Records that a push of `source` arrived (for last-seen and staleness).
+    pub fn stamp(
+        &self,
+        cluster_id: &str,
+        source: Source,
+        received_ms: i64,
+        ts_ms: i64,
+        items: u64,
+    ) {
+        let mut clusters = self.clusters.write().expect("store lock");
+        if let Some(entry) = clusters.get_mut(cluster_id) {
+            let stamp = entry.pushes.entry(source).or_insert(PushStamp {
+                received_ms,
+                ts_ms,
+                items,
+            });
+            if received_ms >= stamp.received_ms {
+                *stamp = PushStamp {
+                    received_ms,
+                    ts_ms,
+                    items,
+                };
+            }
+        }
+    }
+
+    /// Replaces the latest snapshot of its (cluster, source) unless the held one was taken
+    /// later. Returns what changed, or `None` if the snapshot was older or the cluster unknown.
+    pub fn replace(&self, snapshot: Snapshot) -> Option<SnapshotChange> {
+        let source = snapshot.payload.source();
+        let previous = {
+            let clusters = self.clusters.read().expect("store lock");
+            let entry = clusters.get(&snapshot.cluster_id)?;
+            entry.snapshots.get(&source).cloned()
+        };
+        if previous.as_ref().is_some_and(|p| p.ts_ms > snapshot.ts_ms) {
+            return None;
+        }
+        // The diff is computed unlocked, against the snapshot it replaces.
+        let (added, changed, removed) =
+            resource::diff(previous.as_ref().map(|p| &p.payload), &snapshot.payload);
+        let change = SnapshotChange {
+            cluster_id: snapshot.cluster_id.clone(),
+            source,
+            ts_ms: snapshot.ts_ms,
+            items: snapshot.payload.len() as u64,
+            added,
+            changed,
+            removed,
+        };
+        let mut clusters = self.clusters.write().expect("store lock");
+        let entry = clusters.get_mut(&snapshot.cluster_id)?;
+        if entry
+            .snapshots
+            .get(&source)
+            .is_some_and(|held| held.ts_ms > snapshot.ts_ms)
+        {
+            return None;
+        }
+        counts_of(&mut entry.counts, &snapshot.payload);
+        entry.snapshots.insert(source, Arc::new(snapshot));
+        Some(change)
+    }
+
+    /// Merges events by uid; returns those that were new or newer than the held ones.
+    pub fn merge_events(&self, cluster_id: &str, incoming: Vec<Event>, now_ms: i64) -> Vec<Event> {
+        let oldest = now_ms - self.limits.ttl_ms;
+        let mut fresh = Vec::new();
+        let mut series = self.events.write().expect("store lock");
+        for event in incoming {
+            if event.last_seen_ms < oldest {
+                continue;
+            }
+            let key = (cluster_id.to_owned(), event.uid.clone());
+            if let Some(held) = series.by_key.get(&key) {
+                if (held.last_seen_ms, held.count) >= (event.last_seen_ms, event.count) {
+                    continue;
+                }
+                let old = (held.last_seen_ms, key.0.clone(), key.1.clone());
+                series.order.remove(&old);
+            }
+            series
+                .order
+                .insert((event.last_seen_ms, key.0.clone(), key.1.clone()));
+            series.by_key.insert(key, Arc::new(event.clone()));
+            fresh.push(event);
+        }
+        while series.by_key.len() > self.limits.max_records {
+            let Some((_, cluster, uid)) = series.order.pop_first() else {
+                break;
+            };
+            series.by_key.remove(&(cluster, uid));
+        }
+        fresh
+    }
+
+    /// Appends node samples; each becomes its node's latest when it is newer.
+    pub fn append_metrics(&self, cluster_id: &str, samples: &[NodeMetricsSnapshot]) {
+        let mut series = self.metrics.write().expect("store lock");
+        for sample in samples {
+            let point = MetricPoint::from_snapshot(sample);
+            let key = (cluster_id.to_owned(), sample.node.clone());
+            let node = series.nodes.entry(key).or_insert_with(|| NodeSeries {
+                latest: Arc::new(sample.clone()),
+                points: VecDeque::new(),
+                evicted_through_ms: i64::MIN,
+            });
+            if sample.ts_ms >= node.latest.ts_ms {
+                node.latest = Arc::new(sample.clone());
+            }
+            let added = match node.points.back() {
+                None => {
+                    node.points.push_back(point);
+                    true
+                }
+                Some(last) if last.ts_ms < point.ts_ms => {
+                    node.points.push_back(point);
+                    true
+                }
+                Some(_) => match node.points.binary_search_by_key(&point.ts_ms, |p| p.ts_ms) {
+                    Ok(i) => {
+                        node.points[i] = point;
+                        false
+                    }
+                    Err(i) => {
+                        node.points.insert(i, point);
+                        true
+                    }
+                },
+            };
+            let mut evicted = false;
+            if added && series.points >= self.limits.max_records {
+                // Over the cap: the series that grows gives up its oldest point.
+                let node = series
+                    .nodes
+                    .get_mut(&(cluster_id.to_owned(), sample.node.clone()))
+                    .expect("just inserted");
+                if let Some(dropped) = node.points.pop_front() {
+                    node.evicted_through_ms = node.evicted_through_ms.max(dropped.ts_ms);
+                    evicted = true;
+                }
+            }
+            if added && !evicted {
+                series.points += 1;
+            }
+        }
+    }
+
+    /// Puts history points read back from the database into the series of nodes whose latest
+    /// sample is held (a restart).
+    pub fn restore_points(&self, points: Vec<(String, String, MetricPoint)>) {
+        let mut series = self.metrics.write().expect("store lock");
+        for (cluster, node, point) in points {
+            if series.points >= self.limits.max_records {
+                break;
+            }
+            let Some(node) = series.nodes.get_mut(&(cluster, node)) else {
+                continue;
+            };
+            if let Err(i) = node.points.binary_search_by_key(&point.ts_ms, |p| p.ts_ms) {
+                node.points.insert(i, point);
+                series.points += 1;
+            }
+        }
+    }
+
+    /// The latest snapshot of (cluster, source).
+    pub fn snapshot(&self, cluster_id: &str, source: Source) -> Option<Arc<Snapshot>> {
+        let clusters = self.clusters.read().expect("store lock");
+        clusters.get(cluster_id)?.snapshots.get(&source).cloned()
+    }
+
+    /// The latest snapshot of `source` of every cluster (or of one), in cluster order.
+    pub fn snapshots(&self, source: Source, cluster: Option<&str>) -> Vec<Arc<Snapshot>> {
+        let clusters = self.clusters.read().expect("store lock");
+        clusters
+            .values()
+            .filter(|c| cluster.is_none_or(|id| c.info.id == id))
+            .filter_map(|c| c.snapshots.get(&source).cloned())
+            .collect()
+    }
+
+    /// Events held, oldest first, with their cluster.
+    pub fn events(&self, cluster: Option<&str>) -> Vec<(String, Arc<Event>)> {
+        let series = self.events.read().expect("store lock");
+        series
+            .order
+            .iter()
+            .filter(|(_, c, _)| cluster.is_none_or(|id| c == id))
+            .filter_map(|(_, c, uid)| {
+                series
+                    .by_key
+                    .get(&(c.clone(), uid.clone()))
+                    .map(|e| (c.clone(), e.clone()))
+            })
+            .collect()
+    }
+
+    /// The latest full sample of every node (of one cluster, or all), with its cluster.
+    pub fn latest_metrics(&self, cluster: Option<&str>) -> Vec<(String, Arc<NodeMetricsSnapshot>)> {
+        let series = self.metrics.read().expect("store lock");
+        let mut latest: Vec<(String, Arc<NodeMetricsSnapshot>)> = series
+            .nodes
+            .iter()
+            .filter(|((c, _), _)| cluster.is_none_or(|id| c == id))
+            .map(|((c, _), s)| (c.clone(), s.latest.clone()))
+            .collect();
+        latest.sort_by(|a, b| (&a.0, &a.1.node).cmp(&(&b.0, &b.1.node)));
+        latest
+    }
+
+    /// A node's points in `[from_ms, to_ms)`, or `None` when memory does not hold the whole
+    /// range (older than the metrics TTL, or dropped by the cap).
+    pub fn metric_points(
+        &self,
+        cluster_id: &str,
+        node: &str,
+        from_ms: i64,
+        to_ms: i64,
+        now_ms: i64,
+    ) -> Option<Vec<MetricPoint>> {
+        if from_ms < now_ms - self.limits.metrics_ttl_ms {
+            return None;
+        }
+        let series = self.metrics.read().expect("store lock");
+        let node = series
+            .nodes
+            .get(&(cluster_id.to_owned(), node.to_owned()))?;
+        if node.evicted_through_ms >= from_ms {
+            return None;
+        }
+        Some(
+            node.points
+                .iter()
+                .filter(|p| p.ts_ms >= from_ms && p.ts_ms < to_ms)
+                .copied()
+                .collect(),
+        )
+    }
+
+    /// Whether master has ever held samples of this node.
+    pub fn has_node_metrics(&self, cluster_id: &str, node: &str) -> bool {
+        let series = self.metrics.read().expect("store lock");
+        series
+            .nodes
+            .contains_key(&(cluster_id.to_owned(), node.to_owned()))
+    }
+
+    /// Every cluster as the API shows it.
+    pub fn summaries(&self, now_ms: i64, stale_after_ms: i64) -> Vec<ClusterSummary> {
+        let mut events: HashMap<String, (u64, u64)> = HashMap::new();
+        {
+            let series = self.events.read().expect("store lock");
+            for ((cluster, _), event) in &series.by_key {
+                let entry = events.entry(cluster.clone()).or_default();
+                entry.0 += 1;
+                if event.type_ == EventType::Warning {
+                    entry.1 += 1;
+                }
+            }
+        }
+        let clusters = self.clusters.read().expect("store lock");
+        clusters
+            .values()
+            .map(|entry| {
+                let sources: Vec<SourceStatus> = Source::ALL
+                    .iter()
+                    .filter_map(|source| {
+                        let stamp = entry.pushes.get(source)?;
+                        let age_ms = (now_ms - stamp.received_ms).max(0);
+                        Some(SourceStatus {
+                            source: *source,
+                            last_push_ms: stamp.received_ms,
+                            ts_ms: stamp.ts_ms,
+                            age_ms,
+                            items: stamp.items,
+                            stale: age_ms > 3 * source.default_interval().as_millis() as i64,
+                        })
+                    })
+                    .collect();
+                let last_push_ms = entry.pushes.values().map(|s| s.received_ms).max();
+                let mut counts = entry.counts;
+                let (total, warnings) = events.get(&entry.info.id).copied().unwrap_or_default();
+                counts.events = total;
+                counts.warning_events = warnings;
+                ClusterSummary {
+                    id: entry.info.id.clone(),
+                    name: entry.info.name.clone(),
+                    created_ms: entry.info.created_ms,
+                    last_push_ms,
+                    stale: last_push_ms.is_none_or(|t| now_ms - t > stale_after_ms),
+                    sources,
+                    counts,
+                }
+            })
+            .collect()
+    }
+
+    /// Drops events past the TTL, metric points past the metrics TTL, and nodes with no sample
+    /// within the TTL.
+    pub fn cleanup(&self, now_ms: i64) {
+        let oldest_event = now_ms - self.limits.ttl_ms;
+        {
+            let mut series = self.events.write().expect("store lock");
+            while series
+                .order
+                .first()
+                .is_some_and(|(seen, _, _)| *seen < oldest_event)
+            {
+                let (_, cluster, uid) = series.order.pop_first().expect("checked");
+                series.by_key.remove(&(cluster, uid));
+            }
+        }
+        let oldest_point = now_ms - self.limits.metrics_ttl_ms;
+        let mut series = self.metrics.write().expect("store lock");
+        series
+            .nodes
+            .retain(|_, node| node.latest.ts_ms >= oldest_event);
+        for node in series.nodes.values_mut() {
+            while node.points.front().is_some_and(|p| p.ts_ms < oldest_point) {
+                node.points.pop_front();
+            }
+        }
+        series.points = series.nodes.values().map(|s| s.points.len()).sum();
+    }
+
+    pub fn sizes(&self) -> StoreSizes {
+        let (clusters, snapshot_items) = {
+            let clusters = self.clusters.read().expect("store lock");
+            let items = clusters
+                .values()
+                .flat_map(|c| c.snapshots.values())
+                .map(|s| s.payload.len() as u64)
+                .sum();
+            (clusters.len(), items)
+        };
+        let events = self.events.read().expect("store lock").by_key.len();
+        let metrics = self.metrics.read().expect("store lock");
+        StoreSizes {
+            clusters,
+            snapshot_items,
+            events,
+            metric_series: metrics.nodes.len(),
+            metric_points: metrics.points,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,144 @@
+//! master's own figures, served at `/metrics` in the Prometheus text format (0.0.4).
+
+use std::time::Duration;
+
+use prometheus::{
+    Encoder as _, Histogram, HistogramOpts, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+use crate::store::StoreSizes;
+
+/// Every metric master exports.
+pub struct Telemetry {
+    registry: Registry,
+    /// Request body bytes as received, by cluster and source (`batch` for a request carrying
+    /// several sources).
+    pub ingest_bytes: IntCounterVec,
+    pub ingest_envelopes: IntCounterVec,
+    pub ingest_items: IntCounterVec,
+    /// Ingest answers by HTTP status.
+    pub ingest_requests: IntCounterVec,
+    /// Bodies refused, by error code (`bad_json`, `payload_too_large`, …).
+    pub decode_errors: IntCounterVec,
+    pub db_commit_seconds: Histogram,
+    pub db_commit_jobs: Histogram,
+    store_records: IntGaugeVec,
+    pub stream_subscribers: IntGauge,
+}
+
+impl Telemetry {
+    pub fn new() -> Self {
+        let registry = Registry::new();
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            let c = IntCounterVec::new(Opts::new(name, help), labels).expect("valid metric");
+            registry
+                .register(Box::new(c.clone()))
+                .expect("unique metric");
+            c
+        };
+        let ingest_bytes = counter(
+            "atlhyper_ingest_bytes_total",
+            "Push body bytes as received, by cluster and source (batch: several sources).",
+            &["cluster", "source"],
+        );
+        let ingest_envelopes = counter(
+            "atlhyper_ingest_envelopes_total",
+            "Envelopes stored, by cluster and source.",
+            &["cluster", "source"],
+        );
+        let ingest_items = counter(
+            "atlhyper_ingest_items_total",
+            "Payload items stored, by cluster and source.",
+            &["cluster", "source"],
+        );
+        let ingest_requests = counter(
+            "atlhyper_ingest_requests_total",
+            "Push requests answered, by HTTP status.",
+            &["code"],
+        );
+        let decode_errors = counter(
+            "atlhyper_ingest_decode_errors_total",
+            "Push bodies refused, by error kind.",
+            &["kind"],
+        );
+        let histogram = |name: &str, help: &str, buckets: Vec<f64>| {
+            let h = Histogram::with_opts(HistogramOpts::new(name, help).buckets(buckets))
+                .expect("valid metric");
+            registry
+                .register(Box::new(h.clone()))
+                .expect("unique metric");
+            h
+        };
+        let db_commit_seconds = histogram(
+            "atlhyper_db_commit_seconds",
+            "Duration of one group commit (write and fsync), in seconds.",
+            prometheus::exponential_buckets(0.000_25, 2.0, 14).expect("valid buckets"),
+        );
+        let db_commit_jobs = histogram(
+            "atlhyper_db_commit_jobs",
+            "Writes grouped into one commit.",
+            prometheus::exponential_buckets(1.0, 2.0, 12).expect("valid buckets"),
+        );
+        let store_records = IntGaugeVec::new(
+            Opts::new(
+                "atlhyper_store_records",
+                "Records held in memory, by kind (snapshot_items, events, metric_points, metric_series, clusters).",
+            ),
+            &["kind"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(store_records.clone()))
+            .expect("unique metric");
+        let stream_subscribers = IntGauge::new(
+            "atlhyper_stream_subscribers",
+            "Clients connected to /api/v1/stream.",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(stream_subscribers.clone()))
+            .expect("unique metric");
+        Telemetry {
+            registry,
+            ingest_bytes,
+            ingest_envelopes,
+            ingest_items,
+            ingest_requests,
+            decode_errors,
+            db_commit_seconds,
+            db_commit_jobs,
+            store_records,
+            stream_subscribers,
+        }
+    }
+
+    pub fn observe_commit(&self, jobs: usize, took: Duration) {
+        self.db_commit_seconds.observe(took.as_secs_f64());
+        self.db_commit_jobs.observe(jobs as f64);
+    }
+
+    /// The text exposition, with the store's sizes as of now.
+    pub fn render(&self, sizes: StoreSizes) -> String {
+        for (kind, value) in [
+            ("clusters", sizes.clusters as i64),
+            ("snapshot_items", sizes.snapshot_items as i64),
+            ("events", sizes.events as i64),
+            ("metric_series", sizes.metric_series as i64),
+            ("metric_points", sizes.metric_points as i64),
+        ] {
+            self.store_records.with_label_values(&[kind]).set(value);
+        }
+        let mut out = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("encoding into memory");
+        String::from_utf8(out).expect("the text format is UTF-8")
+    }
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self::new()
+    }
+}

@@ -1,0 +1,56 @@
+use serde::{Deserialize, Serialize};
+
+use crate::source::Source;
+
+/// One cluster as master sees it: when each source last arrived, whether it went quiet, and how
+/// much it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterSummary {
+    pub id: String,
+    pub name: String,
+    pub created_ms: i64,
+    /// When master last received any push from the cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_push_ms: Option<i64>,
+    /// No push for longer than master's stale threshold (or never any).
+    pub stale: bool,
+    /// One entry per source received so far, in the seed's schedule order.
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
+    pub counts: ClusterCounts,
+}
+
+/// The last push of one source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub source: Source,
+    /// When master received it.
+    pub last_push_ms: i64,
+    /// When the agent took it.
+    pub ts_ms: i64,
+    /// Milliseconds since `last_push_ms`, at the time of the answer.
+    pub age_ms: i64,
+    /// Items in the last push.
+    pub items: u64,
+    /// Older than three of the source's full-push intervals.
+    pub stale: bool,
+}
+
+/// What the cluster's latest snapshots hold.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterCounts {
+    pub nodes: u64,
+    pub nodes_ready: u64,
+    pub pods: u64,
+    pub pods_running: u64,
+    /// Pods that are neither Running with every container ready nor Completed.
+    pub pods_unhealthy: u64,
+    pub deployments: u64,
+    pub services: u64,
+    pub namespaces: u64,
+    pub ingresses: u64,
+    pub configmaps: u64,
+    /// Events held in memory for the cluster, and how many of them are warnings.
+    pub events: u64,
+    pub warning_events: u64,
+}
