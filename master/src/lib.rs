@@ -134,14 +134,10 @@ async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> R
     })
     .await
     .map_err(|e| DbError::Other(e.to_string()))?;
+    for (cluster, source, received, ts, items) in db.read(ops::pushes).await? {
+        store.stamp(&cluster, source, received, ts, items);
+    }
     for (stored, payload) in decoded {
-        store.stamp(
-            &stored.cluster_id,
-            stored.source,
-            stored.received_ms,
-            stored.ts_ms,
-            stored.items,
-        );
         store.replace(Snapshot {
             cluster_id: stored.cluster_id,
             ts_ms: stored.ts_ms,

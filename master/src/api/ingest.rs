@@ -95,6 +95,7 @@ async fn read_body(
 
 /// What one envelope will write to the database.
 enum Write {
+    Stamp(String, atlhyper_model::Source, i64, i64, u64),
     Snapshot(StoredSnapshot),
     Events(String, Vec<atlhyper_model::resources::Event>),
     Metrics(String, Vec<atlhyper_model::NodeMetricsSnapshot>),
@@ -109,6 +110,15 @@ fn prepare(
 ) -> Result<(Vec<Envelope>, Vec<Write>), DecodeError> {
     let envelopes = codec::decode_envelopes(body, encoding, limits, now)?;
     let single_gzip = envelopes.len() == 1 && encoding == ContentEncoding::Gzip;
+    let stamps = envelopes.iter().map(|e| {
+        Write::Stamp(
+            e.cluster_id.clone(),
+            e.source(),
+            now,
+            e.ts_ms,
+            e.payload.len() as u64,
+        )
+    });
     let writes = envelopes
         .iter()
         .map(|envelope| match &envelope.payload {
@@ -130,6 +140,7 @@ fn prepare(
                 },
             }),
         })
+        .chain(stamps)
         .collect();
     Ok((envelopes, writes))
 }
@@ -184,6 +195,9 @@ async fn accept(
         .write(move |ctx| {
             for write in &writes {
                 match write {
+                    Write::Stamp(cluster, source, received, ts, items) => {
+                        ops::stamp(ctx, cluster, *source, *received, *ts, *items)?
+                    }
                     Write::Snapshot(s) => ops::save_snapshot(ctx, s)?,
                     Write::Events(cluster, events) => ops::upsert_events(ctx, cluster, events)?,
                     Write::Metrics(cluster, samples) => ops::save_metrics(ctx, cluster, samples)?,

@@ -51,6 +51,58 @@ pub fn save_snapshot(ctx: &mut WriterCtx, s: &StoredSnapshot) -> Result<(), DbEr
     Ok(())
 }
 
+/// Records the last push of a (cluster, source).
+pub fn stamp(
+    ctx: &mut WriterCtx,
+    cluster_id: &str,
+    source: Source,
+    received_ms: i64,
+    ts_ms: i64,
+    items: u64,
+) -> Result<(), DbError> {
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO pushes (cluster_id, source, received_ms, ts_ms, items)
+             VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (cluster_id, source) DO UPDATE SET
+                received_ms = excluded.received_ms, ts_ms = excluded.ts_ms, items = excluded.items
+             WHERE excluded.received_ms >= pushes.received_ms",
+        )?
+        .execute(params![
+            cluster_id,
+            source.as_str(),
+            received_ms,
+            ts_ms,
+            items as i64
+        ])?;
+    Ok(())
+}
+
+/// The last push of every (cluster, source): (cluster, source, received, taken, items).
+pub fn pushes(conn: &Connection) -> Result<Vec<(String, Source, i64, i64, u64)>, DbError> {
+    let mut stmt =
+        conn.prepare("SELECT cluster_id, source, received_ms, ts_ms, items FROM pushes")?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?
+        .filter_map(|row| match row {
+            Ok((cluster, source, received, ts, items)) => source
+                .parse()
+                .ok()
+                .map(|source| Ok((cluster, source, received, ts, items.max(0) as u64))),
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// Merges events by uid: a newer sighting (later last-seen, or as late with a higher count)
 /// replaces the stored one.
 pub fn upsert_events(
@@ -171,6 +223,7 @@ pub fn delete_cluster(ctx: &mut WriterCtx, id: &str) -> Result<bool, DbError> {
     let conn = &ctx.conn;
     let existed = conn.execute("DELETE FROM clusters WHERE id = ?1", [id])? > 0;
     conn.execute("DELETE FROM snapshots WHERE cluster_id = ?1", [id])?;
+    conn.execute("DELETE FROM pushes WHERE cluster_id = ?1", [id])?;
     conn.execute("DELETE FROM events WHERE cluster_id = ?1", [id])?;
     for table in [
         "metrics_latest",

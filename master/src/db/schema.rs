@@ -39,6 +39,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (cluster_id, source)
     );
 
+    -- The last push of each (cluster, source), appending sources included.
+    CREATE TABLE pushes (
+        cluster_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        received_ms INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        items INTEGER NOT NULL,
+        PRIMARY KEY (cluster_id, source)
+    );
+
     -- Events, merged by uid.
     CREATE TABLE events (
         cluster_id TEXT NOT NULL,

@@ -1,0 +1,244 @@
+//! A master on loopback with a fresh database, a client, and push bodies built from the
+//! model's fixtures.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use atlhyper_master::{Config, Running};
+use serde_json::{Value, json};
+
+pub const ADMIN: &str = "admin-token-for-tests-0123456789";
+pub const C1_TOKEN: &str = "c1-agent-token-0123456789abcdef";
+pub const C2_TOKEN: &str = "c2-agent-token-0123456789abcdef";
+
+pub struct Master {
+    pub running: Option<Running>,
+    pub url: String,
+    pub db: PathBuf,
+    pub dir: tempfile::TempDir,
+    pub client: reqwest::Client,
+}
+
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The test configuration: clusters `c1` and `c2` registered, a known admin token.
+pub fn config(db: PathBuf) -> Config {
+    let mut config = Config::defaults();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.db = Some(db);
+    config.admin_token = Some(ADMIN.to_owned());
+    config.clusters = vec![format!("c1={C1_TOKEN}"), format!("c2={C2_TOKEN}")];
+    config
+}
+
+pub async fn start() -> Master {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> Master {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("master.db");
+    let mut config = config(db.clone());
+    tweak(&mut config);
+    let running = atlhyper_master::start(&config).await.unwrap();
+    Master {
+        url: running.url.clone(),
+        running: Some(running),
+        db,
+        dir,
+        client: client(),
+    }
+}
+
+impl Master {
+    /// Stops and starts again on the same database (a new port).
+    pub async fn restart(&mut self) {
+        self.running.take().unwrap().stop().await;
+        let running = atlhyper_master::start(&config(self.db.clone()))
+            .await
+            .unwrap();
+        self.url = running.url.clone();
+        self.running = Some(running);
+    }
+
+    pub async fn push(&self, token: &str, body: &Value) -> (u16, Value) {
+        self.push_bytes(token, serde_json::to_vec(body).unwrap(), false)
+            .await
+    }
+
+    pub async fn push_gzip(&self, token: &str, body: &Value) -> (u16, Value) {
+        let bytes = atlhyper_model::codec::gzip(&serde_json::to_vec(body).unwrap(), 1);
+        self.push_bytes(token, bytes, true).await
+    }
+
+    pub async fn push_bytes(&self, token: &str, body: Vec<u8>, gzip: bool) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/ingest", self.url))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body);
+        if gzip {
+            request = request.header("content-encoding", "gzip");
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        token: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.url))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    /// Everything the API shows, for before/after comparisons.
+    pub async fn everything(&self) -> Value {
+        let mut all = serde_json::Map::new();
+        for path in [
+            "/api/v1/pods",
+            "/api/v1/nodes",
+            "/api/v1/deployments",
+            "/api/v1/services",
+            "/api/v1/namespaces",
+            "/api/v1/ingresses",
+            "/api/v1/configmaps",
+            "/api/v1/events",
+            "/api/v1/node-metrics",
+        ] {
+            let (status, body) = self.get(ADMIN, path).await;
+            assert_eq!(status, 200, "{path}: {body}");
+            all.insert(path.to_owned(), body);
+        }
+        let (_, clusters) = self.get(ADMIN, "/api/v1/clusters").await;
+        let counts: Vec<Value> = clusters["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| json!([c["id"], c["counts"], c["sources"].as_array().unwrap().len()]))
+            .collect();
+        all.insert("clusters".to_owned(), Value::Array(counts));
+        Value::Object(all)
+    }
+}
+
+pub fn now_ms() -> i64 {
+    atlhyper_master::datasource::now_ms()
+}
+
+/// A fixture envelope of `source`, for `cluster`, taken now.
+pub fn fixture(source: &str, cluster: &str) -> Value {
+    let path = format!(
+        "{}/../model/tests/fixtures/{source}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut envelope: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    envelope["cluster_id"] = json!(cluster);
+    envelope["ts_ms"] = json!(now_ms());
+    if source == "metrics_snapshot" {
+        for item in envelope["payload"]["items"].as_array_mut().unwrap() {
+            item["ts_ms"] = json!(now_ms());
+        }
+    }
+    envelope
+}
+
+/// A pod list of `n` pods made from the fixture's first pod (`shop/web-0` …).
+pub fn pods(cluster: &str, n: usize) -> Value {
+    let mut envelope = fixture("pod_list_snapshot", cluster);
+    let template = envelope["payload"]["items"][0].clone();
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut pod = template.clone();
+            pod["name"] = json!(format!("web-{i}"));
+            pod["uid"] = json!(format!("uid-{cluster}-{i}"));
+            pod["restarts"] = json!(i % 7);
+            pod
+        })
+        .collect();
+    envelope["payload"]["items"] = Value::Array(items);
+    envelope
+}
+
+/// An events envelope of events with the given uids, seen now.
+pub fn events(cluster: &str, uids: &[String]) -> Value {
+    let mut envelope = fixture("events", cluster);
+    let template = envelope["payload"]["items"][0].clone();
+    let now = now_ms();
+    let items: Vec<Value> = uids
+        .iter()
+        .map(|uid| {
+            let mut event = template.clone();
+            event["uid"] = json!(uid);
+            event["name"] = json!(format!("ev-{uid}"));
+            event["first_seen_ms"] = json!(now);
+            event["last_seen_ms"] = json!(now);
+            event
+        })
+        .collect();
+    envelope["payload"]["items"] = Value::Array(items);
+    envelope
+}
+
+/// Polls `check` until it holds or `timeout` passes.
+pub async fn wait_until<F, Fut>(timeout: Duration, mut check: F) -> bool
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if tokio::time::Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
