@@ -234,16 +234,19 @@ impl Db {
         .map_err(|e| DbError::Other(format!("read task failed: {e}")))?
     }
 
-    /// Whether a write commits now (for `/readyz`).
+    /// Whether a write commits now, with room for a typical push (for `/readyz`): writes and
+    /// removes 64 KiB, so a full database is not ready although a one-row update would fit.
     ///
     /// # Errors
     /// Why it does not.
     pub async fn probe(&self) -> Result<(), DbError> {
         self.write(|ctx| {
             ctx.conn.execute(
-                "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'probe'",
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe-space', zeroblob(65536))",
                 [],
             )?;
+            ctx.conn
+                .execute("DELETE FROM meta WHERE key = 'probe-space'", [])?;
             Ok(())
         })
         .await
