@@ -134,8 +134,14 @@ async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> R
     })
     .await
     .map_err(|e| DbError::Other(e.to_string()))?;
-    for (cluster, source, received, ts, items) in db.read(ops::pushes).await? {
-        store.stamp(&cluster, source, received, ts, items);
+    for push in db.read(ops::pushes).await? {
+        store.stamp(
+            &push.cluster_id,
+            push.source,
+            push.received_ms,
+            push.ts_ms,
+            push.items,
+        );
     }
     for (stored, payload) in decoded {
         store.replace(Snapshot {

@@ -78,8 +78,17 @@ pub fn stamp(
     Ok(())
 }
 
-/// The last push of every (cluster, source): (cluster, source, received, taken, items).
-pub fn pushes(conn: &Connection) -> Result<Vec<(String, Source, i64, i64, u64)>, DbError> {
+/// The last push of a (cluster, source).
+pub struct PushRow {
+    pub cluster_id: String,
+    pub source: Source,
+    pub received_ms: i64,
+    pub ts_ms: i64,
+    pub items: u64,
+}
+
+/// The last push of every (cluster, source).
+pub fn pushes(conn: &Connection) -> Result<Vec<PushRow>, DbError> {
     let mut stmt =
         conn.prepare("SELECT cluster_id, source, received_ms, ts_ms, items FROM pushes")?;
     let rows = stmt
@@ -93,10 +102,15 @@ pub fn pushes(conn: &Connection) -> Result<Vec<(String, Source, i64, i64, u64)>,
             ))
         })?
         .filter_map(|row| match row {
-            Ok((cluster, source, received, ts, items)) => source
-                .parse()
-                .ok()
-                .map(|source| Ok((cluster, source, received, ts, items.max(0) as u64))),
+            Ok((cluster, source, received, ts, items)) => source.parse().ok().map(|source| {
+                Ok(PushRow {
+                    cluster_id: cluster,
+                    source,
+                    received_ms: received,
+                    ts_ms: ts,
+                    items: items.max(0) as u64,
+                })
+            }),
             Err(e) => Some(Err(e)),
         })
         .collect::<Result<_, _>>()?;
