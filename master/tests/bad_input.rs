@@ -58,7 +58,9 @@ async fn bad_pushes_are_refused_precisely_and_change_nothing() {
     missing.as_object_mut().unwrap().remove("ts_ms");
     let too_many: Vec<Value> = (0..1_100).map(|_| events("c1", &[])).collect();
 
-    let cases: Vec<(&str, Vec<u8>, bool, u16, &str, &str)> = vec![
+    // (what, body, gzip it, status, error code, text the message holds)
+    type Case = (&'static str, Vec<u8>, bool, u16, &'static str, &'static str);
+    let cases: Vec<Case> = vec![
         (
             "malformed JSON",
             b"{\"version\":\"v1\",".to_vec(),
