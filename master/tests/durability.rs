@@ -1,0 +1,154 @@
+//! A push answered 202 is never lost: the real binary is killed with SIGKILL in the middle of
+//! sustained ingest, restarted on the same database, and must serve every acknowledged push.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{ADMIN, C1_TOKEN, events, pods};
+use tokio::io::AsyncBufReadExt as _;
+
+async fn spawn(db: &std::path::Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_atlhyper-master"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-token",
+            ADMIN,
+            "--max-records",
+            "1000000",
+        ])
+        .arg("--cluster")
+        .arg(format!("c1={C1_TOKEN}"))
+        .arg("--db")
+        .arg(db)
+        .env("ATLHYPER_MASTER_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap();
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::io::BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .expect("master printed its URL")
+    .unwrap();
+    (child, line.trim().to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_ingest_loses_no_acknowledged_push() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("master.db");
+    let (mut child, url) = spawn(&db).await;
+    let client = common::client();
+
+    let acked_events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let acked_snapshot_ts: Arc<Mutex<i64>> = Arc::default();
+    let mut pushers = Vec::new();
+    for worker in 0..8 {
+        let (client, url) = (client.clone(), url.clone());
+        let (acked_events, acked_snapshot_ts) = (acked_events.clone(), acked_snapshot_ts.clone());
+        pushers.push(tokio::spawn(async move {
+            for round in 0.. {
+                let uids: Vec<String> =
+                    (0..20).map(|i| format!("w{worker}-r{round}-{i}")).collect();
+                let (body, snapshot_ts) = if round % 5 == 0 {
+                    let envelope = pods("c1", 50);
+                    let ts = envelope["ts_ms"].as_i64().unwrap();
+                    (envelope, Some(ts))
+                } else {
+                    (events("c1", &uids), None)
+                };
+                let bytes = atlhyper_model::codec::gzip(&serde_json::to_vec(&body).unwrap(), 1);
+                let sent = client
+                    .post(format!("{url}/ingest"))
+                    .bearer_auth(C1_TOKEN)
+                    .header("content-encoding", "gzip")
+                    .body(bytes)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(response) if response.status() == 202 => match snapshot_ts {
+                        Some(ts) => {
+                            let mut acked = acked_snapshot_ts.lock().unwrap();
+                            *acked = (*acked).max(ts);
+                        }
+                        None => acked_events.lock().unwrap().extend(uids),
+                    },
+                    Ok(response) => panic!("push refused: {}", response.status()),
+                    // Master is gone.
+                    Err(_) => return,
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    for pusher in pushers {
+        pusher.await.unwrap();
+    }
+    let acked = acked_events.lock().unwrap().clone();
+    let acked_ts = *acked_snapshot_ts.lock().unwrap();
+    assert!(
+        acked.len() > 1_000,
+        "too little ingest to mean anything: {}",
+        acked.len()
+    );
+
+    let (mut child, url) = spawn(&db).await;
+    let list: serde_json::Value = client
+        .get(format!("{url}/api/v1/events?cluster=c1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let served: std::collections::HashSet<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["uid"].as_str().unwrap())
+        .collect();
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|u| !served.contains(u.as_str()))
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged events lost, e.g. {:?}",
+        lost.len(),
+        acked.len(),
+        &lost[..lost.len().min(5)]
+    );
+    let cluster: serde_json::Value = client
+        .get(format!("{url}/api/v1/clusters/c1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let pods_source = cluster["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source"] == "pod_list_snapshot")
+        .expect("the pod snapshot survived");
+    assert!(pods_source["ts_ms"].as_i64().unwrap() >= acked_ts);
+    eprintln!(
+        "{} acknowledged events and the latest pod snapshot survived SIGKILL",
+        acked.len()
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
