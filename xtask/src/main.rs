@@ -9,7 +9,10 @@ use clap::CommandFactory;
 
 /// Every binary with a man page: its clap definition.
 fn binaries() -> Vec<clap::Command> {
-    vec![kubesim::Config::command()]
+    vec![
+        kubesim::Config::command(),
+        atlhyper_master::Config::command(),
+    ]
 }
 
 /// Renders the page of a command and of each subcommand (`atlctl-get.1`), as (file name, text).

@@ -76,6 +76,32 @@ pub struct Db {
     sender: mpsc::Sender<Message>,
     reads: Arc<Mutex<Vec<Connection>>>,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
+    checkpointer: Arc<Mutex<Option<Checkpointer>>>,
+}
+
+/// The thread that copies the WAL back into the database, and how to stop it.
+struct Checkpointer {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: JoinHandle<()>,
+}
+
+/// Checkpoints the WAL every half second from its own connection (a passive checkpoint never
+/// blocks the writer or readers). `None` when the database cannot be written.
+fn spawn_checkpointer(path: &Path) -> Option<Checkpointer> {
+    let conn = Connection::open(path).ok()?;
+    conn.busy_timeout(Duration::from_secs(1)).ok()?;
+    let (stop, stopped) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::Builder::new()
+        .name("db-checkpoint".to_owned())
+        .spawn(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(Duration::from_millis(500))
+            {
+                let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+            }
+        })
+        .expect("spawning the checkpoint thread");
+    Some(Checkpointer { stop, thread })
 }
 
 /// Jobs in one transaction at most: bounds the latency one group adds to the first in it.
@@ -157,6 +183,10 @@ impl Db {
             series: HashMap::new(),
             last_error: None,
         };
+        // Checkpoints run beside the writer, not inside one of its commits, where copying the
+        // WAL back into the database would stall every push of that group.
+        let _ = ctx.conn.pragma_update(None, "wal_autocheckpoint", 0);
+        let checkpointer = spawn_checkpointer(path);
         let writer = std::thread::Builder::new()
             .name("db-writer".to_owned())
             .spawn(move || run_writer(ctx, receiver, &on_commit))
@@ -166,6 +196,7 @@ impl Db {
             sender,
             reads: Arc::new(Mutex::new(Vec::new())),
             writer: Arc::new(Mutex::new(Some(writer))),
+            checkpointer: Arc::new(Mutex::new(checkpointer)),
         })
     }
 
@@ -261,6 +292,11 @@ impl Db {
         let handle = self.writer.lock().expect("writer handle lock").take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+        }
+        let checkpointer = self.checkpointer.lock().expect("checkpointer lock").take();
+        if let Some(Checkpointer { stop, thread }) = checkpointer {
+            drop(stop);
+            let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
         self.reads.lock().expect("read pool lock").clear();
     }

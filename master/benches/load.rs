@@ -1,0 +1,477 @@
+//! Load generator against the real master binary over loopback. Figures go to
+//! `docs/performance.md`.
+//!
+//! `cargo bench -p atlhyper-master --bench load [-- SCENARIO…]` with scenarios `ingest`,
+//! `schedule`, `sqlite`, `stream`, `rss` (default: all). Master's CPU is read from
+//! `/proc/PID/stat`, so the generator's own work does not count against it.
+
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use atlhyper_model::Source;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt as _;
+
+const ADMIN: &str = "bench-admin-token-0123456789abcdef";
+
+fn token(cluster: usize) -> String {
+    format!("bench-cluster-token-{cluster:05}-0123456789")
+}
+
+fn cluster_id(cluster: usize) -> String {
+    format!("c{cluster:04}")
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+fn fixture(source: &str) -> Value {
+    let path = format!(
+        "{}/../model/tests/fixtures/{source}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// An envelope of `source` for `cluster` with `n` items made from the fixture's items.
+fn envelope(source: &str, cluster: &str, n: usize) -> Value {
+    let mut envelope = fixture(source);
+    envelope["cluster_id"] = json!(cluster);
+    envelope["ts_ms"] = json!(now_ms());
+    let templates = envelope["payload"]["items"].as_array().unwrap().clone();
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            let mut item = templates[i % templates.len()].clone();
+            let name = format!("{}-{i}", item["name"].as_str().unwrap_or("x"));
+            item["name"] = json!(name);
+            if item.get("uid").is_some() {
+                item["uid"] = json!(format!("{cluster}-{source}-{i}"));
+            }
+            if item.get("node").is_some() && source == "metrics_snapshot" {
+                item["node"] = json!(format!("node-{i}"));
+                item["ts_ms"] = envelope["ts_ms"].clone();
+            }
+            item
+        })
+        .collect();
+    envelope["payload"]["items"] = Value::Array(items);
+    envelope
+}
+
+fn gzip(value: &Value) -> (Vec<u8>, usize) {
+    let json = serde_json::to_vec(value).unwrap();
+    (atlhyper_model::codec::gzip(&json, 1), json.len())
+}
+
+struct Master {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Master {
+    async fn start(clusters: usize) -> Master {
+        let dir = tempfile::tempdir().unwrap();
+        let list: Vec<String> = (0..clusters)
+            .map(|c| format!("{}={}", cluster_id(c), token(c)))
+            .collect();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_atlhyper-master"))
+            .args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN])
+            .arg("--db")
+            .arg(dir.path().join("bench.db"))
+            .env("ATLHYPER_MASTER_CLUSTERS", list.join(","))
+            .env("ATLHYPER_MASTER_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap();
+        let mut line = String::new();
+        tokio::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .unwrap();
+        Master {
+            child,
+            url: line.trim().to_owned(),
+            _dir: dir,
+        }
+    }
+
+    /// User + system CPU seconds the master has used.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let fields: Vec<&str> = stat
+            .rsplit(") ")
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .collect();
+        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
+        ticks / clock_ticks()
+    }
+
+    fn rss_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap()
+            .parse()
+            .unwrap();
+        kb / 1024.0
+    }
+}
+
+impl Drop for Master {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn clock_ticks() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap()
+}
+
+async fn push(client: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> (u16, Duration) {
+    let started = Instant::now();
+    let status = client
+        .post(format!("{url}/ingest"))
+        .bearer_auth(token)
+        .header("content-encoding", "gzip")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    (status, started.elapsed())
+}
+
+fn percentile(latencies: &mut [Duration], p: f64) -> Duration {
+    latencies.sort();
+    latencies[((latencies.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// Gzip pod lists of 1,000 pods from 50 clusters, 16 pushes in flight, for 15 s.
+async fn ingest() {
+    let clusters = 50;
+    let master = Master::start(clusters).await;
+    let bodies: Vec<(String, Vec<u8>, usize)> = (0..clusters)
+        .map(|c| {
+            let (gz, raw) = gzip(&envelope("pod_list_snapshot", &cluster_id(c), 1_000));
+            (token(c), gz, raw)
+        })
+        .collect();
+    let bodies = Arc::new(bodies);
+    let client = client();
+    let (bytes, pushes) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let cpu_before = master.cpu_seconds();
+    let started = Instant::now();
+    let run = Duration::from_secs(15);
+    let mut workers = Vec::new();
+    for w in 0..16 {
+        let (bodies, client, url) = (bodies.clone(), client.clone(), master.url.clone());
+        let (bytes, pushes) = (bytes.clone(), pushes.clone());
+        workers.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut i = w;
+            while started.elapsed() < run {
+                let (token, body, raw) = &bodies[i % bodies.len()];
+                let (status, took) = push(&client, &url, token, body.clone()).await;
+                assert_eq!(status, 202);
+                latencies.push(took);
+                bytes.fetch_add(*raw as u64, Ordering::Relaxed);
+                pushes.fetch_add(1, Ordering::Relaxed);
+                i += 16;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for w in workers {
+        latencies.extend(w.await.unwrap());
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let cpu = master.cpu_seconds() - cpu_before;
+    let mb = bytes.load(Ordering::Relaxed) as f64 / 1e6;
+    println!(
+        "ingest: {} pushes of 1,000-pod lists ({:.0} KB JSON, {:.0} KB gzip) in {wall:.1} s: \
+         {:.0} MB/s of JSON, master CPU {:.2} cores → {:.0} MB/s per core; 202 p50 {:?} p99 {:?}",
+        pushes.load(Ordering::Relaxed),
+        bodies[0].2 as f64 / 1e3,
+        bodies[0].1.len() as f64 / 1e3,
+        mb / wall,
+        cpu / wall,
+        mb / cpu,
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.99),
+    );
+}
+
+/// 500 clusters × 1,000 pods (10 nodes, 100 deployments, …) on the seed's schedule for 60 s.
+async fn schedule() {
+    let clusters = 500;
+    let master = Master::start(clusters).await;
+    let sizes = [
+        (Source::Events, 20),
+        (Source::MetricsSnapshot, 10),
+        (Source::PodListSnapshot, 1_000),
+        (Source::NodeListSnapshot, 10),
+        (Source::ServiceListSnapshot, 100),
+        (Source::NamespaceListSnapshot, 10),
+        (Source::IngressListSnapshot, 20),
+        (Source::DeploymentListSnapshot, 100),
+        (Source::ConfigmapListSnapshot, 100),
+    ];
+    let client = client();
+    let run = Duration::from_secs(60);
+    let pushed = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for (source, n) in sizes {
+        // One body per cluster and source, made once; clusters start spread over the interval.
+        let bodies: Vec<Vec<u8>> = (0..clusters)
+            .map(|c| gzip(&envelope(source.as_str(), &cluster_id(c), n)).0)
+            .collect();
+        let interval = source.default_interval();
+        for (c, body) in bodies.into_iter().enumerate() {
+            let (client, url, pushed) = (client.clone(), master.url.clone(), pushed.clone());
+            let offset = interval.mul_f64(c as f64 / clusters as f64);
+            tasks.push(tokio::spawn(async move {
+                tokio::time::sleep(offset).await;
+                let started = Instant::now();
+                let mut tick = tokio::time::interval(interval);
+                while started.elapsed() < run {
+                    tick.tick().await;
+                    let (status, _) = push(&client, &url, &token(c), body.clone()).await;
+                    assert_eq!(status, 202, "{source}");
+                    pushed.fetch_add(1, Ordering::Relaxed);
+                }
+            }));
+        }
+    }
+    // Measure the last 50 s, once every cluster has started.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (cpu_before, at) = (master.cpu_seconds(), Instant::now());
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let cpu = (master.cpu_seconds() - cpu_before) / at.elapsed().as_secs_f64();
+    println!(
+        "schedule: 500 clusters × 1,000 pods on the seed schedule ({} pushes in 60 s): master \
+         uses {:.2} cores, RSS {:.0} MiB",
+        pushed.load(Ordering::Relaxed),
+        cpu,
+        master.rss_mib()
+    );
+}
+
+/// Raw metric rows through the database writer, 1,000 rows per write: first as fast as 64
+/// writers can go, then paced at 200,000 rows/s to see how long a write waits at that load.
+async fn sqlite() {
+    use atlhyper_master::db::{Db, ops};
+    use atlhyper_model::api::MetricPoint;
+    let dir = tempfile::tempdir().unwrap();
+    let commits: Arc<std::sync::Mutex<Vec<(usize, Duration)>>> = Arc::default();
+    let seen = commits.clone();
+    let db = Db::open(&dir.path().join("rows.db"), 0, move |jobs, took| {
+        seen.lock().unwrap().push((jobs, took))
+    })
+    .unwrap();
+    let rows_per_write = 1_000;
+    let run = Duration::from_secs(10);
+    // (writers, pause between writes of one writer: none = flat out)
+    for (writers, pace) in [(64, None), (20, Some(Duration::from_millis(100)))] {
+        let started = Instant::now();
+        let rows = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for w in 0..writers {
+            let (db, rows) = (db.clone(), rows.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut ts = now_ms() - 600_000;
+                // Writers spread over the pace, as independent agents would be.
+                let mut tick = pace.map(|p| {
+                    let first = tokio::time::Instant::now() + p.mul_f64(w as f64 / writers as f64);
+                    tokio::time::interval_at(first, p)
+                });
+                while started.elapsed() < run {
+                    if let Some(tick) = tick.as_mut() {
+                        tick.tick().await;
+                    }
+                    let points: Vec<MetricPoint> = (0..rows_per_write)
+                        .map(|i| MetricPoint {
+                            ts_ms: ts + i as i64,
+                            cpu_percent: 12.5,
+                            memory_percent: 40.0,
+                            load1: 0.7,
+                            disk_percent: 55.0,
+                            net_rx_bytes_per_sec: 1e5,
+                            net_tx_bytes_per_sec: 2e4,
+                            temperature_celsius: Some(51.0),
+                        })
+                        .collect();
+                    ts += rows_per_write as i64;
+                    let began = Instant::now();
+                    db.write(move |ctx| {
+                        let id = ops::ensure_series(ctx, "bench", &format!("node-{w}"))?;
+                        ops::insert_points(ctx, id, &points)
+                    })
+                    .await
+                    .unwrap();
+                    latencies.push(began.elapsed());
+                    rows.fetch_add(rows_per_write as u64, Ordering::Relaxed);
+                }
+                latencies
+            }));
+        }
+        let mut latencies = Vec::new();
+        for task in tasks {
+            latencies.extend(task.await.unwrap());
+        }
+        let wall = started.elapsed().as_secs_f64();
+        let mut groups = std::mem::take(&mut *commits.lock().unwrap());
+        let mut took: Vec<Duration> = groups.iter().map(|g| g.1).collect();
+        let jobs: usize = groups.iter().map(|g| g.0).sum();
+        println!(
+            "  {} commits, {:.1} writes each, commit p50 {:?} p99 {:?}",
+            groups.len(),
+            jobs as f64 / groups.len() as f64,
+            percentile(&mut took, 0.5),
+            percentile(&mut took, 0.99)
+        );
+        groups.clear();
+        println!(
+            "sqlite ({}): {:.0} raw metric rows/s (group commit, synchronous=FULL, {writers} \
+             writers × {rows_per_write} rows); write answered p50 {:?} p99 {:?}",
+            if pace.is_some() { "paced" } else { "flat out" },
+            rows.load(Ordering::Relaxed) as f64 / wall,
+            percentile(&mut latencies, 0.5),
+            percentile(&mut latencies, 0.99),
+        );
+    }
+    db.close().await;
+}
+
+/// Push → SSE subscriber latency: a 100-pod list every 20 ms for 10 s.
+async fn stream() {
+    let master = Master::start(1).await;
+    let client = client();
+    let mut response = client
+        .get(format!("{}/api/v1/stream?kind=pods", master.url))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap();
+    let sent: Arc<std::sync::Mutex<std::collections::HashMap<i64, Instant>>> = Arc::default();
+    let pusher = {
+        let (client, url, sent) = (client.clone(), master.url.clone(), sent.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_millis(20));
+            let base = now_ms();
+            for i in 0..500 {
+                tick.tick().await;
+                let mut body = envelope("pod_list_snapshot", &cluster_id(0), 100);
+                // A distinct pod and timestamp per push: each is a change, recognised on arrival.
+                body["payload"]["items"][0]["name"] = json!(format!("marker-{i}"));
+                let ts = base + i;
+                body["ts_ms"] = json!(ts);
+                sent.lock().unwrap().insert(ts, Instant::now());
+                let (status, _) = push(&client, &url, &token(0), gzip(&body).0).await;
+                assert_eq!(status, 202);
+            }
+        })
+    };
+    let mut latencies = Vec::new();
+    let mut buffer = String::new();
+    while latencies.len() < 500 {
+        let Ok(Ok(Some(chunk))) =
+            tokio::time::timeout(Duration::from_secs(5), response.chunk()).await
+        else {
+            break;
+        };
+        let arrived = Instant::now();
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = block.lines().find_map(|l| l.strip_prefix("data: ")) {
+                let change: Value = serde_json::from_str(data).unwrap();
+                if let Some(at) = sent.lock().unwrap().get(&change["ts_ms"].as_i64().unwrap()) {
+                    latencies.push(arrived - *at);
+                }
+            }
+        }
+    }
+    pusher.await.unwrap();
+    println!(
+        "stream: {} pushes of 100-pod lists → SSE subscriber: p50 {:?} p99 {:?} (from the \
+         push's send to the event's arrival)",
+        latencies.len(),
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.99),
+    );
+}
+
+/// Resident memory with 100 clusters × 1,000 pods loaded.
+async fn rss() {
+    let clusters = 100;
+    let master = Master::start(clusters).await;
+    let idle = master.rss_mib();
+    let client = client();
+    for c in 0..clusters {
+        let (body, _) = gzip(&envelope("pod_list_snapshot", &cluster_id(c), 1_000));
+        let (status, _) = push(&client, &master.url, &token(c), body).await;
+        assert_eq!(status, 202);
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    println!(
+        "rss: master at {idle:.0} MiB idle, {:.0} MiB with 100 clusters × 1,000 pods loaded",
+        master.rss_mib()
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wants = |name: &str| args.is_empty() || args.iter().any(|a| a == name);
+    if wants("ingest") {
+        ingest().await;
+    }
+    if wants("sqlite") {
+        sqlite().await;
+    }
+    if wants("stream") {
+        stream().await;
+    }
+    if wants("rss") {
+        rss().await;
+    }
+    if wants("schedule") {
+        schedule().await;
+    }
+}
