@@ -43,6 +43,8 @@ pub trait Reader: Send + Sync {
     /// Milliseconds since the Unix epoch, as master counts them.
     fn now_ms(&self) -> i64;
     fn clusters(&self) -> Vec<ClusterSummary>;
+    /// Whether the cluster is registered.
+    fn has_cluster(&self, id: &str) -> bool;
     fn cluster(&self, id: &str) -> Option<ClusterSummary> {
         self.clusters().into_iter().find(|c| c.id == id)
     }
@@ -140,6 +142,10 @@ impl Reader for DataSource {
     fn clusters(&self) -> Vec<ClusterSummary> {
         self.store
             .summaries(self.now_ms(), self.horizons.stale_after.as_millis() as i64)
+    }
+
+    fn has_cluster(&self, id: &str) -> bool {
+        self.store.has_cluster(id)
     }
 
     fn snapshots(&self, source: Source, cluster: Option<&str>) -> Vec<Arc<Snapshot>> {

@@ -175,6 +175,17 @@ async fn bad_pushes_are_refused_precisely_and_change_nothing() {
         assert!(message(&answer).contains(needle), "{what}: {answer}");
     }
 
+    // A push for another cluster than the token's.
+    let (status, answer) = master.push(C1_TOKEN, &pods("c2", 3)).await;
+    assert_eq!((status, code(&answer)), (403, "forbidden"), "{answer}");
+    let mut mixed = vec![pods("c1", 3)];
+    mixed.push(pods("c2", 3));
+    let (status, _) = master.push(C1_TOKEN, &json!(mixed)).await;
+    assert_eq!(
+        status, 403,
+        "a batch with one foreign envelope is refused whole"
+    );
+
     // Headers: encoding and media type.
     let send = |encoding: Option<&'static str>, kind: &'static str| {
         let request = master

@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{ADMIN, C1_TOKEN, events, pods};
 use tokio::io::AsyncBufReadExt as _;
 
-async fn spawn(db: &std::path::Path) -> (Child, String) {
+async fn spawn(db: &std::path::Path, log: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_atlhyper-master"))
         .args([
             "--listen",
@@ -24,9 +24,9 @@ async fn spawn(db: &std::path::Path) -> (Child, String) {
         .arg(format!("c1={C1_TOKEN}"))
         .arg("--db")
         .arg(db)
-        .env("ATLHYPER_MASTER_LOG", "warn")
+        .env("ATLHYPER_MASTER_LOG", "debug")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
     let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap();
@@ -45,7 +45,8 @@ async fn spawn(db: &std::path::Path) -> (Child, String) {
 async fn kill_9_during_ingest_loses_no_acknowledged_push() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("master.db");
-    let (mut child, url) = spawn(&db).await;
+    let log = dir.path().join("master.log");
+    let (mut child, url) = spawn(&db, &log).await;
     let client = common::client();
 
     let acked_events: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -102,7 +103,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         acked.len()
     );
 
-    let (mut child, url) = spawn(&db).await;
+    let (mut child, url) = spawn(&db, &log).await;
     let list: serde_json::Value = client
         .get(format!("{url}/api/v1/events?cluster=c1"))
         .bearer_auth(ADMIN)
@@ -151,4 +152,10 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.contains("master listening"), "{logged}");
+    assert!(
+        !logged.contains(ADMIN) && !logged.contains(C1_TOKEN),
+        "a token reached the log"
+    );
 }

@@ -154,7 +154,7 @@ fn page<R: Resource>(
 
 fn check_clusters(state: &Shared, params: &ListParams) -> Result<(), ApiError> {
     for id in &params.clusters {
-        if !state.store.has_cluster(id) {
+        if !state.reader.has_cluster(id) {
             return Err(ApiError::not_found(format!(
                 "cluster `{id}` is not registered"
             )));
@@ -207,7 +207,7 @@ fn object_path(
     path: &HashMap<String, String>,
 ) -> Result<(String, Option<String>, String), ApiError> {
     let cluster = path.get("cluster").cloned().unwrap_or_default();
-    if !state.store.has_cluster(&cluster) {
+    if !state.reader.has_cluster(&cluster) {
         return Err(ApiError::not_found(format!(
             "cluster `{cluster}` is not registered"
         )));

@@ -26,7 +26,7 @@ async fn latest(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Re
     let params = query_map(uri.query(), &["cluster", "node"])?;
     let cluster = params.get("cluster").filter(|c| !c.is_empty());
     if let Some(id) = cluster
-        && !state.store.has_cluster(id)
+        && !state.reader.has_cluster(id)
     {
         return Err(ApiError::not_found(format!(
             "cluster `{id}` is not registered"
@@ -52,7 +52,7 @@ async fn one(
 ) -> Result<Response, ApiError> {
     query_map(uri.query(), &[])?;
     let (cluster, node) = (&path["cluster"], &path["node"]);
-    if !state.store.has_cluster(cluster) {
+    if !state.reader.has_cluster(cluster) {
         return Err(ApiError::not_found(format!(
             "cluster `{cluster}` is not registered"
         )));

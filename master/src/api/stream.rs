@@ -72,7 +72,7 @@ pub async fn stream(
         )));
     }
     for id in &clusters {
-        if !state.store.has_cluster(id) {
+        if !state.reader.has_cluster(id) {
             return Err(ApiError::not_found(format!(
                 "cluster `{id}` is not registered"
             )));
