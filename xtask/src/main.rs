@@ -12,6 +12,7 @@ fn binaries() -> Vec<clap::Command> {
     vec![
         kubesim::Config::command(),
         atlhyper_master::Config::command(),
+        atlhyper_nodemetrics::Config::command(),
     ]
 }
 
