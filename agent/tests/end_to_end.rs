@@ -1,0 +1,171 @@
+//! kubesim → agent → master, all real, over loopback: master ends up holding every source of
+//! the cluster, and a deleted pod leaves master's list within two seconds.
+
+use std::time::{Duration, Instant};
+
+use clap::Parser as _;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams};
+use serde_json::Value;
+
+const ADMIN: &str = "admin-token-for-agent-tests-0123";
+const CLUSTER_TOKEN: &str = "demo-cluster-token-0123456789ab";
+
+struct Stack {
+    master: atlhyper_master::Running,
+    kubesim: kubesim::Running,
+    agent: atlhyper_agent::Running,
+    kube: kube::Client,
+    http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+async fn start() -> Stack {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut master_config = atlhyper_master::Config::defaults();
+    master_config.listen = "127.0.0.1:0".parse().unwrap();
+    master_config.db = Some(dir.path().join("master.db"));
+    master_config.admin_token = Some(ADMIN.to_owned());
+    master_config.clusters = vec![format!("demo={CLUSTER_TOKEN}")];
+    let master = atlhyper_master::start(&master_config).await.unwrap();
+
+    // The agent's port is chosen first, so kubesim can push its nodes' metrics there.
+    let agent_addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    let kubesim_config = kubesim::Config::try_parse_from([
+        "kubesim",
+        "--scenario",
+        "demo",
+        "--listen",
+        "127.0.0.1:0",
+        "--kubeconfig-out",
+        kubeconfig.to_str().unwrap(),
+        "--push-node-metrics",
+        &format!("http://{agent_addr}"),
+    ])
+    .unwrap();
+    let kubesim = kubesim::start(&kubesim_config, kubesim::sim::SimOptions::default())
+        .await
+        .unwrap();
+
+    let mut agent_config = atlhyper_agent::Config::defaults();
+    agent_config.master = master.url.clone();
+    agent_config.token = Some(CLUSTER_TOKEN.to_owned());
+    agent_config.cluster_id = Some("demo".to_owned());
+    agent_config.kubeconfig = Some(kubeconfig.clone());
+    agent_config.listen = agent_addr;
+    let agent = atlhyper_agent::start(&agent_config).await.unwrap();
+
+    let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
+    let kube_config =
+        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+            .await
+            .unwrap();
+    Stack {
+        master,
+        kubesim,
+        agent,
+        kube: kube::Client::try_from(kube_config).unwrap(),
+        http: reqwest::Client::new(),
+        _dir: dir,
+    }
+}
+
+impl Stack {
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.master.url))
+            .bearer_auth(ADMIN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn stop(self) {
+        self.agent.stop().await;
+        self.kubesim.stop().await;
+        self.master.stop().await;
+    }
+}
+
+async fn wait_for(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if check().await {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_gets_every_source_and_sees_a_deleted_pod_go_within_two_seconds() {
+    let stack = start().await;
+
+    // Every source arrives (node metrics on kubesim's 5 s push).
+    let all = wait_for(Duration::from_secs(30), async || {
+        let cluster = stack.get("/api/v1/clusters/demo").await;
+        cluster["sources"].as_array().is_some_and(|s| s.len() == 9)
+    })
+    .await;
+    let cluster = stack.get("/api/v1/clusters/demo").await;
+    assert!(all, "not every source reached master: {cluster}");
+
+    // What master lists is what the cluster holds.
+    let pods: kube::Api<Pod> = kube::Api::all(stack.kube.clone());
+    let in_cluster = pods.list(&ListParams::default()).await.unwrap().items.len();
+    let listed = wait_for(Duration::from_secs(5), async || {
+        stack.get("/api/v1/pods?cluster=demo").await["items"]
+            .as_array()
+            .is_some_and(|items| items.len() == in_cluster)
+    })
+    .await;
+    assert!(listed, "master does not list the {in_cluster} pods");
+    let nodes = stack.get("/api/v1/node-metrics?cluster=demo").await;
+    assert!(!nodes["items"].as_array().unwrap().is_empty(), "{nodes}");
+
+    // Delete a pod at once: master's list loses it within two seconds.
+    let victim = pods
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|p| p.metadata.namespace.as_deref() == Some("shop"))
+        .expect("a pod in shop");
+    let name = victim.metadata.name.clone().unwrap();
+    let shop: kube::Api<Pod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    let deleted_at = Instant::now();
+    shop.delete(
+        &name,
+        &DeleteParams {
+            grace_period_seconds: Some(0),
+            ..DeleteParams::default()
+        },
+    )
+    .await
+    .unwrap();
+    let gone = wait_for(Duration::from_secs(5), async || {
+        let list = stack.get("/api/v1/pods?cluster=demo&namespace=shop").await;
+        !list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == name.as_str())
+    })
+    .await;
+    let took = deleted_at.elapsed();
+    assert!(gone, "master still lists {name}");
+    assert!(took < Duration::from_secs(2), "took {took:?}");
+    eprintln!("deleted pod left master's list after {took:?}");
+    stack.stop().await;
+}
