@@ -12,7 +12,9 @@ const ADMIN: &str = "admin-token-for-agent-tests-0123";
 const CLUSTER_TOKEN: &str = "demo-cluster-token-0123456789ab";
 
 struct Stack {
-    master: atlhyper_master::Running,
+    /// `None` while master is away.
+    master: Option<atlhyper_master::Running>,
+    master_config: atlhyper_master::Config,
     kubesim: kubesim::Running,
     agent: atlhyper_agent::Running,
     kube: kube::Client,
@@ -21,6 +23,11 @@ struct Stack {
 }
 
 async fn start() -> Stack {
+    start_with("1", |_| {}).await
+}
+
+/// `speed`: simulated seconds per real second.
+async fn start_with(speed: &str, tweak: impl FnOnce(&mut atlhyper_agent::Config)) -> Stack {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
 
@@ -30,6 +37,8 @@ async fn start() -> Stack {
     master_config.admin_token = Some(ADMIN.to_owned());
     master_config.clusters = vec![format!("demo={CLUSTER_TOKEN}")];
     let master = atlhyper_master::start(&master_config).await.unwrap();
+    // Restarts come back on the same port.
+    master_config.listen = master.addr;
 
     // The agent's port is chosen first, so kubesim can push its nodes' metrics there.
     let agent_addr = std::net::TcpListener::bind("127.0.0.1:0")
@@ -47,6 +56,8 @@ async fn start() -> Stack {
         kubeconfig.to_str().unwrap(),
         "--push-node-metrics",
         &format!("http://{agent_addr}"),
+        "--speed",
+        speed,
     ])
     .unwrap();
     let kubesim = kubesim::start(&kubesim_config, kubesim::sim::SimOptions::default())
@@ -59,6 +70,7 @@ async fn start() -> Stack {
     agent_config.cluster_id = Some("demo".to_owned());
     agent_config.kubeconfig = Some(kubeconfig.clone());
     agent_config.listen = agent_addr;
+    tweak(&mut agent_config);
     let agent = atlhyper_agent::start(&agent_config).await.unwrap();
 
     let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
@@ -67,7 +79,8 @@ async fn start() -> Stack {
             .await
             .unwrap();
     Stack {
-        master,
+        master: Some(master),
+        master_config,
         kubesim,
         agent,
         kube: kube::Client::try_from(kube_config).unwrap(),
@@ -79,7 +92,10 @@ async fn start() -> Stack {
 impl Stack {
     async fn get(&self, path: &str) -> Value {
         self.http
-            .get(format!("{}{path}", self.master.url))
+            .get(format!(
+                "{}{path}",
+                self.master.as_ref().expect("master is up").url
+            ))
             .bearer_auth(ADMIN)
             .send()
             .await
@@ -89,10 +105,62 @@ impl Stack {
             .unwrap()
     }
 
+    /// The pods master lists, as `namespace/name` → uid, and how many entries there were.
+    async fn master_pods(&self) -> (std::collections::BTreeMap<String, String>, usize) {
+        let list = self.get("/api/v1/pods?cluster=demo").await;
+        let items = list["items"].as_array().cloned().unwrap_or_default();
+        let map = items
+            .iter()
+            .map(|p| {
+                (
+                    format!(
+                        "{}/{}",
+                        p["namespace"].as_str().unwrap(),
+                        p["name"].as_str().unwrap()
+                    ),
+                    p["uid"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        (map, items.len())
+    }
+
+    /// The pods kubesim holds, as `namespace/name` → uid.
+    fn cluster_pods(&self) -> std::collections::BTreeMap<String, String> {
+        self.kubesim
+            .sim
+            .world()
+            .pods
+            .iter()
+            .map(|e| {
+                let m = &e.object.metadata;
+                (
+                    format!(
+                        "{}/{}",
+                        m.namespace.clone().unwrap_or_default(),
+                        m.name.clone().unwrap_or_default()
+                    ),
+                    m.uid.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// Waits until master lists exactly the cluster's pods, once each.
+    async fn converged(&self, timeout: Duration) -> bool {
+        wait_for(timeout, async || {
+            let (listed, entries) = self.master_pods().await;
+            entries == listed.len() && listed == self.cluster_pods()
+        })
+        .await
+    }
+
     async fn stop(self) {
         self.agent.stop().await;
         self.kubesim.stop().await;
-        self.master.stop().await;
+        if let Some(master) = self.master {
+            master.stop().await;
+        }
     }
 }
 
@@ -167,5 +235,94 @@ async fn master_gets_every_source_and_sees_a_deleted_pod_go_within_two_seconds()
     assert!(gone, "master still lists {name}");
     assert!(took < Duration::from_secs(2), "took {took:?}");
     eprintln!("deleted pod left master's list after {took:?}");
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forced_410_loses_and_duplicates_no_pod() {
+    let stack = start().await;
+    assert!(
+        stack.converged(Duration::from_secs(10)).await,
+        "no first convergence"
+    );
+    let sim = stack.kubesim.sim.clone();
+    let now = sim.now_ms();
+    kubesim::sim::faults::apply(
+        &mut sim.world(),
+        &kubesim::sim::faults::Fault::CompactHistory,
+        now,
+    )
+    .unwrap();
+    // Change the cluster while the watches relist.
+    let shop: kube::Api<Pod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    let victims: Vec<String> = shop
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .take(2)
+        .map(|p| p.metadata.name.clone().unwrap())
+        .collect();
+    for name in &victims {
+        shop.delete(name, &DeleteParams::default().grace_period(0))
+            .await
+            .unwrap();
+    }
+    assert!(
+        stack.converged(Duration::from_secs(10)).await,
+        "master differs from the cluster after the relist: {:?}",
+        stack.master_pods().await
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_away_and_back_converges_with_bounded_agent_memory() {
+    // Ten simulated seconds per real second: master is away for 30 s of the cluster's life.
+    let mut stack = start_with("10", |c| c.max_pending_events = 20).await;
+    assert!(
+        stack.converged(Duration::from_secs(10)).await,
+        "no first convergence"
+    );
+
+    // Master goes away; the cluster keeps changing: pods deleted (and recreated by their
+    // deployments), each change with events.
+    stack.master.take().unwrap().stop().await;
+    let shop: kube::Api<Pod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    for _ in 0..6 {
+        let pods = shop.list(&ListParams::default()).await.unwrap().items;
+        if let Some(p) = pods.first() {
+            let _ = shop
+                .delete(
+                    p.metadata.name.as_deref().unwrap(),
+                    &DeleteParams::default().grace_period(0),
+                )
+                .await;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let cache = &stack.agent.cache;
+    assert!(
+        cache.pending_events() <= 20,
+        "events queue grew to {}",
+        cache.pending_events()
+    );
+    assert!(
+        cache
+            .dropped_events
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0,
+        "the cap was never reached: the test proves nothing"
+    );
+
+    // Master returns on the same address: the agent catches up.
+    stack.master = Some(atlhyper_master::start(&stack.master_config).await.unwrap());
+    assert!(
+        stack.converged(Duration::from_secs(30)).await,
+        "master did not converge after returning: {:?} vs {:?}",
+        stack.master_pods().await,
+        stack.cluster_pods()
+    );
     stack.stop().await;
 }
