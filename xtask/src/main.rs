@@ -13,6 +13,7 @@ fn binaries() -> Vec<clap::Command> {
         kubesim::Config::command(),
         atlhyper_master::Config::command(),
         atlhyper_nodemetrics::Config::command(),
+        atlhyper_agent::Config::command(),
     ]
 }
 
