@@ -96,6 +96,15 @@ macro_rules! kind_fields {
                 }
             }
 
+            /// Whether a source can be pushed: a snapshot kind once its first list is done;
+            /// events and node samples always.
+            pub fn is_ready(&self, source: Source) -> bool {
+                match source {
+                    $(Source::$source => self.$field.lock().expect("cache lock").synced,)*
+                    _ => true,
+                }
+            }
+
             /// Objects held per kind, and whether every watch has listed once.
             pub fn counts(&self) -> (Vec<(Source, usize)>, bool) {
                 let mut all_synced = *self.events_synced.lock().expect("cache lock");

@@ -161,11 +161,19 @@ impl Pusher {
                         .get(source)
                         .is_none_or(|t| now >= *t + self.early)
             };
+            // A kind still listing for the first time is not pushed (nor waited for: its first
+            // list completing wakes this loop).
+            let ready: Vec<Source> = self
+                .schedule
+                .keys()
+                .filter(|s| self.cache.is_ready(**s))
+                .copied()
+                .collect();
             let due: Vec<Source> = if now < retry_at {
                 Vec::new()
             } else {
-                self.schedule
-                    .keys()
+                ready
+                    .iter()
                     .filter(|s| {
                         now >= next_full[*s] || dirty.get(*s).is_some_and(|f| early_due(s, f))
                     })
@@ -189,6 +197,9 @@ impl Pusher {
                         tracing::error!(status, %message, sources = ?batch.sources, "master rejected a push; it is dropped");
                         for source in &batch.sources {
                             next_full.insert(*source, now + self.schedule[source]);
+                            if dirty.contains_key(source) {
+                                last_early.insert(*source, now);
+                            }
                             self.cache.clean(*source, batch.built_at);
                         }
                     }
@@ -207,20 +218,25 @@ impl Pusher {
                 }
                 continue;
             }
-            // Sleep until the next full push, early push or retry, or a change.
-            let dirty_wake = dirty.iter().map(|(s, first)| {
-                let after = last_early
-                    .get(s)
-                    .map_or(*first, |t| (*t + self.early).max(*first));
-                after + self.early
-            });
-            let mut wake = next_full
-                .values()
-                .copied()
+            // Sleep until the next full push, early push or retry of a ready source, or a
+            // change. The wake is never in the past: an idle loop always waits.
+            let dirty_wake = dirty
+                .iter()
+                .filter(|(s, _)| ready.contains(s))
+                .map(|(s, first)| {
+                    let after = last_early
+                        .get(s)
+                        .map_or(*first, |t| (*t + self.early).max(*first));
+                    after + self.early
+                });
+            let wake = ready
+                .iter()
+                .map(|s| next_full[s])
                 .chain(dirty_wake)
                 .min()
-                .unwrap_or(now + Duration::from_secs(1));
-            wake = wake.max(retry_at);
+                .unwrap_or(now + Duration::from_secs(1))
+                .max(retry_at)
+                .max(now + Duration::from_millis(10));
             tokio::select! {
                 () = shutdown.cancelled() => break,
                 () = tokio::time::sleep_until(wake.into()) => {}

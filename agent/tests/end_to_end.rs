@@ -326,3 +326,46 @@ async fn master_away_and_back_converges_with_bounded_agent_memory() {
     );
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushes_master_rejects_are_logged_and_not_retried_in_a_loop() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let stack = start().await;
+    // A second master that refuses anything larger than 256 bytes, for a second agent.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = atlhyper_master::Config::defaults();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.db = Some(dir.path().join("tiny.db"));
+    config.admin_token = Some(ADMIN.to_owned());
+    config.clusters = vec![format!("demo={CLUSTER_TOKEN}")];
+    config.max_body_bytes = 256;
+    config.max_decompressed_bytes = 256;
+    let tiny = atlhyper_master::start(&config).await.unwrap();
+    let mut agent_config = atlhyper_agent::Config::defaults();
+    agent_config.master = tiny.url.clone();
+    agent_config.token = Some(CLUSTER_TOKEN.to_owned());
+    agent_config.cluster_id = Some("demo".to_owned());
+    agent_config.kubeconfig = Some(stack._dir.path().join("kubeconfig"));
+    agent_config.listen = "127.0.0.1:0".parse().unwrap();
+    let agent = atlhyper_agent::start(&agent_config).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let metrics = reqwest::get(format!("http://{}/metrics", agent.addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let rejected: f64 = metrics
+        .lines()
+        .find(|l| l.starts_with("atlhyper_agent_push_errors_total{kind=\"rejected\"}"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .expect("rejections are counted");
+    assert!(
+        (1.0..=10.0).contains(&rejected),
+        "{rejected} rejected pushes in 3 s"
+    );
+    agent.stop().await;
+    tiny.stop().await;
+    stack.stop().await;
+}

@@ -36,7 +36,7 @@ async fn start() -> Agent {
     let mut config = atlhyper_agent::Config::defaults();
     // No master: intake does not depend on it.
     config.master = "http://127.0.0.1:9".to_owned();
-    config.cluster_id = Some("demo".to_owned());
+    // No --cluster-id: the cluster is named by its kube-system namespace's UID.
     config.kubeconfig = Some(kubeconfig);
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.intake_token = Some(INTAKE.to_owned());
