@@ -109,6 +109,15 @@ async fn main() {
     master_config.admin_token = Some(ADMIN.to_owned());
     master_config.clusters = vec![format!("bench={TOKEN}")];
     let master = atlhyper_master::start(&master_config).await.unwrap();
+    // kubesim's start-up burst (every pod scheduled and started, ~90,000 writes) is over
+    // before the agent starts: a real cluster does not begin life under the agent.
+    let settle = Duration::from_secs(
+        std::env::var("SETTLE")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(30),
+    );
+    tokio::time::sleep(settle).await;
 
     let mut agent = tokio::process::Command::new(env!("CARGO_BIN_EXE_atlhyper-agent"))
         .args([
