@@ -369,3 +369,79 @@ async fn pushes_master_rejects_are_logged_and_not_retried_in_a_loop() {
     tiny.stop().await;
     stack.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_the_agent_pushes_what_changed_since_the_last_push() {
+    // Early pushes and the pod schedule are far off: only the last push at shutdown can carry
+    // the change.
+    let stack = start_with("1", |c| {
+        c.early_push = Duration::from_secs(60);
+        c.intervals = vec!["pod_list_snapshot=60s".to_owned()];
+    })
+    .await;
+    assert!(
+        stack.converged(Duration::from_secs(10)).await,
+        "no first push"
+    );
+    let shop: kube::Api<Pod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    let victim = shop.list(&ListParams::default()).await.unwrap().items[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    shop.delete(&victim, &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
+    let key = format!("shop/{victim}");
+    let seen = wait_for(Duration::from_secs(5), async || {
+        match stack
+            .agent
+            .cache
+            .snapshot(atlhyper_model::Source::PodListSnapshot)
+        {
+            Some(atlhyper_model::Payload::PodListSnapshot(pods)) => !pods
+                .iter()
+                .any(|p| format!("{}/{}", p.namespace, p.name) == key),
+            _ => false,
+        }
+    })
+    .await;
+    assert!(seen, "the agent never saw the deletion");
+    let (listed, _) = stack.master_pods().await;
+    assert!(
+        listed.contains_key(&key),
+        "pushed before the stop: the test proves nothing"
+    );
+
+    let Stack {
+        master,
+        kubesim,
+        agent,
+        http,
+        ..
+    } = stack;
+    agent.stop().await;
+    let master = master.unwrap();
+    let list: Value = http
+        .get(format!(
+            "{}/api/v1/pods?cluster=demo&namespace=shop",
+            master.url
+        ))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == victim.as_str()),
+        "the last push did not carry the deletion"
+    );
+    kubesim.stop().await;
+    master.stop().await;
+}
