@@ -15,7 +15,7 @@ use axum::response::Response;
 use axum::routing::get;
 
 use super::params::{ListParams, encode_cursor, query_map};
-use super::{ApiError, Shared, User, json, json_bytes};
+use super::{ApiError, Shared, User, json};
 use crate::resource::{Resource, SortValue};
 use crate::store::Snapshot;
 
@@ -291,10 +291,7 @@ pub async fn clusters(
 ) -> Result<Response, ApiError> {
     query_map(uri.query(), &[])?;
     let list = List::new(state.reader.clusters());
-    Ok(json_bytes(
-        StatusCode::OK,
-        atlhyper_model::codec::encode_json(&list),
-    ))
+    Ok(json(StatusCode::OK, &list))
 }
 
 pub async fn cluster(

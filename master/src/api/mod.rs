@@ -122,7 +122,7 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON answer from already serialized bytes.
-pub fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
+fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
     (
         status,
         [(
