@@ -361,8 +361,10 @@ async fn pushes_master_rejects_are_logged_and_not_retried_in_a_loop() {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .expect("rejections are counted");
+    // Each source goes out at most once per early-push spacing (500 ms): nine sources over 3 s
+    // allow at most 63 attempts; a retry loop would make thousands.
     assert!(
-        (1.0..=10.0).contains(&rejected),
+        (1.0..=63.0).contains(&rejected),
         "{rejected} rejected pushes in 3 s"
     );
     agent.stop().await;
