@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use atlhyper_model::codec;
+use atlhyper_model::resources::Event;
 use atlhyper_model::{Envelope, Payload, Source};
 use rand::{Rng as _, SeedableRng as _};
 use tokio_util::sync::CancellationToken;
@@ -103,45 +104,84 @@ pub struct Pusher {
     pub telemetry: Arc<Telemetry>,
 }
 
-/// What one push carried, to settle it afterwards.
+/// What one push carries: the body (a JSON array of envelopes, not yet compressed), and what
+/// is needed to settle it afterwards.
 struct Batch {
-    envelopes: Vec<Envelope>,
+    json: Vec<u8>,
+    /// The source of each envelope in `json`.
+    sent: Vec<Source>,
+    /// The sources this push settles (due ones, less any still listing for the first time).
     sources: Vec<Source>,
+    /// The events taken from the cache, to put back if the push fails.
+    events: Vec<Event>,
     built_at: Instant,
 }
 
 impl Pusher {
     fn build(&self, due: &[Source], now_ms: i64) -> Batch {
         let built_at = Instant::now();
-        let mut envelopes = Vec::new();
-        let mut sources = Vec::new();
+        let mut batch = Batch {
+            json: b"[".to_vec(),
+            sent: Vec::new(),
+            sources: Vec::new(),
+            events: Vec::new(),
+            built_at,
+        };
         for source in due {
-            let payload = match source {
+            let mark = batch.json.len();
+            if !batch.sent.is_empty() {
+                batch.json.push(b',');
+            }
+            let written = match source {
                 Source::Events => {
-                    let events = self.cache.take_events();
-                    (!events.is_empty()).then_some(Payload::Events(events))
+                    batch.events = self.cache.take_events();
+                    self.write_typed(&mut batch.json, now_ms, Payload::Events, &batch.events)
                 }
                 Source::MetricsSnapshot => {
                     let samples = self.cache.samples();
-                    (!samples.is_empty()).then_some(Payload::MetricsSnapshot(samples))
+                    self.write_typed(&mut batch.json, now_ms, Payload::MetricsSnapshot, &samples)
                 }
-                snapshot => self.cache.snapshot(*snapshot),
+                snapshot => {
+                    let written = self.cache.write_snapshot(
+                        *snapshot,
+                        &self.cluster_id,
+                        now_ms,
+                        &mut batch.json,
+                    );
+                    // A kind still listing for the first time is not due yet.
+                    if written.is_none() {
+                        batch.json.truncate(mark);
+                        continue;
+                    }
+                    true
+                }
             };
-            // A kind still listing for the first time is not due yet.
-            let listing =
-                payload.is_none() && !matches!(source, Source::Events | Source::MetricsSnapshot);
-            if !listing {
-                sources.push(*source);
-            }
-            if let Some(payload) = payload {
-                envelopes.push(Envelope::new(self.cluster_id.clone(), now_ms, payload));
+            batch.sources.push(*source);
+            if written {
+                batch.sent.push(*source);
+            } else {
+                batch.json.truncate(mark);
             }
         }
-        Batch {
-            envelopes,
-            sources,
-            built_at,
+        batch.json.push(b']');
+        batch
+    }
+
+    /// Writes an envelope of typed items (events, node samples: few, and sent once); `false`
+    /// (writing nothing) when there are none.
+    fn write_typed<T: Clone>(
+        &self,
+        out: &mut Vec<u8>,
+        now_ms: i64,
+        payload: fn(Vec<T>) -> Payload,
+        items: &[T],
+    ) -> bool {
+        if items.is_empty() {
+            return false;
         }
+        let envelope = Envelope::new(self.cluster_id.clone(), now_ms, payload(items.to_vec()));
+        serde_json::to_writer(out, &envelope).expect("JSON into memory");
+        true
     }
 
     /// Pushes until `shutdown`, then pushes what changed once more.
@@ -254,24 +294,23 @@ impl Pusher {
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), PushError> {
-        if batch.envelopes.is_empty() {
+        if batch.sent.is_empty() {
             return Ok(());
         }
-        let body = codec::encode_gzip(&batch.envelopes, codec::DEFAULT_GZIP_LEVEL);
+        let body = codec::gzip(&batch.json, codec::DEFAULT_GZIP_LEVEL);
+        let bytes = body.len();
         let started = Instant::now();
-        let result = self.master.push(body.clone()).await;
+        let result = self.master.push(body).await;
         self.telemetry
-            .record_push(&batch.envelopes, body.len(), started.elapsed(), &result);
+            .record_push(&batch.sent, bytes, started.elapsed(), &result);
         result
     }
 
     /// A failed batch's events go back to the cache; snapshot sources stay dirty and are
     /// rebuilt, from the latest state, when the push is retried.
     fn requeue(&self, batch: Batch) {
-        for envelope in batch.envelopes {
-            if let Payload::Events(events) = envelope.payload {
-                self.cache.return_events(events);
-            }
+        if !batch.events.is_empty() {
+            self.cache.return_events(batch.events);
         }
         for source in batch.sources {
             self.cache.touch(source);

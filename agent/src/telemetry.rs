@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use atlhyper_model::Envelope;
+use atlhyper_model::Source;
 use prometheus::{
     Encoder as _, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec,
     Opts, Registry, TextEncoder,
@@ -89,7 +89,7 @@ impl Telemetry {
 
     pub fn record_push(
         &self,
-        envelopes: &[Envelope],
+        sources: &[Source],
         bytes: usize,
         took: Duration,
         result: &Result<(), PushError>,
@@ -100,9 +100,9 @@ impl Telemetry {
             Err(PushError::Unauthorized { .. }) => "unauthorized",
             Err(PushError::Rejected { .. }) => "rejected",
         };
-        for e in envelopes {
+        for source in sources {
             self.push_envelopes
-                .with_label_values(&[e.source().as_str(), outcome])
+                .with_label_values(&[source.as_str(), outcome])
                 .inc();
         }
         self.push_seconds

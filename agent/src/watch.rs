@@ -57,7 +57,7 @@ pub async fn snapshot_kind<K, S>(
 ) where
     K: Resource + Clone + DeserializeOwned + Debug + Send + Sync + 'static,
     K::DynamicType: Default,
-    S: Cached + PartialEq,
+    S: Cached,
 {
     let api: Api<K> = Api::all(client);
     let mut errors = ErrorLog {

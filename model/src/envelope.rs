@@ -201,6 +201,47 @@ impl Serialize for Envelope {
     }
 }
 
+/// An envelope whose items are already JSON, written exactly as [`Envelope`] writes itself.
+/// An agent keeps each object's summary serialized once, when it changes, so a snapshot push
+/// only copies bytes instead of cloning and re-serializing every object.
+pub struct PreEncodedEnvelope<'a, I> {
+    pub cluster_id: &'a str,
+    pub ts_ms: i64,
+    pub source: Source,
+    /// Each item's JSON; must be what serializing the source's item type gives.
+    pub items: I,
+}
+
+struct PreEncodedItems<I>(I);
+
+impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedItems<I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Items", 1)?;
+        s.serialize_field("items", &Seq(self.0.clone()))?;
+        s.end()
+    }
+}
+
+struct Seq<I>(I);
+
+impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for Seq<I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.clone())
+    }
+}
+
+impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedEnvelope<'a, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Envelope", 5)?;
+        s.serialize_field("version", &ProtocolVersion::V1)?;
+        s.serialize_field("cluster_id", self.cluster_id)?;
+        s.serialize_field("source", &self.source)?;
+        s.serialize_field("ts_ms", &self.ts_ms)?;
+        s.serialize_field("payload", &PreEncodedItems(self.items.clone()))?;
+        s.end()
+    }
+}
+
 /// Single-pass reading of an envelope: when `source` precedes `payload` (as every encoder of
 /// ours writes it) the payload is parsed straight into its type; otherwise it is captured raw
 /// and parsed once the source is known. Errors here are plain serde errors: the codec re-reads a

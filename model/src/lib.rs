@@ -25,7 +25,7 @@ pub use command::{
     Ack, AckBatch, AckStatus, Command, CommandKind, CommandSet, CommandStatus, ObjectKind,
     WatchRequest,
 };
-pub use envelope::{Envelope, Payload, ProtocolVersion};
+pub use envelope::{Envelope, Payload, PreEncodedEnvelope, ProtocolVersion};
 pub use metrics::{
     CpuMetrics, DiskIoMetrics, FilesystemMetrics, MemoryMetrics, NetworkMetrics,
     NodeMetricsSnapshot, ProcessMetrics, TemperatureMetrics,

@@ -5,10 +5,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use atlhyper_model::codec::{self, ContentEncoding, Limits};
-use atlhyper_model::{AckBatch, Command, CommandSet, Envelope, Source, WatchRequest};
+use atlhyper_model::{
+    AckBatch, Command, CommandSet, Envelope, Payload, PreEncodedEnvelope, Source, WatchRequest,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// The fixtures' envelopes were taken at 2026-11-25T08:00:00Z; decode as if shortly after.
 const NOW_MS: i64 = 1_795_608_000_000 + 60_000;
@@ -68,6 +71,42 @@ fn every_source_has_a_fixture_that_round_trips_exactly() {
         assert_eq!(&back[0], envelope);
         let via_serde: Envelope = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(&via_serde, envelope);
+    }
+}
+
+#[test]
+fn a_pre_encoded_envelope_writes_the_same_bytes_as_the_typed_one() {
+    for source in Source::ALL {
+        let (_, bytes) = fixture(&format!("{}.json", source.as_str()));
+        let envelope: Envelope = serde_json::from_slice(&bytes).unwrap();
+        fn raw<T: Serialize>(items: &[T]) -> Vec<Box<RawValue>> {
+            items
+                .iter()
+                .map(|item| serde_json::value::to_raw_value(item).unwrap())
+                .collect()
+        }
+        let items = match &envelope.payload {
+            Payload::Events(v) => raw(v),
+            Payload::MetricsSnapshot(v) => raw(v),
+            Payload::PodListSnapshot(v) => raw(v),
+            Payload::NodeListSnapshot(v) => raw(v),
+            Payload::ServiceListSnapshot(v) => raw(v),
+            Payload::NamespaceListSnapshot(v) => raw(v),
+            Payload::IngressListSnapshot(v) => raw(v),
+            Payload::DeploymentListSnapshot(v) => raw(v),
+            Payload::ConfigmapListSnapshot(v) => raw(v),
+        };
+        let pre = PreEncodedEnvelope {
+            cluster_id: &envelope.cluster_id,
+            ts_ms: envelope.ts_ms,
+            source,
+            items: items.iter().map(AsRef::as_ref),
+        };
+        assert_eq!(
+            String::from_utf8(codec::encode_json(&pre)).unwrap(),
+            String::from_utf8(codec::encode_json(&envelope)).unwrap(),
+            "{source:?}"
+        );
     }
 }
 
