@@ -92,6 +92,12 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_AGENT_PUSH_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub push_timeout: Duration,
 
+    /// Longest silence on a watch before it is dropped and watched again: a connection gone
+    /// half-dead sends nothing, not even an error. Above the API server's bookmark period
+    /// (about a minute) and kube-rs's 290 s watch timeout, so a quiet kind is not re-watched.
+    #[arg(long, env = "ATLHYPER_AGENT_WATCH_IDLE_TIMEOUT", default_value = "320s", value_parser = duration)]
+    pub watch_idle_timeout: Duration,
+
     /// Objects per page when listing.
     #[arg(long, env = "ATLHYPER_AGENT_PAGE_SIZE", default_value_t = 500)]
     pub page_size: u32,
@@ -153,6 +159,9 @@ impl Config {
                 .map_err(|reason| format!("--cluster-id `{id}`: {reason}"))?;
         }
         self.schedule()?;
+        if self.watch_idle_timeout < Duration::from_secs(1) {
+            return Err("--watch-idle-timeout: at least 1s".to_owned());
+        }
         if self.page_size == 0 || self.max_pending_events == 0 || self.max_body_bytes == 0 {
             return Err(
                 "--page-size, --max-pending-events and --max-body-bytes must be above 0".to_owned(),
@@ -176,8 +185,8 @@ impl Config {
         format!(
             "master = {}\ntoken = {}\ncluster_id = {}\nkubeconfig = {}\nlisten = {}\n\
              intake_token = {}\nintervals = {}\nearly_push = {}\nnode_ttl = {}\n\
-             max_body_bytes = {}\nmax_pending_events = {}\npush_timeout = {}\npage_size = {}\n\
-             log = {}\n",
+             max_body_bytes = {}\nmax_pending_events = {}\npush_timeout = {}\n\
+             watch_idle_timeout = {}\npage_size = {}\nlog = {}\n",
             self.master,
             secret(&self.token),
             self.cluster_id.as_deref().unwrap_or("<from kube-system>"),
@@ -192,6 +201,7 @@ impl Config {
             self.max_body_bytes,
             self.max_pending_events,
             humantime::format_duration(self.push_timeout),
+            humantime::format_duration(self.watch_idle_timeout),
             self.page_size,
             self.log,
         )

@@ -93,7 +93,7 @@ async fn kube_client(config: &Config) -> Result<kube::Client, StartError> {
     };
     // Every request is bounded: a stalled API server must not hang a watch forever.
     kube_config.connect_timeout = Some(Duration::from_secs(10));
-    kube_config.read_timeout = Some(Duration::from_secs(320));
+    kube_config.read_timeout = Some(config.watch_idle_timeout);
     kube::Client::try_from(kube_config).map_err(|e| StartError::Kube(e.to_string()))
 }
 

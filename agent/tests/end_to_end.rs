@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use clap::Parser as _;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, ListParams};
+use kubesim::sim::SimOptions;
 use serde_json::Value;
 
 const ADMIN: &str = "admin-token-for-agent-tests-0123";
@@ -23,11 +24,15 @@ struct Stack {
 }
 
 async fn start() -> Stack {
-    start_with("1", |_| {}).await
+    start_with("1", SimOptions::default(), |_| {}).await
 }
 
 /// `speed`: simulated seconds per real second.
-async fn start_with(speed: &str, tweak: impl FnOnce(&mut atlhyper_agent::Config)) -> Stack {
+async fn start_with(
+    speed: &str,
+    sim: SimOptions,
+    tweak: impl FnOnce(&mut atlhyper_agent::Config),
+) -> Stack {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
 
@@ -60,9 +65,7 @@ async fn start_with(speed: &str, tweak: impl FnOnce(&mut atlhyper_agent::Config)
         speed,
     ])
     .unwrap();
-    let kubesim = kubesim::start(&kubesim_config, kubesim::sim::SimOptions::default())
-        .await
-        .unwrap();
+    let kubesim = kubesim::start(&kubesim_config, sim).await.unwrap();
 
     let mut agent_config = atlhyper_agent::Config::defaults();
     agent_config.master = master.url.clone();
@@ -278,9 +281,56 @@ async fn a_forced_410_loses_and_duplicates_no_pod() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_watch_is_dropped_and_watched_again() {
+    // Bookmarks every 500 ms keep healthy watches talking well within the 3 s idle timeout.
+    let sim = SimOptions {
+        bookmark_interval: Duration::from_millis(500),
+        ..SimOptions::default()
+    };
+    let idle = Duration::from_secs(3);
+    let stack = start_with("1", sim, |c| c.watch_idle_timeout = idle).await;
+    assert!(
+        stack.converged(Duration::from_secs(10)).await,
+        "no first convergence"
+    );
+    let now = stack.kubesim.sim.now_ms();
+    kubesim::sim::faults::apply(
+        &mut stack.kubesim.sim.world(),
+        &kubesim::sim::faults::Fault::StallWatches,
+        now,
+    )
+    .unwrap();
+    let shop: kube::Api<Pod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    let victim = shop.list(&ListParams::default()).await.unwrap().items[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    shop.delete(&victim, &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
+    // Only a new watch can tell the agent: the idle timeout, kube-rs's back-off (under 2 s at
+    // first) and an early push.
+    let key = format!("shop/{victim}");
+    let gone = wait_for(idle + Duration::from_secs(10), async || {
+        !stack.master_pods().await.0.contains_key(&key)
+    })
+    .await;
+    assert!(
+        gone,
+        "the deletion never reached master: the watch was not renewed"
+    );
+    assert!(
+        stack.converged(Duration::from_secs(10)).await,
+        "master differs from the cluster after the stall"
+    );
+    stack.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_away_and_back_converges_with_bounded_agent_memory() {
     // Ten simulated seconds per real second: master is away for 30 s of the cluster's life.
-    let mut stack = start_with("10", |c| c.max_pending_events = 20).await;
+    let mut stack = start_with("10", SimOptions::default(), |c| c.max_pending_events = 20).await;
     assert!(
         stack.converged(Duration::from_secs(10)).await,
         "no first convergence"
@@ -376,7 +426,7 @@ async fn pushes_master_rejects_are_logged_and_not_retried_in_a_loop() {
 async fn stopping_the_agent_pushes_what_changed_since_the_last_push() {
     // Early pushes and the pod schedule are far off: only the last push at shutdown can carry
     // the change.
-    let stack = start_with("1", |c| {
+    let stack = start_with("1", SimOptions::default(), |c| {
         c.early_push = Duration::from_secs(60);
         c.intervals = vec!["pod_list_snapshot=60s".to_owned()];
     })

@@ -294,6 +294,8 @@ pub struct World {
     pub replicasets: Table<ReplicaSet>,
     pub daemonsets: Table<DaemonSet>,
     pub ingresses: Table<Ingress>,
+    /// Bumped to stall every open watch (see [`World::stall_watches`]).
+    pub watch_stalls: tokio::sync::watch::Sender<u64>,
 }
 
 /// Maps a kind to its table in the [`World`].
@@ -391,6 +393,7 @@ impl World {
             replicasets: Table::new(history),
             daemonsets: Table::new(history),
             ingresses: Table::new(history),
+            watch_stalls: tokio::sync::watch::Sender::new(0),
         }
     }
 
@@ -605,6 +608,12 @@ impl World {
         };
         let object = (*current.object).clone();
         Ok(self.store(object, ChangeType::Deleted))
+    }
+
+    /// Every open watch stops sending (no events, no bookmarks) but stays open, as over a
+    /// connection gone half-dead; watches started afterwards are served normally.
+    pub fn stall_watches(&mut self) {
+        self.watch_stalls.send_modify(|n| *n += 1);
     }
 
     /// Drops the watch history of every kind and ends every watch, as a compaction followed by

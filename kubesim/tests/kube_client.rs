@@ -432,3 +432,53 @@ async fn following_logs_streams_new_lines() {
     assert!(got[1..].iter().all(|l| l.contains("HTTP/1.1")), "{got:?}");
     cluster.running.stop().await;
 }
+
+#[tokio::test]
+async fn a_stalled_watch_goes_silent_while_a_new_watch_is_served() {
+    let cluster = start(SMALL, 0.001, SimOptions::default()).await;
+    let maps: Api<ConfigMap> = Api::namespaced(cluster.client.clone(), "app");
+    let named = |name: &str| {
+        let mut map = ConfigMap::default();
+        map.metadata.name = Some(name.to_owned());
+        map
+    };
+    let created = maps
+        .create(&Default::default(), &named("before"))
+        .await
+        .unwrap();
+    let from = created.resource_version().unwrap();
+    let mut old = maps
+        .watch(&WatchParams::default(), &from)
+        .await
+        .unwrap()
+        .boxed();
+
+    let now = cluster.running.sim.now_ms();
+    kubesim::sim::faults::apply(
+        &mut cluster.running.sim.world(),
+        &kubesim::sim::faults::Fault::StallWatches,
+        now,
+    )
+    .unwrap();
+    maps.create(&Default::default(), &named("after"))
+        .await
+        .unwrap();
+
+    let silent = tokio::time::timeout(Duration::from_secs(1), old.next()).await;
+    assert!(silent.is_err(), "the stalled watch still sent {silent:?}");
+    let mut new = maps
+        .watch(&WatchParams::default(), &from)
+        .await
+        .unwrap()
+        .boxed();
+    let event = tokio::time::timeout(Duration::from_secs(5), new.next())
+        .await
+        .expect("a new watch is served")
+        .unwrap()
+        .unwrap();
+    match event {
+        WatchEvent::Added(map) => assert_eq!(map.name_any(), "after"),
+        other => panic!("expected ADDED after, got {other:?}"),
+    }
+    cluster.running.stop().await;
+}

@@ -101,7 +101,7 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
 
     let now = state.sim.now_ms();
     let mut first: Vec<Bytes> = Vec::new();
-    let (receiver, mut delivered_rv, expired) = {
+    let (receiver, mut delivered_rv, expired, mut stalls) = {
         let world = state.sim.world();
         let table = world.table::<K>();
         let world_rv = world.rv();
@@ -142,7 +142,9 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
                 }
             },
         };
-        (table.log.subscribe(), world_rv, expired)
+        let mut stalls = world.watch_stalls.subscribe();
+        stalls.mark_unchanged();
+        (table.log.subscribe(), world_rv, expired, stalls)
     };
     if send_initial && bookmarks && !expired {
         first.push(bookmark::<K>(delivered_rv, true));
@@ -167,6 +169,11 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
             let out = tokio::select! {
                 () = &mut deadline => break,
                 () = tx.closed() => break,
+                Ok(()) = stalls.changed() => {
+                    // Silent, but open until the client gives up on it.
+                    tx.closed().await;
+                    break;
+                }
                 received = receiver.recv() => match received {
                     Ok(change) => {
                         delivered_rv = change.rv;

@@ -1,6 +1,6 @@
 //! Faults injected at run time (tests, demos): a container that crash-loops or is OOM-killed, a
-//! node that stops reporting or comes under pressure, and compaction of the watch history
-//! (which makes every watcher relist, as an etcd compaction does).
+//! node that stops reporting or comes under pressure, compaction of the watch history
+//! (which makes every watcher relist, as an etcd compaction does), and watches gone silent.
 
 use k8s_openapi::api::core::v1::{Node, Pod, Taint};
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,9 @@ pub enum Fault {
     },
     /// Drops the watch history and ends every watch: watchers resuming from before get 410.
     CompactHistory,
+    /// Every open watch goes silent but stays open (a half-dead connection): only a client
+    /// that times out its reads and watches again sees further changes.
+    StallWatches,
 }
 
 fn set_pod_fault(
@@ -245,6 +248,10 @@ pub fn apply(world: &mut World, fault: &Fault, now_ms: i64) -> ApiResult<()> {
         }
         Fault::CompactHistory => {
             world.compact_history();
+            Ok(())
+        }
+        Fault::StallWatches => {
+            world.stall_watches();
             Ok(())
         }
     }
