@@ -147,6 +147,7 @@ pub async fn start(config: &Config, options: SimOptions) -> Result<Running, Star
             config.node_metrics_token.clone(),
             sim.options.node_metrics_interval,
             config.seed,
+            Vec::new(),
             shutdown.clone(),
         )));
     }

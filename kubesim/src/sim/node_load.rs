@@ -199,13 +199,15 @@ pub fn snapshot(
 }
 
 /// Pushes every node's sample to an agent (`{url}/ingest/node-metrics`) every `interval` until
-/// `shutdown`; a failed push is logged and retried at the next interval, never queued.
+/// `shutdown` (except the nodes named in `except`, which report for themselves); a failed push
+/// is logged and retried at the next interval, never queued.
 pub async fn push(
     sim: Arc<Sim>,
     url: String,
     token: Option<String>,
     interval: Duration,
     seed: u64,
+    except: Vec<String>,
     shutdown: CancellationToken,
 ) {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -234,6 +236,11 @@ pub async fn push(
             world
                 .nodes
                 .iter()
+                .filter(|e| {
+                    !except
+                        .iter()
+                        .any(|n| e.object.metadata.name.as_ref() == Some(n))
+                })
                 .map(|e| snapshot(&world, &e.object, now, &mut rng))
                 .collect()
         };

@@ -4,7 +4,7 @@ use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use atlhyper_model::api::{InCluster, List};
+use atlhyper_model::api::{InCluster, Item, List};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
@@ -243,10 +243,10 @@ async fn one_object<R: Resource>(
     match found {
         Some(item) => Ok(json(
             StatusCode::OK,
-            &InCluster {
+            &Item::new(InCluster {
                 cluster_id: cluster,
                 object: item,
-            },
+            }),
         )),
         None => Err(ApiError::not_found(format!(
             "{} `{}` not found in cluster `{cluster}`",
@@ -272,10 +272,10 @@ async fn one_event(
     match found {
         Some((_, event)) => Ok(json(
             StatusCode::OK,
-            &InCluster {
+            &Item::new(InCluster {
                 cluster_id: cluster,
                 object: &**event,
-            },
+            }),
         )),
         None => Err(ApiError::not_found(format!(
             "event `{}` not found in cluster `{cluster}`",
@@ -300,7 +300,7 @@ pub async fn cluster(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     match state.reader.cluster(&id) {
-        Some(summary) => Ok(json(StatusCode::OK, &summary)),
+        Some(summary) => Ok(json(StatusCode::OK, &Item::new(summary))),
         None => Err(ApiError::not_found(format!(
             "cluster `{id}` is not registered"
         ))),

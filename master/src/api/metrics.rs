@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use atlhyper_model::NodeMetricsSnapshot;
-use atlhyper_model::api::{InCluster, List};
+use atlhyper_model::api::{InCluster, Item, List};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
@@ -61,10 +61,10 @@ async fn one(
     match samples.iter().find(|(_, s)| &s.node == node) {
         Some((_, sample)) => Ok(json(
             StatusCode::OK,
-            &InCluster {
+            &Item::new(InCluster {
                 cluster_id: cluster.clone(),
                 object: &**sample,
-            },
+            }),
         )),
         None => Err(ApiError::not_found(format!(
             "no samples of node `{node}` in cluster `{cluster}`"

@@ -14,7 +14,7 @@ pub use admin::{
 };
 pub use cluster::{ClusterCounts, ClusterSummary, SourceStatus};
 pub use metrics::{MetricPoint, MetricSeries, Resolution};
-pub use stream::{SnapshotChange, StreamBatch, StreamReset};
+pub use stream::{SnapshotChange, StreamBatch, StreamReset, WatchEvent, WatchEventType};
 
 use crate::metrics::NodeMetricsSnapshot;
 use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service};
@@ -22,38 +22,64 @@ use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, P
 /// The `api_version` of every response shape.
 pub const API_VERSION: &str = "atlhyper.io/v1";
 
-/// A type that can be listed: names its list kind (`PodList`).
+/// A type that can be listed: names its kind (`Pod`) and list kind (`PodList`).
 pub trait ListKind {
+    const KIND: &'static str;
     const LIST_KIND: &'static str;
 }
 
 macro_rules! list_kinds {
-    ($($ty:ty => $kind:literal),* $(,)?) => {
-        $(impl ListKind for $ty { const LIST_KIND: &'static str = $kind; })*
+    ($($ty:ty => $kind:literal, $list:literal),* $(,)?) => {
+        $(impl ListKind for $ty {
+            const KIND: &'static str = $kind;
+            const LIST_KIND: &'static str = $list;
+        })*
     };
 }
 
 list_kinds! {
-    Pod => "PodList",
-    Node => "NodeList",
-    Deployment => "DeploymentList",
-    Service => "ServiceList",
-    Namespace => "NamespaceList",
-    Ingress => "IngressList",
-    ConfigMap => "ConfigMapList",
-    Event => "EventList",
-    NodeMetricsSnapshot => "NodeMetricsList",
-    ClusterSummary => "ClusterList",
-    TokenInfo => "TokenList",
-    AuditRecord => "AuditList",
+    Pod => "Pod", "PodList",
+    Node => "Node", "NodeList",
+    Deployment => "Deployment", "DeploymentList",
+    Service => "Service", "ServiceList",
+    Namespace => "Namespace", "NamespaceList",
+    Ingress => "Ingress", "IngressList",
+    ConfigMap => "ConfigMap", "ConfigMapList",
+    Event => "Event", "EventList",
+    NodeMetricsSnapshot => "NodeMetrics", "NodeMetricsList",
+    ClusterSummary => "Cluster", "ClusterList",
+    TokenInfo => "Token", "TokenList",
+    AuditRecord => "AuditRecord", "AuditList",
 }
 
 impl<T: ListKind> ListKind for &T {
+    const KIND: &'static str = T::KIND;
     const LIST_KIND: &'static str = T::LIST_KIND;
 }
 
 impl<T: ListKind> ListKind for InCluster<T> {
+    const KIND: &'static str = T::KIND;
     const LIST_KIND: &'static str = T::LIST_KIND;
+}
+
+/// One object on its own: `{"api_version":"atlhyper.io/v1","kind":"Pod","cluster_id":…,
+/// …the object's fields}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item<T> {
+    pub api_version: String,
+    pub kind: String,
+    #[serde(flatten)]
+    pub object: T,
+}
+
+impl<T: ListKind> Item<T> {
+    pub fn new(object: T) -> Self {
+        Item {
+            api_version: API_VERSION.to_owned(),
+            kind: T::KIND.to_owned(),
+            object,
+        }
+    }
 }
 
 /// `{"api_version":"atlhyper.io/v1","kind":"PodList","items":[…]}`, with a cursor when there is

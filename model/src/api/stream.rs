@@ -32,3 +32,21 @@ pub struct StreamBatch<T> {
 pub struct StreamReset {
     pub reason: String,
 }
+
+/// What a watched change did to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum WatchEventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+/// One line of `atlctl get -w --json` (NDJSON): `{"type":"MODIFIED","object":{…}}`, the object
+/// in its single-object shape ([`super::Item`]); a deleted object as it was last seen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WatchEvent<T> {
+    #[serde(rename = "type")]
+    pub type_: WatchEventType,
+    pub object: T,
+}
