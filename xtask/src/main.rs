@@ -14,6 +14,7 @@ fn binaries() -> Vec<clap::Command> {
         atlhyper_master::Config::command(),
         atlhyper_nodemetrics::Config::command(),
         atlhyper_agent::Config::command(),
+        atlctl::cli::Cli::command(),
     ]
 }
 
