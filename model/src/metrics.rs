@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// Everything sampled on one node at one instant. Rates are per second over the interval since
 /// the previous sample; the first sample of a process has no rates (empty lists or zeros).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NodeMetricsSnapshot {
     pub node: String,
     pub ts_ms: i64,
@@ -28,6 +29,7 @@ pub struct NodeMetricsSnapshot {
 
 /// CPU use in percent of the named capacity (100 % = every core busy for the total).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CpuMetrics {
     /// Logical cores.
     pub cores: u32,
@@ -41,6 +43,7 @@ pub struct CpuMetrics {
 
 /// Memory and swap in bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemoryMetrics {
     pub total_bytes: u64,
     pub used_bytes: u64,
@@ -52,6 +55,7 @@ pub struct MemoryMetrics {
 
 /// One mounted real filesystem (pseudo filesystems are skipped by the sampler).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct FilesystemMetrics {
     pub mount: String,
     pub device: String,
@@ -65,6 +69,7 @@ pub struct FilesystemMetrics {
 
 /// IO of one block device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DiskIoMetrics {
     pub device: String,
     pub read_bytes_per_sec: f64,
@@ -75,6 +80,7 @@ pub struct DiskIoMetrics {
 
 /// Traffic of one network interface, named as the kernel names it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NetworkMetrics {
     pub interface: String,
     pub rx_bytes_per_sec: f64,
@@ -90,6 +96,7 @@ pub struct NetworkMetrics {
 
 /// One temperature sensor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TemperatureMetrics {
     pub sensor: String,
     pub celsius: f64,
@@ -99,6 +106,7 @@ pub struct TemperatureMetrics {
 
 /// One process among the busiest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ProcessMetrics {
     pub pid: u32,
     pub name: String,

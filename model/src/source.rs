@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// What an envelope carries. The wire name is the snake_case variant name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     Events,

@@ -1,5 +1,8 @@
-//! Repository chores. `cargo xtask man` regenerates `man/` from the binaries' clap definitions;
+//! Repository chores. `cargo xtask man` regenerates `man/` from the binaries' clap definitions,
+//! `cargo xtask schema` the JSON Schemas in `docs/schema/` (see `schema.rs`);
 //! the test below fails when `man/` is stale or was edited by hand.
+
+mod schema;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -88,8 +91,15 @@ fn main() -> anyhow::Result<ExitCode> {
             write_man()?;
             Ok(ExitCode::SUCCESS)
         }
+        Some("schema") => {
+            schema::write()?;
+            Ok(ExitCode::SUCCESS)
+        }
         _ => {
-            eprintln!("usage: cargo xtask man    regenerate man/ from the clap definitions");
+            eprintln!(
+                "usage: cargo xtask man       regenerate man/ from the clap definitions\n       \
+                 cargo xtask schema    regenerate docs/schema/ from the model types"
+            );
             Ok(ExitCode::from(2))
         }
     }

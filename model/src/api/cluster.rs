@@ -5,6 +5,7 @@ use crate::source::Source;
 /// One cluster as master sees it: when each source last arrived, whether it went quiet, and how
 /// much it holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClusterSummary {
     pub id: String,
     pub name: String,
@@ -22,6 +23,7 @@ pub struct ClusterSummary {
 
 /// The last push of one source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SourceStatus {
     pub source: Source,
     /// When master received it.
@@ -38,6 +40,7 @@ pub struct SourceStatus {
 
 /// What the cluster's latest snapshots hold.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClusterCounts {
     pub nodes: u64,
     pub nodes_ready: u64,

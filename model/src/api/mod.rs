@@ -65,6 +65,7 @@ impl<T: ListKind> ListKind for InCluster<T> {
 /// One object on its own: `{"api_version":"atlhyper.io/v1","kind":"Pod","cluster_id":…,
 /// …the object's fields}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item<T> {
     pub api_version: String,
     pub kind: String,
@@ -85,6 +86,7 @@ impl<T: ListKind> Item<T> {
 /// `{"api_version":"atlhyper.io/v1","kind":"PodList","items":[…]}`, with a cursor when there is
 /// a next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct List<T> {
     pub api_version: String,
     pub kind: String,
@@ -107,6 +109,7 @@ impl<T: ListKind> List<T> {
 
 /// An object and the cluster it belongs to: `{"cluster_id":"prod-eu", …the object's fields}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InCluster<T> {
     pub cluster_id: String,
     #[serde(flatten)]
@@ -115,12 +118,14 @@ pub struct InCluster<T> {
 
 /// Every error answer of every AtlHyper HTTP service: `{"error":{"code":…,"message":…}}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
     pub error: ErrorDetail,
 }
 
 /// `code` is stable snake_case that clients match on; `message` is for people.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorDetail {
     pub code: String,
     pub message: String,

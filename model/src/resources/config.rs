@@ -4,6 +4,7 @@ use super::Labels;
 
 /// A namespace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Namespace {
     pub name: String,
     pub uid: String,
@@ -16,6 +17,7 @@ pub struct Namespace {
 
 /// A config map: its keys and their sizes, never its values (they may hold anything).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConfigMap {
     pub namespace: String,
     pub name: String,
@@ -29,6 +31,7 @@ pub struct ConfigMap {
 
 /// One key of `data` or `binaryData`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConfigMapKey {
     pub name: String,
     pub bytes: u64,

@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 /// A Kubernetes event (core/v1), as `kubectl get events` and `describe` show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     /// The event object's uid: the key receivers merge on.
     pub uid: String,
@@ -26,6 +27,7 @@ pub struct Event {
 
 /// `type`: Kubernetes only writes these two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum EventType {
     Normal,
     Warning,
@@ -33,6 +35,7 @@ pub enum EventType {
 
 /// `involvedObject`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InvolvedObject {
     pub kind: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

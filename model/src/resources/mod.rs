@@ -29,6 +29,7 @@ pub type Labels = BTreeMap<String, String>;
 
 /// A condition's status as Kubernetes reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ConditionStatus {
     True,
     False,

@@ -4,6 +4,7 @@ use super::Labels;
 
 /// A service: `kubectl get svc -o wide`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Service {
     pub namespace: String,
     pub name: String,
@@ -29,6 +30,7 @@ pub struct Service {
 
 /// `spec.type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ServiceType {
     ClusterIP,
     NodePort,
@@ -38,6 +40,7 @@ pub enum ServiceType {
 
 /// `spec.ports[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ServicePort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -52,6 +55,7 @@ pub struct ServicePort {
 
 /// An ingress (networking.k8s.io/v1): `kubectl get ing`, with its rules spelled out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ingress {
     pub namespace: String,
     pub name: String,
@@ -72,6 +76,7 @@ pub struct Ingress {
 
 /// One host's rules; `host` is `None` for the catch-all rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngressRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
@@ -81,6 +86,7 @@ pub struct IngressRule {
 
 /// `http.paths[]` of a rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngressPath {
     pub path: String,
     /// `Prefix`, `Exact` or `ImplementationSpecific`.
@@ -90,6 +96,7 @@ pub struct IngressPath {
 
 /// Where an ingress path sends traffic.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IngressBackend {
     /// A service port, by number or by name.
@@ -100,6 +107,7 @@ pub enum IngressBackend {
 
 /// `spec.tls[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngressTls {
     #[serde(default)]
     pub hosts: Vec<String>,

@@ -4,6 +4,7 @@ use super::{ConditionStatus, Labels};
 
 /// A node: `kubectl get nodes -o wide` plus conditions, taints and capacity.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Node {
     pub name: String,
     /// From the `node-role.kubernetes.io/<role>` labels, e.g. `control-plane`.
@@ -29,6 +30,7 @@ pub struct Node {
 
 /// One of `status.conditions` (Ready, MemoryPressure, DiskPressure, PIDPressure, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NodeCondition {
     #[serde(rename = "type")]
     pub type_: String,
@@ -44,6 +46,7 @@ pub struct NodeCondition {
 
 /// `spec.taints[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Taint {
     pub key: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -54,6 +57,7 @@ pub struct Taint {
 
 /// Capacity or allocatable, in base units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NodeResources {
     pub cpu_millis: u64,
     pub memory_bytes: u64,
@@ -64,6 +68,7 @@ pub struct NodeResources {
 
 /// `status.addresses[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NodeAddress {
     /// `InternalIP`, `ExternalIP`, `Hostname`, …
     #[serde(rename = "type")]
@@ -73,6 +78,7 @@ pub struct NodeAddress {
 
 /// `status.nodeInfo`: versions of what runs the node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NodeInfo {
     pub kubelet_version: String,
     pub os_image: String,

@@ -5,6 +5,7 @@ use crate::is_false;
 
 /// A pod as the views show it: `kubectl get pods -o wide` plus what diagnosis needs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pod {
     pub namespace: String,
     pub name: String,
@@ -40,6 +41,7 @@ pub struct Pod {
 
 /// `status.phase`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PodPhase {
     Pending,
     Running,
@@ -63,6 +65,7 @@ impl PodPhase {
 
 /// `status.qosClass`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum QosClass {
     Guaranteed,
     Burstable,
@@ -71,6 +74,7 @@ pub enum QosClass {
 
 /// The controller that owns a pod (`metadata.ownerReferences` with `controller: true`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OwnerRef {
     pub kind: String,
     pub name: String,
@@ -78,6 +82,7 @@ pub struct OwnerRef {
 
 /// One container of a pod, with its spec's image and resources and its status.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Container {
     pub name: String,
     pub image: String,
@@ -105,6 +110,7 @@ pub struct Container {
 
 /// The container state's variant (`state.waiting|running|terminated`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContainerState {
     Waiting,
@@ -114,6 +120,7 @@ pub enum ContainerState {
 
 /// `lastState.terminated` of a container.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct LastTermination {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -124,6 +131,7 @@ pub struct LastTermination {
 
 /// CPU and memory of a container's requests or limits, in base units.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Resources {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_millis: Option<u64>,

@@ -5,6 +5,7 @@ use crate::is_false;
 
 /// A deployment: `kubectl get deploy -o wide` plus conditions and strategy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Deployment {
     pub namespace: String,
     pub name: String,
@@ -33,6 +34,7 @@ pub struct Deployment {
 
 /// One of a deployment's `status.conditions` (Available, Progressing, ReplicaFailure).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeploymentCondition {
     #[serde(rename = "type")]
     pub type_: String,
@@ -48,6 +50,7 @@ pub struct DeploymentCondition {
 
 /// `spec.strategy`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "type")]
 pub enum DeploymentStrategy {
     /// `maxSurge` / `maxUnavailable` as written in the spec (`25%` or a count).
