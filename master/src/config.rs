@@ -104,6 +104,19 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_BODY_TIMEOUT", default_value = "30s", value_parser = duration)]
     pub body_timeout: Duration,
 
+    /// A command not settled this long after it was queued expires (never runs).
+    #[arg(long, env = "ATLHYPER_MASTER_COMMAND_TTL", default_value = "10m", value_parser = duration)]
+    pub command_ttl: Duration,
+
+    /// Longest an agent's command poll is held open without news.
+    #[arg(long, env = "ATLHYPER_MASTER_POLL_TIMEOUT", default_value = "30s", value_parser = duration)]
+    pub poll_timeout: Duration,
+
+    /// Largest command output (logs, describe) kept, in bytes; longer output is truncated
+    /// with a marker.
+    #[arg(long, env = "ATLHYPER_MASTER_MAX_COMMAND_OUTPUT", default_value_t = 1 << 20)]
+    pub max_command_output: usize,
+
     /// Log filter (tracing's env-filter syntax), e.g. `info` or `atlhyper_master=debug`.
     #[arg(long, env = "ATLHYPER_MASTER_LOG", default_value = "info")]
     pub log: String,

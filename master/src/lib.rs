@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod commands;
 mod config;
 pub mod datasource;
 pub mod db;
@@ -29,6 +30,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::{Principal, Tokens};
+use crate::commands::{Commands, QueueLimits};
 use crate::datasource::{DataSource, Horizons, now_ms};
 use crate::db::{Db, DbError, OpenError, ops};
 use crate::store::{ClusterInfo, Snapshot, Store, StoreLimits};
@@ -224,6 +226,21 @@ async fn bootstrap(
     Ok(made.then_some(token))
 }
 
+/// Expires commands past their deadline, every second (a poll or a wait expires them too).
+async fn expire_commands(commands: Arc<Commands>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if let Err(e) = commands.expire(now_ms()).await {
+            tracing::warn!(error = %e, "could not expire commands");
+        }
+    }
+}
+
 /// Expires what outlived its TTL, in memory every `cleanup_interval`, and in the database
 /// along with the metric rollups every minute.
 async fn maintain(store: Arc<Store>, db: Db, config: Config, shutdown: CancellationToken) {
@@ -301,12 +318,23 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         },
     ));
     let first_stream_id = (now_ms().max(0) as u64) * 1_000;
+    let hub = Arc::new(Hub::new(config.stream_buffer, first_stream_id));
+    let commands = Arc::new(Commands::new(
+        db.clone(),
+        hub.clone(),
+        QueueLimits {
+            ttl: config.command_ttl,
+            keep: config.ttl,
+            max_output: config.max_command_output,
+        },
+    ));
+    commands.load(now_ms()).await.map_err(StartError::Load)?;
     let state = Arc::new(api::AppState {
         reader,
         store: store.clone(),
         db: db.clone(),
         tokens,
-        hub: Arc::new(Hub::new(config.stream_buffer, first_stream_id)),
+        hub,
         telemetry,
         limits: Limits {
             max_compressed_bytes: config.max_body_bytes,
@@ -315,6 +343,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         },
         body_timeout: config.body_timeout,
         shutdown: shutdown.clone(),
+        commands: commands.clone(),
+        poll_timeout: config.poll_timeout,
     });
     let app = api::router(state);
     let server = tokio::spawn(server::serve(
@@ -324,6 +354,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         shutdown.clone(),
         Duration::from_secs(1),
     ));
+    let expiry = tokio::spawn(expire_commands(commands, shutdown.clone()));
     let maintenance = tokio::spawn(maintain(
         store.clone(),
         db.clone(),
@@ -337,7 +368,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         new_admin_token,
         store,
         shutdown,
-        tasks: vec![server, maintenance],
+        tasks: vec![server, maintenance, expiry],
         db,
     })
 }

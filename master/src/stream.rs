@@ -11,9 +11,9 @@ use tokio::sync::broadcast;
 pub struct StreamItem {
     pub id: u64,
     pub cluster_id: String,
-    /// What changed: `pods`, `nodes`, …, `events`, `metrics`.
+    /// What changed: `pods`, `nodes`, …, `events`, `metrics`, `commands`.
     pub kind: &'static str,
-    /// The SSE event name: `snapshot`, `events` or `metrics`.
+    /// The SSE event name: `snapshot`, `events`, `metrics` or `command`.
     pub event: &'static str,
     /// JSON.
     pub data: String,

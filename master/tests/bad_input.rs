@@ -378,14 +378,19 @@ async fn a_full_database_refuses_writes_and_keeps_serving() {
     let (status, _) = master.get("", "/readyz").await;
     assert_eq!(status, 200);
 
-    // Fill it with events until it refuses.
+    // Fill it with events until it refuses, in smaller and smaller batches, so that what room
+    // is left is less than a few events (and far less than the 64 KiB `/readyz` needs).
     let mut refused = None;
-    for round in 0..200 {
-        let uids: Vec<String> = (0..200).map(|i| format!("fill-{round}-{i}")).collect();
-        let (status, body) = master.push_gzip(C1_TOKEN, &events("c1", &uids)).await;
-        if status != 202 {
-            refused = Some((status, body));
-            break;
+    for size in [200, 20, 2] {
+        for round in 0..2_000 {
+            let uids: Vec<String> = (0..size)
+                .map(|i| format!("fill-{size}-{round}-{i}"))
+                .collect();
+            let (status, body) = master.push_gzip(C1_TOKEN, &events("c1", &uids)).await;
+            if status != 202 {
+                refused = Some((status, body));
+                break;
+            }
         }
     }
     let (status, body) = refused.expect("the database never filled");

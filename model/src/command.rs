@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// One operation for one cluster. `id` is assigned by master and is what an agent
 /// de-duplicates on; `idempotency_key` is the client's, so a retried request is the same command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Command {
     pub id: String,
     pub idempotency_key: String,
@@ -23,6 +24,7 @@ pub struct Command {
 
 /// What to do, with typed arguments. On the wire: `"kind":"scale","args":{…}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "args", rename_all = "snake_case")]
 pub enum CommandKind {
     /// Delete the pod so its controller recreates it; a pod without a controller is refused
@@ -173,6 +175,7 @@ impl CommandKind {
 
 /// The kinds `describe` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
     Pod,
@@ -205,6 +208,7 @@ impl ObjectKind {
 
 /// The answer to a long poll: every undelivered command, and the queue's version now.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CommandSet {
     pub cluster_id: String,
     pub rv: u64,
@@ -213,6 +217,7 @@ pub struct CommandSet {
 
 /// The body of `POST /control/watch`: the queue version the agent has seen.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WatchRequest {
     pub cluster_id: String,
     pub rv: u64,
@@ -220,6 +225,7 @@ pub struct WatchRequest {
 
 /// The body of `POST /control/ack`: results, each settling exactly its own command.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AckBatch {
     pub cluster_id: String,
     pub results: Vec<Ack>,
@@ -227,6 +233,7 @@ pub struct AckBatch {
 
 /// How one command ended on the agent.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ack {
     pub command_id: String,
     pub status: AckStatus,
@@ -239,6 +246,7 @@ pub struct Ack {
 
 /// The agent's verdict on a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AckStatus {
     Succeeded,
@@ -249,6 +257,7 @@ pub enum AckStatus {
 
 /// A command's life as master tracks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommandStatus {
     Queued,

@@ -38,7 +38,7 @@ fn record(
 }
 
 /// Records a refused or failed action and returns its error.
-async fn audited_error(
+pub(super) async fn audited_error(
     state: &Shared,
     user: &User,
     action: &str,

@@ -2,6 +2,7 @@
 //! endpoints. Every error is `{"error":{"code","message"}}` with its HTTP status.
 
 mod admin;
+mod commands;
 mod ingest;
 mod lists;
 mod metrics;
@@ -40,6 +41,9 @@ pub struct AppState {
     pub limits: Limits,
     pub body_timeout: Duration,
     pub shutdown: CancellationToken,
+    pub commands: Arc<crate::commands::Commands>,
+    /// Longest an agent's `/control/watch` is held without news.
+    pub poll_timeout: Duration,
 }
 
 pub type Shared = Arc<AppState>;
@@ -244,10 +248,18 @@ pub fn router(state: Shared) -> Router {
             "/admin/tokens/{id}",
             axum::routing::delete(admin::revoke_token),
         )
+        .route(
+            "/clusters/{cluster}/commands",
+            get(commands::list).post(commands::create),
+        )
+        .route("/clusters/{cluster}/commands/{id}", get(commands::one))
+        .route("/commands", get(commands::list))
         .merge(lists::routes())
         .merge(metrics::routes());
     Router::new()
         .route("/ingest", post(ingest::ingest))
+        .route("/control/watch", post(commands::watch))
+        .route("/control/ack", post(commands::ack))
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -30,6 +30,7 @@ pub const KINDS: &[&str] = &[
     "configmaps",
     "events",
     "metrics",
+    "commands",
 ];
 
 fn split(value: Option<&String>) -> Vec<String> {

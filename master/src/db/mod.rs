@@ -6,6 +6,7 @@
 //! committed with `synchronous=FULL`: that is what lets ingest answer `202` only for data that
 //! survives a crash.
 
+pub mod commands;
 pub mod ops;
 pub mod schema;
 

@@ -103,6 +103,25 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT
     );
     "#,
+    // 2: the command queue. `seq` is the cluster queue's version when the command was added;
+    // a queue's version is the largest `seq` of its cluster.
+    r#"
+    CREATE TABLE commands (
+        id TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        status TEXT NOT NULL,
+        delivered_ms INTEGER,
+        finished_ms INTEGER,
+        message TEXT,
+        output TEXT,
+        UNIQUE (cluster_id, idempotency_key)
+    );
+    CREATE INDEX commands_by_cluster ON commands (cluster_id, seq);
+    CREATE INDEX audit_by_target ON audit (target);
+    "#,
 ];
 
 /// The schema version this build writes.

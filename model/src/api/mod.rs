@@ -3,6 +3,7 @@
 
 mod admin;
 mod cluster;
+mod commands;
 mod metrics;
 mod stream;
 
@@ -13,6 +14,7 @@ pub use admin::{
     TokenCreated, TokenInfo, WhoAmI,
 };
 pub use cluster::{ClusterCounts, ClusterSummary, SourceStatus};
+pub use commands::{AckOutcome, AckReceipt, CommandInfo, CreateCommand};
 pub use metrics::{MetricPoint, MetricSeries, Resolution};
 pub use stream::{SnapshotChange, StreamBatch, StreamReset, WatchEvent, WatchEventType};
 
@@ -50,6 +52,7 @@ list_kinds! {
     ClusterSummary => "Cluster", "ClusterList",
     TokenInfo => "Token", "TokenList",
     AuditRecord => "AuditRecord", "AuditList",
+    CommandInfo => "Command", "CommandList",
 }
 
 impl<T: ListKind> ListKind for &T {

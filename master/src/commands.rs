@@ -1,0 +1,548 @@
+//! The command queue: one per cluster, with a version the agent's long poll compares. A
+//! command is written to SQLite before anyone hears of it; delivery, result and expiry are
+//! written (and audited) before they are answered or streamed. Each ack settles exactly its
+//! own command.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use atlhyper_model::api::{AckOutcome, AckReceipt, AuditRecord, CommandInfo};
+use atlhyper_model::{Ack, Command, CommandKind, CommandSet, CommandStatus};
+use rand::RngCore as _;
+use rand::SeedableRng as _;
+use tokio::sync::watch;
+
+use crate::db::{Db, DbError, commands as rows, ops};
+use crate::stream::Hub;
+
+/// Why an ack batch was refused (nothing in it was settled).
+#[derive(Debug, thiserror::Error)]
+pub enum AckError {
+    #[error("no command `{0}`")]
+    Unknown(String),
+    #[error("command `{0}` belongs to another cluster")]
+    OtherCluster(String),
+    #[error("command `{0}` was never delivered")]
+    NotDelivered(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+struct Queue {
+    /// Bumped by every new command: an agent that has seen an older version has news.
+    rv: u64,
+    /// By id.
+    items: BTreeMap<String, (u64, CommandInfo)>,
+    keys: HashMap<String, String>,
+    /// Bumped on every change of the queue, for long polls and waiting clients.
+    changed: watch::Sender<u64>,
+}
+
+impl Queue {
+    fn new(rv: u64) -> Self {
+        Queue {
+            rv,
+            items: BTreeMap::new(),
+            keys: HashMap::new(),
+            changed: watch::Sender::new(0),
+        }
+    }
+
+    fn bump(&self) {
+        self.changed.send_modify(|n| *n += 1);
+    }
+}
+
+/// Settings of the queue.
+#[derive(Debug, Clone, Copy)]
+pub struct QueueLimits {
+    /// A command not settled this long after it was queued expires.
+    pub ttl: Duration,
+    /// Settled commands stay in memory (and in SQLite) this long.
+    pub keep: Duration,
+    /// Longest output kept from an ack.
+    pub max_output: usize,
+}
+
+pub struct Commands {
+    db: Db,
+    hub: Arc<Hub>,
+    limits: QueueLimits,
+    queues: Mutex<HashMap<String, Queue>>,
+    /// Creations one at a time: a queue version is taken, written, then published.
+    create: tokio::sync::Mutex<()>,
+}
+
+fn new_id() -> String {
+    let mut bytes = [0u8; 8];
+    rand::rngs::StdRng::from_os_rng().fill_bytes(&mut bytes);
+    format!("cmd-{}", u64::from_be_bytes(bytes) & 0x0000_ffff_ffff_ffff)
+}
+
+fn audit(actor: &str, action: &str, info: &CommandInfo, outcome: &str, now_ms: i64) -> AuditRecord {
+    let c = &info.command;
+    let mut detail = format!("{} {} {}", c.id, c.kind.name(), info.status);
+    if let Some(message) = &info.message {
+        detail.push_str(": ");
+        detail.push_str(message);
+    }
+    AuditRecord {
+        id: 0,
+        ts_ms: now_ms,
+        actor: actor.to_owned(),
+        action: action.to_owned(),
+        target: format!("{}/{}", c.cluster_id, c.kind.target()),
+        outcome: outcome.to_owned(),
+        detail: Some(detail),
+    }
+}
+
+/// Caps `text` at `max` bytes (on a character boundary) with a marker saying how much went.
+pub fn cap_output(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[… truncated: {} of {} bytes shown]",
+        &text[..end],
+        end,
+        text.len()
+    )
+}
+
+impl Commands {
+    pub fn new(db: Db, hub: Arc<Hub>, limits: QueueLimits) -> Self {
+        Commands {
+            db,
+            hub,
+            limits,
+            queues: Mutex::new(HashMap::new()),
+            create: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// Loads the queues from SQLite (at start).
+    ///
+    /// # Errors
+    /// The database's.
+    pub async fn load(&self, now_ms: i64) -> Result<usize, DbError> {
+        let since = now_ms - self.limits.keep.as_millis() as i64;
+        let (commands, versions) = self.db.read(move |conn| rows::load(conn, since)).await?;
+        let mut queues = self.queues.lock().expect("queue lock");
+        for (cluster, rv) in versions {
+            queues.insert(cluster, Queue::new(rv));
+        }
+        let n = commands.len();
+        for (seq, info) in commands {
+            let queue = queues
+                .entry(info.command.cluster_id.clone())
+                .or_insert_with(|| Queue::new(seq));
+            queue.keys.insert(
+                info.command.idempotency_key.clone(),
+                info.command.id.clone(),
+            );
+            queue.items.insert(info.command.id.clone(), (seq, info));
+        }
+        Ok(n)
+    }
+
+    fn publish(&self, info: &CommandInfo) {
+        let data = serde_json::to_string(info).expect("a command serializes");
+        self.hub
+            .publish(&info.command.cluster_id, "commands", "command", data);
+    }
+
+    /// Queues a command, or returns the one queued earlier under the same idempotency key
+    /// (`false`: not new).
+    ///
+    /// # Errors
+    /// The database's: nothing was queued.
+    pub async fn create(
+        &self,
+        cluster_id: &str,
+        idempotency_key: Option<String>,
+        kind: CommandKind,
+        requested_by: &str,
+        now_ms: i64,
+    ) -> Result<(CommandInfo, bool), DbError> {
+        let _one_at_a_time = self.create.lock().await;
+        let rv = {
+            let queues = self.queues.lock().expect("queue lock");
+            let queue = queues.get(cluster_id);
+            if let Some(key) = &idempotency_key
+                && let Some(existing) = queue
+                    .and_then(|q| q.keys.get(key))
+                    .and_then(|id| queue.and_then(|q| q.items.get(id)))
+            {
+                return Ok((existing.1.clone(), false));
+            }
+            queue.map_or(0, |q| q.rv) + 1
+        };
+        let id = new_id();
+        let info = CommandInfo {
+            command: Command {
+                idempotency_key: idempotency_key.unwrap_or_else(|| id.clone()),
+                id,
+                cluster_id: cluster_id.to_owned(),
+                kind,
+                created_ms: now_ms,
+                expires_ms: now_ms + self.limits.ttl.as_millis() as i64,
+                requested_by: requested_by.to_owned(),
+            },
+            status: CommandStatus::Queued,
+            delivered_ms: None,
+            finished_ms: None,
+            message: None,
+            output: None,
+        };
+        let record = audit(requested_by, "command.create", &info, "ok", now_ms);
+        let row = info.clone();
+        self.db
+            .write(move |ctx| {
+                rows::insert(ctx, &row, rv)?;
+                ops::audit(ctx, &record)?;
+                Ok(())
+            })
+            .await?;
+        {
+            let mut queues = self.queues.lock().expect("queue lock");
+            let queue = queues
+                .entry(cluster_id.to_owned())
+                .or_insert_with(|| Queue::new(0));
+            queue.rv = rv;
+            queue.keys.insert(
+                info.command.idempotency_key.clone(),
+                info.command.id.clone(),
+            );
+            queue
+                .items
+                .insert(info.command.id.clone(), (rv, info.clone()));
+            queue.bump();
+        }
+        self.publish(&info);
+        Ok((info, true))
+    }
+
+    /// A command by id: from memory, else from SQLite (settled long ago).
+    ///
+    /// # Errors
+    /// The database's.
+    pub async fn get(&self, id: &str) -> Result<Option<CommandInfo>, DbError> {
+        if let Some(info) = self.find(id) {
+            return Ok(Some(info));
+        }
+        let id = id.to_owned();
+        self.db.read(move |conn| rows::get(conn, &id)).await
+    }
+
+    fn find(&self, id: &str) -> Option<CommandInfo> {
+        let queues = self.queues.lock().expect("queue lock");
+        queues
+            .values()
+            .find_map(|q| q.items.get(id).map(|(_, info)| info.clone()))
+    }
+
+    /// Waits until the command is settled, or `timeout`; returns it as it is then.
+    ///
+    /// # Errors
+    /// The database's.
+    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<CommandInfo>, DbError> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let found = {
+                let queues = self.queues.lock().expect("queue lock");
+                queues.values().find_map(|q| {
+                    q.items
+                        .get(id)
+                        .map(|(_, i)| (i.clone(), q.changed.subscribe()))
+                })
+            };
+            let Some((info, mut changed)) = found else {
+                return self.get(id).await;
+            };
+            if info.status.is_final() {
+                return Ok(Some(info));
+            }
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                return Ok(Some(info));
+            }
+        }
+    }
+
+    /// The commands of a cluster (all clusters when `None`), newest first.
+    pub fn list(&self, cluster_id: Option<&str>) -> Vec<CommandInfo> {
+        let queues = self.queues.lock().expect("queue lock");
+        let mut all: Vec<CommandInfo> = queues
+            .iter()
+            .filter(|(c, _)| cluster_id.is_none_or(|id| id == c.as_str()))
+            .flat_map(|(_, q)| q.items.values().map(|(_, i)| i.clone()))
+            .collect();
+        all.sort_by(|a, b| {
+            b.command
+                .created_ms
+                .cmp(&a.command.created_ms)
+                .then_with(|| b.command.id.cmp(&a.command.id))
+        });
+        all
+    }
+
+    /// The agent's long poll: at once when the queue's version differs from `rv` (with every
+    /// open command: queued ones become delivered), else when a command arrives or `hold`
+    /// passes (`None`: nothing new).
+    ///
+    /// # Errors
+    /// The database's, writing the deliveries: nothing is delivered then.
+    pub async fn poll(
+        &self,
+        cluster_id: &str,
+        rv: u64,
+        hold: Duration,
+        now_ms: impl Fn() -> i64,
+    ) -> Result<Option<CommandSet>, DbError> {
+        let deadline = tokio::time::Instant::now() + hold;
+        loop {
+            self.expire(now_ms()).await?;
+            let mut changed = {
+                let mut queues = self.queues.lock().expect("queue lock");
+                let queue = queues
+                    .entry(cluster_id.to_owned())
+                    .or_insert_with(|| Queue::new(0));
+                if queue.rv != rv {
+                    break;
+                }
+                queue.changed.subscribe()
+            };
+            if tokio::time::timeout_at(deadline, changed.changed())
+                .await
+                .is_err()
+            {
+                return Ok(None);
+            }
+        }
+        let now = now_ms();
+        let (rv, open, delivered) = {
+            let queues = self.queues.lock().expect("queue lock");
+            let queue = &queues[cluster_id];
+            let mut open: Vec<(u64, CommandInfo)> = queue
+                .items
+                .values()
+                .filter(|(_, i)| !i.status.is_final())
+                .cloned()
+                .collect();
+            open.sort_by_key(|(seq, _)| *seq);
+            let delivered: Vec<CommandInfo> = open
+                .iter()
+                .filter(|(_, i)| i.status == CommandStatus::Queued)
+                .map(|(_, i)| CommandInfo {
+                    status: CommandStatus::Delivered,
+                    delivered_ms: Some(now),
+                    ..i.clone()
+                })
+                .collect();
+            (queue.rv, open, delivered)
+        };
+        if !delivered.is_empty() {
+            let writes = delivered.clone();
+            self.db
+                .write(move |ctx| {
+                    for info in &writes {
+                        rows::update(ctx, info)?;
+                        let actor = format!("cluster:{}", info.command.cluster_id);
+                        ops::audit(ctx, &audit(&actor, "command.deliver", info, "ok", now))?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            let mut queues = self.queues.lock().expect("queue lock");
+            if let Some(queue) = queues.get_mut(cluster_id) {
+                for info in &delivered {
+                    if let Some((_, held)) = queue.items.get_mut(&info.command.id)
+                        && held.status == CommandStatus::Queued
+                    {
+                        *held = info.clone();
+                    }
+                }
+                queue.bump();
+            }
+        }
+        for info in &delivered {
+            self.publish(info);
+        }
+        Ok(Some(CommandSet {
+            cluster_id: cluster_id.to_owned(),
+            rv,
+            commands: open.into_iter().map(|(_, i)| i.command).collect(),
+        }))
+    }
+
+    /// Settles each acked command. Every ack is checked first: one that names an unknown
+    /// command, another cluster's, or one never delivered refuses the whole batch. An ack for
+    /// a command already settled is a duplicate: harmless, the first result stands.
+    ///
+    /// # Errors
+    /// [`AckError`]; nothing was settled.
+    pub async fn ack(
+        &self,
+        cluster_id: &str,
+        results: Vec<Ack>,
+        now_ms: i64,
+    ) -> Result<AckReceipt, AckError> {
+        let mut settled = Vec::new();
+        let mut outcomes = Vec::new();
+        {
+            let queues = self.queues.lock().expect("queue lock");
+            for ack in &results {
+                let found = queues
+                    .iter()
+                    .find_map(|(c, q)| q.items.get(&ack.command_id).map(|(_, i)| (c.as_str(), i)));
+                let Some((owner, info)) = found else {
+                    return Err(AckError::Unknown(ack.command_id.clone()));
+                };
+                if owner != cluster_id {
+                    return Err(AckError::OtherCluster(ack.command_id.clone()));
+                }
+                let already = settled
+                    .iter()
+                    .any(|s: &CommandInfo| s.command.id == ack.command_id);
+                if info.status.is_final() || already {
+                    outcomes.push(AckOutcome {
+                        command_id: ack.command_id.clone(),
+                        outcome: "duplicate".to_owned(),
+                    });
+                    continue;
+                }
+                if info.status == CommandStatus::Queued {
+                    return Err(AckError::NotDelivered(ack.command_id.clone()));
+                }
+                settled.push(CommandInfo {
+                    status: ack.status.into(),
+                    finished_ms: Some(ack.finished_ms.min(now_ms).max(info.command.created_ms)),
+                    message: Some(ack.message.chars().take(2_000).collect()),
+                    output: ack
+                        .output
+                        .clone()
+                        .map(|o| cap_output(o, self.limits.max_output)),
+                    ..info.clone()
+                });
+                outcomes.push(AckOutcome {
+                    command_id: ack.command_id.clone(),
+                    outcome: "settled".to_owned(),
+                });
+            }
+        }
+        self.settle(
+            &settled,
+            &format!("cluster:{cluster_id}"),
+            "command.result",
+            now_ms,
+        )
+        .await?;
+        Ok(AckReceipt { settled: outcomes })
+    }
+
+    /// Writes, then applies and announces, final states.
+    async fn settle(
+        &self,
+        infos: &[CommandInfo],
+        actor: &str,
+        action: &'static str,
+        now_ms: i64,
+    ) -> Result<(), DbError> {
+        if infos.is_empty() {
+            return Ok(());
+        }
+        let writes = infos.to_vec();
+        let actor = actor.to_owned();
+        self.db
+            .write(move |ctx| {
+                for info in &writes {
+                    rows::update(ctx, info)?;
+                    let outcome = if info.status == CommandStatus::Succeeded {
+                        "ok"
+                    } else {
+                        info.status.as_str()
+                    };
+                    ops::audit(ctx, &audit(&actor, action, info, outcome, now_ms))?;
+                }
+                Ok(())
+            })
+            .await?;
+        {
+            let mut queues = self.queues.lock().expect("queue lock");
+            for info in infos {
+                if let Some(queue) = queues.get_mut(&info.command.cluster_id) {
+                    if let Some((_, held)) = queue.items.get_mut(&info.command.id)
+                        && !held.status.is_final()
+                    {
+                        *held = info.clone();
+                    }
+                    queue.bump();
+                }
+            }
+        }
+        for info in infos {
+            self.publish(info);
+        }
+        Ok(())
+    }
+
+    /// Expires commands past their deadline, and forgets settled ones past `keep`.
+    ///
+    /// # Errors
+    /// The database's, writing the expiries.
+    pub async fn expire(&self, now_ms: i64) -> Result<(), DbError> {
+        let keep_ms = self.limits.keep.as_millis() as i64;
+        let overdue: Vec<CommandInfo> = {
+            let mut queues = self.queues.lock().expect("queue lock");
+            for queue in queues.values_mut() {
+                let before = queue.items.len();
+                queue.items.retain(|_, (_, i)| {
+                    !i.status.is_final() || i.command.created_ms + keep_ms > now_ms
+                });
+                if queue.items.len() != before {
+                    let items = &queue.items;
+                    queue.keys.retain(|_, id| items.contains_key(id));
+                }
+            }
+            queues
+                .values()
+                .flat_map(|q| q.items.values())
+                .filter(|(_, i)| !i.status.is_final() && i.command.expires_ms <= now_ms)
+                .map(|(_, i)| CommandInfo {
+                    status: CommandStatus::Expired,
+                    finished_ms: Some(now_ms),
+                    message: Some(match i.status {
+                        CommandStatus::Queued => "expired before any agent took it".to_owned(),
+                        _ => "expired: delivered, but the agent never reported a result".to_owned(),
+                    }),
+                    ..i.clone()
+                })
+                .collect()
+        };
+        self.settle(&overdue, "master", "command.expire", now_ms)
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_capped_on_a_character_boundary_with_a_marker() {
+        assert_eq!(cap_output("short".into(), 10), "short");
+        let capped = cap_output("ééééé".into(), 5);
+        assert!(
+            capped.starts_with("éé\n[… truncated: 4 of 10 bytes shown]"),
+            "{capped}"
+        );
+    }
+}

@@ -1,0 +1,123 @@
+//! The command queue's rows: written when a command is queued (before the `201`), delivered,
+//! settled or expired; read back whole when master starts.
+
+use atlhyper_model::api::CommandInfo;
+use atlhyper_model::{Command, CommandStatus};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{DbError, WriterCtx};
+
+fn status_from(text: &str) -> CommandStatus {
+    match text {
+        "queued" => CommandStatus::Queued,
+        "delivered" => CommandStatus::Delivered,
+        "succeeded" => CommandStatus::Succeeded,
+        "failed" => CommandStatus::Failed,
+        "rejected" => CommandStatus::Rejected,
+        _ => CommandStatus::Expired,
+    }
+}
+
+/// Inserts a new command at queue version `seq`.
+pub fn insert(ctx: &mut WriterCtx, info: &CommandInfo, seq: u64) -> Result<(), DbError> {
+    let c = &info.command;
+    let json = serde_json::to_string(c).map_err(|e| DbError::Other(e.to_string()))?;
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO commands (id, cluster_id, idempotency_key, seq, command, status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        )?
+        .execute(params![
+            c.id,
+            c.cluster_id,
+            c.idempotency_key,
+            seq as i64,
+            json,
+            info.status.as_str()
+        ])?;
+    Ok(())
+}
+
+/// Writes a command's progress (status, delivery, result).
+pub fn update(ctx: &mut WriterCtx, info: &CommandInfo) -> Result<(), DbError> {
+    ctx.conn
+        .prepare_cached(
+            "UPDATE commands SET status = ?2, delivered_ms = ?3, finished_ms = ?4, message = ?5,
+             output = ?6 WHERE id = ?1",
+        )?
+        .execute(params![
+            info.command.id,
+            info.status.as_str(),
+            info.delivered_ms,
+            info.finished_ms,
+            info.message,
+            info.output
+        ])?;
+    Ok(())
+}
+
+/// Every command created at or after `since_ms`, and every one not yet final, with its
+/// queue version; and each cluster's queue version.
+pub fn load(
+    conn: &Connection,
+    since_ms: i64,
+) -> Result<(Vec<(u64, CommandInfo)>, Vec<(String, u64)>), DbError> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
+         WHERE status IN ('queued', 'delivered')
+            OR CAST(json_extract(command, '$.created_ms') AS INTEGER) >= ?1
+         ORDER BY cluster_id, seq",
+    )?;
+    let rows = stmt
+        .query_map(params![since_ms], row)?
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut commands = Vec::with_capacity(rows.len());
+    for (seq, info) in rows {
+        commands.push((seq, info?));
+    }
+    let mut stmt = conn.prepare("SELECT cluster_id, MAX(seq) FROM commands GROUP BY cluster_id")?;
+    let versions = stmt
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok((commands, versions))
+}
+
+type Row = (u64, Result<CommandInfo, DbError>);
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+    let seq: i64 = r.get(0)?;
+    let json: String = r.get(1)?;
+    let status: String = r.get(2)?;
+    let info = serde_json::from_str::<Command>(&json)
+        .map_err(|e| DbError::Other(format!("a stored command does not read back: {e}")))
+        .map(|command| -> rusqlite::Result<CommandInfo> {
+            Ok(CommandInfo {
+                command,
+                status: status_from(&status),
+                delivered_ms: r.get(3)?,
+                finished_ms: r.get(4)?,
+                message: r.get(5)?,
+                output: r.get(6)?,
+            })
+        });
+    Ok(match info {
+        Ok(Ok(info)) => (seq as u64, Ok(info)),
+        Ok(Err(e)) => return Err(e),
+        Err(e) => (seq as u64, Err(e)),
+    })
+}
+
+/// One command by id (older ones than master keeps in memory).
+pub fn get(conn: &Connection, id: &str) -> Result<Option<CommandInfo>, DbError> {
+    conn.query_row(
+        "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
+         WHERE id = ?1",
+        params![id],
+        row,
+    )
+    .optional()?
+    .map(|(_, info)| info)
+    .transpose()
+}

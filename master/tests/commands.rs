@@ -1,0 +1,400 @@
+//! The command queue over HTTP: checked before queued, idempotent, delivered by the long poll
+//! (woken at once by a new command), settled by exactly its own ack, expired when nobody takes
+//! it, kept across a restart, and audited at every step.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use common::{ADMIN, C1_TOKEN, C2_TOKEN, Master, fixture, start_with};
+
+/// A master holding c1's pods, deployments and nodes.
+async fn with_cluster(tweak: impl FnOnce(&mut atlhyper_master::Config)) -> Master {
+    let master = start_with(tweak).await;
+    for source in [
+        "pod_list_snapshot",
+        "deployment_list_snapshot",
+        "node_list_snapshot",
+    ] {
+        let (status, body) = master.push(C1_TOKEN, &fixture(source, "c1")).await;
+        assert_eq!(status, 202, "{body}");
+    }
+    master
+}
+
+const RESTART: &str =
+    r#"{"kind":"restart_pod","args":{"namespace":"shop","name":"frontend-7c6d5b4a3f-9wzrt"}}"#;
+
+impl Master {
+    async fn command(
+        &self,
+        token: &str,
+        cluster: &str,
+        body: &str,
+        key: Option<&str>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(format!("{}/api/v1/clusters/{cluster}/commands", self.url))
+            .bearer_auth(token)
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(key) = key {
+            request = request.header("idempotency-key", key);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn poll(&self, token: &str, cluster: &str, rv: u64) -> (u16, Value) {
+        let response = self
+            .client
+            .post(format!("{}/control/watch", self.url))
+            .bearer_auth(token)
+            .json(&json!({"cluster_id": cluster, "rv": rv}))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn ack(&self, token: &str, cluster: &str, id: &str, status: &str) -> (u16, Value) {
+        let body = json!({"cluster_id": cluster, "results": [{
+            "command_id": id, "status": status, "message": "done", "finished_ms": common::now_ms(),
+            "output": "line 1\nline 2"
+        }]});
+        self.send(Method::POST, token, "/control/ack", Some(body))
+            .await
+    }
+}
+
+#[tokio::test]
+async fn bad_commands_are_refused_with_the_reason_and_audited() {
+    let master = with_cluster(|_| {}).await;
+    let cases = [
+        (r#"{"kind":"reboot_everything","args":{}}"#, "c1", 400),
+        (
+            r#"{"kind":"scale","args":{"namespace":"shop","name":"checkout"}}"#,
+            "c1",
+            400,
+        ),
+        (
+            r#"{"kind":"scale","args":{"namespace":"shop","name":"checkout","replicas":99999}}"#,
+            "c1",
+            422,
+        ),
+        (
+            r#"{"kind":"update_image","args":{"namespace":"shop","name":"checkout","container":"checkout","image":"a b"}}"#,
+            "c1",
+            422,
+        ),
+        (
+            r#"{"kind":"restart_pod","args":{"namespace":"shop","name":"no-such-pod"}}"#,
+            "c1",
+            404,
+        ),
+        (
+            r#"{"kind":"cordon","args":{"node":"no-such-node"}}"#,
+            "c1",
+            404,
+        ),
+        (RESTART, "c9", 404),
+        ("{not json", "c1", 400),
+    ];
+    for (body, cluster, want) in cases {
+        let (status, answer) = master.command(ADMIN, cluster, body, None).await;
+        assert_eq!(status, want, "{body}: {answer}");
+        assert!(
+            answer["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{answer}"
+        );
+    }
+    // An agent token is not a user.
+    let (status, _) = master.command(C1_TOKEN, "c1", RESTART, None).await;
+    assert_eq!(status, 403);
+    let (_, audit) = master.get(ADMIN, "/api/v1/audit?limit=100").await;
+    let failed = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "command.create" && r["outcome"] == "failed")
+        .count();
+    assert!(failed >= 7, "{audit}");
+    let (_, list) = master.get(ADMIN, "/api/v1/clusters/c1/commands").await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        0,
+        "nothing was queued"
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_may_read_logs_but_not_restart_and_only_admin_drains() {
+    let master = with_cluster(|_| {}).await;
+    let mut tokens = Vec::new();
+    for (name, role) in [("vera", "viewer"), ("otto", "operator")] {
+        let (_, made) = master
+            .send(
+                Method::POST,
+                ADMIN,
+                "/api/v1/admin/tokens",
+                Some(json!({"name": name, "role": role})),
+            )
+            .await;
+        tokens.push(made["token"].as_str().unwrap().to_owned());
+    }
+    let (viewer, operator) = (&tokens[0], &tokens[1]);
+    let logs = r#"{"kind":"pod_logs","args":{"namespace":"shop","name":"frontend-7c6d5b4a3f-9wzrt","tail_lines":10}}"#;
+    let drain = r#"{"kind":"drain","args":{"node":"worker-3","ignore_daemonsets":true,"timeout_seconds":60}}"#;
+    assert_eq!(master.command(viewer, "c1", logs, None).await.0, 201);
+    let (status, denied) = master.command(viewer, "c1", RESTART, None).await;
+    assert_eq!(status, 403);
+    assert!(
+        denied["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("operator"),
+        "{denied}"
+    );
+    assert_eq!(master.command(operator, "c1", RESTART, None).await.0, 201);
+    assert_eq!(master.command(operator, "c1", drain, None).await.0, 403);
+    assert_eq!(master.command(ADMIN, "c1", drain, None).await.0, 201);
+    let (_, audit) = master.get(ADMIN, "/api/v1/audit?limit=100").await;
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "command.create"
+                && r["outcome"] == "denied"
+                && r["actor"] == "vera")
+    );
+}
+
+#[tokio::test]
+async fn the_same_idempotency_key_is_the_same_command() {
+    let master = with_cluster(|_| {}).await;
+    let (first, a) = master.command(ADMIN, "c1", RESTART, Some("retry-1")).await;
+    let (again, b) = master.command(ADMIN, "c1", RESTART, Some("retry-1")).await;
+    let (other, c) = master.command(ADMIN, "c1", RESTART, Some("retry-2")).await;
+    assert_eq!((first, again, other), (201, 200, 201));
+    assert_eq!(a["id"], b["id"]);
+    assert_ne!(a["id"], c["id"]);
+    assert_eq!(a["kind"], "restart_pod");
+    assert_eq!(a["status"], "queued");
+    let (_, list) = master.get(ADMIN, "/api/v1/clusters/c1/commands").await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn the_long_poll_delivers_at_once_holds_when_idle_and_wakes_on_a_new_command() {
+    let master = with_cluster(|c| c.poll_timeout = Duration::from_secs(5)).await;
+    let (_, made) = master.command(ADMIN, "c1", RESTART, None).await;
+    let id = made["id"].as_str().unwrap().to_owned();
+
+    let (status, set) = master.poll(C1_TOKEN, "c1", 0).await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["commands"][0]["id"], id.as_str());
+    let rv = set["rv"].as_u64().unwrap();
+    let (_, got) = master
+        .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{id}"))
+        .await;
+    assert_eq!(got["status"], "delivered");
+    assert!(got["delivered_ms"].as_i64().is_some());
+
+    // Nothing new: held, then 204.
+    let started = Instant::now();
+    let (status, _) = master.poll(C1_TOKEN, "c1", rv).await;
+    assert_eq!(status, 204);
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A new command wakes a waiting poll at once.
+    let poller = {
+        let url = master.url.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let response = common::client()
+                .post(format!("{url}/control/watch"))
+                .bearer_auth(C1_TOKEN)
+                .json(&json!({"cluster_id": "c1", "rv": rv}))
+                .send()
+                .await
+                .unwrap();
+            (
+                response.status().as_u16(),
+                started.elapsed(),
+                response.json::<Value>().await.unwrap(),
+            )
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let queued_at = Instant::now();
+    let scale = r#"{"kind":"scale","args":{"namespace":"shop","name":"checkout","replicas":5}}"#;
+    let (_, second) = master.command(ADMIN, "c1", scale, None).await;
+    let (status, waited, set) = poller.await.unwrap();
+    assert_eq!(status, 200);
+    assert!(queued_at.elapsed() < Duration::from_secs(2) && waited < Duration::from_secs(4));
+    let ids: Vec<&str> = set["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    // The undelivered new one, and the delivered one not yet acked (the agent skips it).
+    assert!(
+        ids.contains(&second["id"].as_str().unwrap()) && ids.contains(&id.as_str()),
+        "{set}"
+    );
+}
+
+#[tokio::test]
+async fn each_ack_settles_its_own_command_and_bad_acks_are_refused() {
+    let master = with_cluster(|_| {}).await;
+    let (_, a) = master.command(ADMIN, "c1", RESTART, Some("a")).await;
+    let (_, b) = master.command(ADMIN, "c1", RESTART, Some("b")).await;
+    let (a, b) = (
+        a["id"].as_str().unwrap().to_owned(),
+        b["id"].as_str().unwrap().to_owned(),
+    );
+    // Never delivered: refused.
+    let (status, _) = master.ack(C1_TOKEN, "c1", &a, "succeeded").await;
+    assert_eq!(status, 409);
+    master.poll(C1_TOKEN, "c1", 0).await;
+
+    let (status, receipt) = master.ack(C1_TOKEN, "c1", &a, "succeeded").await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["settled"][0]["outcome"], "settled");
+    let (_, got_a) = master
+        .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{a}"))
+        .await;
+    let (_, got_b) = master
+        .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{b}"))
+        .await;
+    assert_eq!(got_a["status"], "succeeded");
+    assert_eq!(got_a["output"], "line 1\nline 2");
+    assert_eq!(got_b["status"], "delivered", "acking one settled another");
+
+    // A duplicate is harmless: the first result stands.
+    let (status, receipt) = master.ack(C1_TOKEN, "c1", &a, "failed").await;
+    assert_eq!(
+        (status, receipt["settled"][0]["outcome"].as_str()),
+        (200, Some("duplicate"))
+    );
+    let (_, got_a) = master
+        .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{a}"))
+        .await;
+    assert_eq!(got_a["status"], "succeeded");
+
+    // Unknown commands, another cluster's token, another cluster's command.
+    assert_eq!(
+        master.ack(C1_TOKEN, "c1", "cmd-nope", "succeeded").await.0,
+        404
+    );
+    assert_eq!(master.ack(C2_TOKEN, "c1", &b, "succeeded").await.0, 403);
+    assert_eq!(master.ack(C2_TOKEN, "c2", &b, "succeeded").await.0, 403);
+    assert_eq!(master.poll(C2_TOKEN, "c1", 0).await.0, 403);
+    assert_eq!(master.poll(ADMIN, "c1", 0).await.0, 403);
+    let (_, got_b) = master
+        .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{b}"))
+        .await;
+    assert_eq!(got_b["status"], "delivered");
+
+    // Every step of `a` is in the audit log.
+    let (_, audit) = master.get(ADMIN, "/api/v1/audit?limit=100").await;
+    let steps: Vec<&str> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["detail"].as_str().is_some_and(|d| d.starts_with(&a)))
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    for step in ["command.create", "command.deliver", "command.result"] {
+        assert!(steps.contains(&step), "{step} missing from {steps:?}");
+    }
+}
+
+#[tokio::test]
+async fn a_command_nobody_takes_expires() {
+    let master = with_cluster(|c| c.command_ttl = Duration::from_secs(1)).await;
+    let (_, made) = master.command(ADMIN, "c1", RESTART, None).await;
+    let id = made["id"].as_str().unwrap();
+    let (_, got) = master
+        .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{id}?wait=5s"))
+        .await;
+    assert_eq!(got["status"], "expired", "{got}");
+    // An expired command is never delivered.
+    let (status, set) = master.poll(C1_TOKEN, "c1", 0).await;
+    assert_eq!(status, 200);
+    assert_eq!(set["commands"].as_array().unwrap().len(), 0, "{set}");
+}
+
+#[tokio::test]
+async fn queued_and_delivered_commands_survive_a_restart() {
+    let mut master = with_cluster(|_| {}).await;
+    let (_, a) = master.command(ADMIN, "c1", RESTART, Some("a")).await;
+    let (_, set) = master.poll(C1_TOKEN, "c1", 0).await;
+    let rv = set["rv"].as_u64().unwrap();
+    let (_, b) = master.command(ADMIN, "c1", RESTART, Some("b")).await;
+    master.restart().await;
+    let (_, got_a) = master
+        .get(
+            ADMIN,
+            &format!("/api/v1/clusters/c1/commands/{}", a["id"].as_str().unwrap()),
+        )
+        .await;
+    let (_, got_b) = master
+        .get(
+            ADMIN,
+            &format!("/api/v1/clusters/c1/commands/{}", b["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(
+        (got_a["status"].as_str(), got_b["status"].as_str()),
+        (Some("delivered"), Some("queued"))
+    );
+    // The agent's version is behind (b arrived): both come again, with the same ids.
+    let (status, set) = master.poll(C1_TOKEN, "c1", rv).await;
+    assert_eq!(status, 200);
+    let ids: Vec<&str> = set["commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [a["id"].as_str().unwrap(), b["id"].as_str().unwrap()]);
+    // The same key after the restart is still the same command.
+    let (status, again) = master.command(ADMIN, "c1", RESTART, Some("a")).await;
+    assert_eq!((status, &again["id"]), (200, &a["id"]));
+}
+
+#[tokio::test]
+async fn results_appear_on_the_stream() {
+    let master = with_cluster(|_| {}).await;
+    let mut stream = common::SseClient::connect(&master, "?kind=commands", None).await;
+    let (_, made) = master.command(ADMIN, "c1", RESTART, None).await;
+    let id = made["id"].as_str().unwrap().to_owned();
+    master.poll(C1_TOKEN, "c1", 0).await;
+    master.ack(C1_TOKEN, "c1", &id, "failed").await;
+    let mut statuses = Vec::new();
+    while let Some(event) = stream.next(Duration::from_secs(5)).await {
+        assert_eq!(event.event, "command");
+        let data = event.json();
+        assert_eq!(data["id"], id.as_str());
+        statuses.push(data["status"].as_str().unwrap().to_owned());
+        if statuses.len() == 3 {
+            break;
+        }
+    }
+    assert_eq!(statuses, ["queued", "delivered", "failed"]);
+}
