@@ -56,12 +56,13 @@ pub fn update(ctx: &mut WriterCtx, info: &CommandInfo) -> Result<(), DbError> {
     Ok(())
 }
 
+/// What master reloads at start: commands with their queue version, and each cluster's
+/// queue version.
+pub type Loaded = (Vec<(u64, CommandInfo)>, Vec<(String, u64)>);
+
 /// Every command created at or after `since_ms`, and every one not yet final, with its
 /// queue version; and each cluster's queue version.
-pub fn load(
-    conn: &Connection,
-    since_ms: i64,
-) -> Result<(Vec<(u64, CommandInfo)>, Vec<(String, u64)>), DbError> {
+pub fn load(conn: &Connection, since_ms: i64) -> Result<Loaded, DbError> {
     let mut stmt = conn.prepare(
         "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
          WHERE status IN ('queued', 'delivered')
