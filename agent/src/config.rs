@@ -98,6 +98,41 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_AGENT_WATCH_IDLE_TIMEOUT", default_value = "320s", value_parser = duration)]
     pub watch_idle_timeout: Duration,
 
+    /// Command kinds this cluster runs (`restart_pod`, `scale`, …; repeat, or commas in the
+    /// variable) [default: every kind].
+    #[arg(
+        long = "allow-command",
+        env = "ATLHYPER_AGENT_ALLOW_COMMANDS",
+        value_delimiter = ','
+    )]
+    pub allow_commands: Vec<String>,
+
+    /// Namespaces where no command changes anything (reads such as logs still run).
+    #[arg(
+        long = "protected-namespace",
+        env = "ATLHYPER_AGENT_PROTECTED_NAMESPACES",
+        value_delimiter = ',',
+        default_value = "kube-system"
+    )]
+    pub protected_namespaces: Vec<String>,
+
+    /// Commands run at the same time.
+    #[arg(
+        long,
+        env = "ATLHYPER_AGENT_MAX_CONCURRENT_COMMANDS",
+        default_value_t = 4
+    )]
+    pub max_concurrent_commands: usize,
+
+    /// Largest output (logs, describe) sent back to master, in bytes.
+    #[arg(long, env = "ATLHYPER_AGENT_MAX_COMMAND_OUTPUT", default_value_t = 1 << 20)]
+    pub max_command_output: usize,
+
+    /// File recording which commands were started, so none runs twice across restarts (put
+    /// it on a volume that outlives the container) [default: in memory only].
+    #[arg(long, env = "ATLHYPER_AGENT_STATE_FILE")]
+    pub state_file: Option<std::path::PathBuf>,
+
     /// Objects per page when listing.
     #[arg(long, env = "ATLHYPER_AGENT_PAGE_SIZE", default_value_t = 500)]
     pub page_size: u32,
@@ -110,6 +145,20 @@ pub struct Config {
     #[arg(long)]
     pub print_config: bool,
 }
+
+/// Every command kind, by its wire name.
+const KINDS: &[&str] = &[
+    "restart_pod",
+    "delete_pod",
+    "rollout_restart",
+    "scale",
+    "update_image",
+    "cordon",
+    "uncordon",
+    "drain",
+    "pod_logs",
+    "describe",
+];
 
 impl Config {
     /// The defaults, as if no flag or variable were set.
@@ -159,6 +208,16 @@ impl Config {
                 .map_err(|reason| format!("--cluster-id `{id}`: {reason}"))?;
         }
         self.schedule()?;
+        if let Some(bad) = self
+            .allow_commands
+            .iter()
+            .find(|k| !KINDS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "--allow-command `{bad}`: not a command kind (kinds: {})",
+                KINDS.join(", ")
+            ));
+        }
         if self.watch_idle_timeout < Duration::from_secs(1) {
             return Err("--watch-idle-timeout: at least 1s".to_owned());
         }
@@ -186,7 +245,9 @@ impl Config {
             "master = {}\ntoken = {}\ncluster_id = {}\nkubeconfig = {}\nlisten = {}\n\
              intake_token = {}\nintervals = {}\nearly_push = {}\nnode_ttl = {}\n\
              max_body_bytes = {}\nmax_pending_events = {}\npush_timeout = {}\n\
-             watch_idle_timeout = {}\npage_size = {}\nlog = {}\n",
+             watch_idle_timeout = {}\nallow_commands = {}\nprotected_namespaces = {}\n\
+             max_concurrent_commands = {}\nmax_command_output = {}\nstate_file = {}\n\
+             page_size = {}\nlog = {}\n",
             self.master,
             secret(&self.token),
             self.cluster_id.as_deref().unwrap_or("<from kube-system>"),
@@ -202,6 +263,17 @@ impl Config {
             self.max_pending_events,
             humantime::format_duration(self.push_timeout),
             humantime::format_duration(self.watch_idle_timeout),
+            if self.allow_commands.is_empty() {
+                "<every kind>".to_owned()
+            } else {
+                self.allow_commands.join(",")
+            },
+            self.protected_namespaces.join(","),
+            self.max_concurrent_commands,
+            self.max_command_output,
+            self.state_file
+                .as_ref()
+                .map_or("<memory only>".to_owned(), |p| p.display().to_string()),
             self.page_size,
             self.log,
         )

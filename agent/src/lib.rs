@@ -7,7 +7,11 @@
 
 pub mod cache;
 mod config;
+pub mod control;
+mod describe;
+mod drain;
 pub mod intake;
+pub mod operator;
 pub mod push;
 pub mod telemetry;
 pub mod watch;
@@ -187,6 +191,35 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         telemetry,
     };
     let pusher = tokio::spawn(pusher.run(shutdown.clone()));
+
+    let control = Arc::new(control::Control {
+        http: reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| StartError::Config(format!("an HTTP client: {e}")))?,
+        base: config.master.trim_end_matches('/').to_owned(),
+        token: config.token.clone(),
+        cluster_id: cluster_id.clone(),
+    });
+    let done = Arc::new(std::sync::Mutex::new(control::DoneLog::open(
+        config.state_file.clone(),
+        10_000,
+    )));
+    tasks.push(tokio::spawn(control::run(
+        control,
+        client.clone(),
+        control::Settings {
+            policy: control::Policy {
+                allow: config.allow_commands.clone(),
+                protected: config.protected_namespaces.clone(),
+            },
+            max_concurrent: config.max_concurrent_commands,
+            max_output: config.max_command_output,
+            hold: Duration::from_secs(30),
+        },
+        done,
+        shutdown.clone(),
+    )));
     tracing::info!(%cluster_id, %addr, master = %config.master, "agent watching");
     Ok(Running {
         addr,
