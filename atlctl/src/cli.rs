@@ -14,6 +14,8 @@ Examples:
   atlctl get pods -A --json | jq '.items[].name'
   atlctl get events -A -w                   # follow events as they happen
   atlctl top nodes --once                   # CPU, memory, disk, network, temperature
+  atlctl exec restart-pod shop/checkout-5d8f7c9b6d-x2kqp
+  atlctl logs shop/checkout-5d8f7c9b6d-x2kqp --tail 50
   atlctl config set-context prod --server https://master:8080 --token-file ~/.atl-token
 
 Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 unauthorized/forbidden, 5 unreachable.";
@@ -65,6 +67,18 @@ pub enum Command {
     Top(TopArgs),
     /// Events, newest last (`-w` to follow).
     Events(EventsArgs),
+    /// Act on a cluster through its agent: restart-pod, delete-pod, rollout-restart, scale,
+    /// set-image, cordon, uncordon, drain. Waits for the result; changes ask for the
+    /// object's name to be typed (or --yes).
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  atlctl exec restart-pod shop/checkout-5d8f7c9b6d-x2kqp\n  atlctl exec scale shop/cart --replicas 5 --yes\n  atlctl exec set-image shop/cart cart=registry.example.com/shop/cart:3.3.0\n  atlctl exec drain worker-3 --timeout 10m"
+    )]
+    Exec(crate::exec::Exec),
+    /// A pod's logs, fetched by the cluster's agent.
+    Logs(crate::exec::LogsArgs),
+    /// An object as YAML with its recent events, fetched by the cluster's agent.
+    Describe(crate::exec::DescribeArgs),
     /// Contexts: named masters and their tokens.
     #[command(subcommand)]
     Config(ConfigCommand),

@@ -45,6 +45,10 @@ impl Client {
         })
     }
 
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
     pub fn server(&self) -> &str {
         &self.base
     }
@@ -143,6 +147,34 @@ impl Client {
                 return Ok(all.expect("one page at least"));
             }
         }
+    }
+
+    /// POSTs `body` as JSON with an `Idempotency-Key`; reads the answer as `T`.
+    pub async fn post<B: serde::Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: &str,
+    ) -> Result<T> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("idempotency-key", idempotency_key)
+            .json(body)
+            .timeout(self.timeout);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = self.send(request).await?;
+        let body = read_capped(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| self.transport(&e))?;
+        serde_json::from_slice(&body).map_err(|e| {
+            CliError::Failed(format!(
+                "master at {} answered something that is not the expected JSON ({e})",
+                self.base
+            ))
+        })
     }
 
     pub async fn clusters(&self) -> Result<List<ClusterSummary>> {

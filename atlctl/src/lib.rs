@@ -8,6 +8,7 @@ pub mod context;
 pub mod demo;
 pub mod error;
 mod events;
+pub mod exec;
 mod get;
 pub mod kinds;
 mod sse;
@@ -58,6 +59,9 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Get(args) => get::run(args, &Session::new(&cli.global)?).await,
         Command::Top(args) => top::run(args, &Session::new(&cli.global)?).await,
         Command::Events(args) => events::run(args, &Session::new(&cli.global)?).await,
+        Command::Exec(exec) => exec::exec(exec, &Session::new(&cli.global)?).await,
+        Command::Logs(args) => exec::logs(args, &Session::new(&cli.global)?).await,
+        Command::Describe(args) => exec::describe(args, &Session::new(&cli.global)?).await,
         Command::Config(command) => config(command, &cli.global),
         Command::Demo(args) => demo::run(args).await,
         Command::Completions { shell } => {

@@ -185,9 +185,10 @@ async fn the_same_idempotency_key_is_the_same_command() {
     let (again, b) = master.command(ADMIN, "c1", RESTART, Some("retry-1")).await;
     let (other, c) = master.command(ADMIN, "c1", RESTART, Some("retry-2")).await;
     assert_eq!((first, again, other), (201, 200, 201));
-    assert_eq!(a["id"], b["id"]);
-    assert_ne!(a["id"], c["id"]);
-    assert_eq!(a["kind"], "restart_pod");
+    assert_eq!(a["command"]["id"], b["command"]["id"]);
+    assert_ne!(a["command"]["id"], c["command"]["id"]);
+    assert_eq!(a["kind"], "Command");
+    assert_eq!(a["command"]["kind"], "restart_pod");
     assert_eq!(a["status"], "queued");
     let (_, list) = master.get(ADMIN, "/api/v1/clusters/c1/commands").await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
@@ -197,7 +198,7 @@ async fn the_same_idempotency_key_is_the_same_command() {
 async fn the_long_poll_delivers_at_once_holds_when_idle_and_wakes_on_a_new_command() {
     let master = with_cluster(|c| c.poll_timeout = Duration::from_secs(5)).await;
     let (_, made) = master.command(ADMIN, "c1", RESTART, None).await;
-    let id = made["id"].as_str().unwrap().to_owned();
+    let id = made["command"]["id"].as_str().unwrap().to_owned();
 
     let (status, set) = master.poll(C1_TOKEN, "c1", 0).await;
     assert_eq!(status, 200, "{set}");
@@ -253,7 +254,7 @@ async fn the_long_poll_delivers_at_once_holds_when_idle_and_wakes_on_a_new_comma
         .collect();
     // The undelivered new one, and the delivered one not yet acked (the agent skips it).
     assert!(
-        ids.contains(&second["id"].as_str().unwrap()) && ids.contains(&id.as_str()),
+        ids.contains(&second["command"]["id"].as_str().unwrap()) && ids.contains(&id.as_str()),
         "{set}"
     );
 }
@@ -264,8 +265,8 @@ async fn each_ack_settles_its_own_command_and_bad_acks_are_refused() {
     let (_, a) = master.command(ADMIN, "c1", RESTART, Some("a")).await;
     let (_, b) = master.command(ADMIN, "c1", RESTART, Some("b")).await;
     let (a, b) = (
-        a["id"].as_str().unwrap().to_owned(),
-        b["id"].as_str().unwrap().to_owned(),
+        a["command"]["id"].as_str().unwrap().to_owned(),
+        b["command"]["id"].as_str().unwrap().to_owned(),
     );
     // Never delivered: refused.
     let (status, _) = master.ack(C1_TOKEN, "c1", &a, "succeeded").await;
@@ -328,7 +329,7 @@ async fn each_ack_settles_its_own_command_and_bad_acks_are_refused() {
 async fn a_command_nobody_takes_expires() {
     let master = with_cluster(|c| c.command_ttl = Duration::from_secs(1)).await;
     let (_, made) = master.command(ADMIN, "c1", RESTART, None).await;
-    let id = made["id"].as_str().unwrap();
+    let id = made["command"]["id"].as_str().unwrap();
     let (_, got) = master
         .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{id}?wait=5s"))
         .await;
@@ -350,13 +351,19 @@ async fn queued_and_delivered_commands_survive_a_restart() {
     let (_, got_a) = master
         .get(
             ADMIN,
-            &format!("/api/v1/clusters/c1/commands/{}", a["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/clusters/c1/commands/{}",
+                a["command"]["id"].as_str().unwrap()
+            ),
         )
         .await;
     let (_, got_b) = master
         .get(
             ADMIN,
-            &format!("/api/v1/clusters/c1/commands/{}", b["id"].as_str().unwrap()),
+            &format!(
+                "/api/v1/clusters/c1/commands/{}",
+                b["command"]["id"].as_str().unwrap()
+            ),
         )
         .await;
     assert_eq!(
@@ -372,10 +379,19 @@ async fn queued_and_delivered_commands_survive_a_restart() {
         .iter()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, [a["id"].as_str().unwrap(), b["id"].as_str().unwrap()]);
+    assert_eq!(
+        ids,
+        [
+            a["command"]["id"].as_str().unwrap(),
+            b["command"]["id"].as_str().unwrap()
+        ]
+    );
     // The same key after the restart is still the same command.
     let (status, again) = master.command(ADMIN, "c1", RESTART, Some("a")).await;
-    assert_eq!((status, &again["id"]), (200, &a["id"]));
+    assert_eq!(
+        (status, &again["command"]["id"]),
+        (200, &a["command"]["id"])
+    );
 }
 
 #[tokio::test]
@@ -383,14 +399,14 @@ async fn results_appear_on_the_stream() {
     let master = with_cluster(|_| {}).await;
     let mut stream = common::SseClient::connect(&master, "?kind=commands", None).await;
     let (_, made) = master.command(ADMIN, "c1", RESTART, None).await;
-    let id = made["id"].as_str().unwrap().to_owned();
+    let id = made["command"]["id"].as_str().unwrap().to_owned();
     master.poll(C1_TOKEN, "c1", 0).await;
     master.ack(C1_TOKEN, "c1", &id, "failed").await;
     let mut statuses = Vec::new();
     while let Some(event) = stream.next(Duration::from_secs(5)).await {
         assert_eq!(event.event, "command");
         let data = event.json();
-        assert_eq!(data["id"], id.as_str());
+        assert_eq!(data["command"]["id"], id.as_str());
         statuses.push(data["status"].as_str().unwrap().to_owned());
         if statuses.len() == 3 {
             break;

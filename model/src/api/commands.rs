@@ -12,11 +12,12 @@ pub struct CreateCommand {
 }
 
 /// A command as master tracks it: what was asked, and how far it got. What `GET …/commands`
-/// answers and the stream's `command` events carry.
+/// answers (`{"api_version":…,"kind":"Command","command":{…},"status":…}`) and the stream's
+/// `command` events carry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CommandInfo {
-    #[serde(flatten)]
+    /// What was asked (its `kind` is the command's: `restart_pod`, …).
     pub command: Command,
     pub status: CommandStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,0 +1,433 @@
+//! `atlctl exec …`, `atlctl logs`, `atlctl describe`: a command queued at master, carried to
+//! the cluster's agent on its own connection, and its result waited for and printed.
+
+use std::io::{BufRead as _, IsTerminal as _, Write as _};
+use std::time::{Duration, Instant};
+
+use atlhyper_model::api::{CommandInfo, CreateCommand, Item};
+use atlhyper_model::{CommandKind, CommandStatus, ObjectKind};
+use clap::{Args, Subcommand};
+
+use crate::Session;
+use crate::error::{CliError, Result};
+use crate::get::write_out;
+
+/// What every command takes.
+#[derive(Debug, Args, Clone)]
+pub struct CommandOptions {
+    /// The cluster [default: the only one master knows].
+    #[arg(long)]
+    pub cluster: Option<String>,
+
+    /// Print the command's id and return without waiting for the result.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Skip the typed confirmation of a change.
+    #[arg(short, long)]
+    pub yes: bool,
+
+    /// Print the command (`Command`, with its status and result) as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Longest wait for the result.
+    #[arg(long, default_value = "2m", value_parser = humantime::parse_duration)]
+    pub wait_timeout: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Exec {
+    /// Delete a pod so its controller recreates it.
+    RestartPod {
+        /// NAMESPACE/POD
+        target: String,
+        /// Also a pod no controller will recreate.
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+    /// Delete a pod.
+    DeletePod {
+        /// NAMESPACE/POD
+        target: String,
+        /// Seconds the pod gets to stop [default: its own].
+        #[arg(long)]
+        grace: Option<u32>,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+    /// Restart every pod of a deployment, as `kubectl rollout restart`.
+    RolloutRestart {
+        /// NAMESPACE/DEPLOYMENT
+        target: String,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+    /// Set a deployment's replicas.
+    Scale {
+        /// NAMESPACE/DEPLOYMENT
+        target: String,
+        #[arg(long)]
+        replicas: u32,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+    /// Set the image of one container of a deployment.
+    SetImage {
+        /// NAMESPACE/DEPLOYMENT
+        target: String,
+        /// CONTAINER=IMAGE
+        image: String,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+    /// Mark a node unschedulable.
+    Cordon {
+        node: String,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+    /// Mark a node schedulable again.
+    Uncordon {
+        node: String,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+    /// Cordon a node and evict its pods (DaemonSet pods stay).
+    Drain {
+        node: String,
+        /// Seconds each pod gets to stop [default: its own].
+        #[arg(long)]
+        grace: Option<u32>,
+        /// How long evictions may take (disruption budgets are retried until then).
+        #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+        #[command(flatten)]
+        options: CommandOptions,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct LogsArgs {
+    /// NAMESPACE/POD
+    pub target: String,
+    /// The container [default: the pod's first].
+    #[arg(short, long)]
+    pub container: Option<String>,
+    /// The last N lines.
+    #[arg(long)]
+    pub tail: Option<u32>,
+    /// Only lines newer than this (`10m`, `1h`).
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub since: Option<Duration>,
+    #[command(flatten)]
+    pub options: CommandOptions,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DescribeArgs {
+    /// pod, node, deployment, service, namespace, ingress, configmap (or their short names)
+    pub kind: String,
+    /// NAMESPACE/NAME, or NAME for nodes and namespaces
+    pub target: String,
+    #[command(flatten)]
+    pub options: CommandOptions,
+}
+
+fn split(target: &str, what: &str) -> Result<(String, String)> {
+    match target.split_once('/') {
+        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
+            Ok((ns.to_owned(), name.to_owned()))
+        }
+        _ => Err(CliError::Usage(format!(
+            "`{target}`: expected NAMESPACE/{what}"
+        ))),
+    }
+}
+
+fn object_kind(text: &str) -> Result<ObjectKind> {
+    Ok(match text.to_ascii_lowercase().as_str() {
+        "pod" | "pods" | "po" => ObjectKind::Pod,
+        "node" | "nodes" | "no" => ObjectKind::Node,
+        "deployment" | "deployments" | "deploy" => ObjectKind::Deployment,
+        "service" | "services" | "svc" => ObjectKind::Service,
+        "namespace" | "namespaces" | "ns" => ObjectKind::Namespace,
+        "ingress" | "ingresses" | "ing" => ObjectKind::Ingress,
+        "configmap" | "configmaps" | "cm" => ObjectKind::ConfigMap,
+        other => {
+            return Err(CliError::Usage(format!(
+                "cannot describe `{other}` (pod, node, deployment, service, namespace, ingress, configmap)"
+            )));
+        }
+    })
+}
+
+/// The command an `exec` line asks for, its options, and the name to type to confirm it
+/// (`None`: no confirmation needed).
+fn exec_kind(exec: &Exec) -> Result<(CommandKind, &CommandOptions, Option<String>)> {
+    Ok(match exec {
+        Exec::RestartPod {
+            target,
+            force,
+            options,
+        } => {
+            let (namespace, name) = split(target, "POD")?;
+            (
+                CommandKind::RestartPod {
+                    namespace,
+                    name: name.clone(),
+                    force: *force,
+                },
+                options,
+                Some(name),
+            )
+        }
+        Exec::DeletePod {
+            target,
+            grace,
+            options,
+        } => {
+            let (namespace, name) = split(target, "POD")?;
+            (
+                CommandKind::DeletePod {
+                    namespace,
+                    name: name.clone(),
+                    grace_seconds: *grace,
+                },
+                options,
+                Some(name),
+            )
+        }
+        Exec::RolloutRestart { target, options } => {
+            let (namespace, name) = split(target, "DEPLOYMENT")?;
+            (
+                CommandKind::RolloutRestart {
+                    namespace,
+                    name: name.clone(),
+                },
+                options,
+                Some(name),
+            )
+        }
+        Exec::Scale {
+            target,
+            replicas,
+            options,
+        } => {
+            let (namespace, name) = split(target, "DEPLOYMENT")?;
+            (
+                CommandKind::Scale {
+                    namespace,
+                    name: name.clone(),
+                    replicas: *replicas,
+                },
+                options,
+                Some(name),
+            )
+        }
+        Exec::SetImage {
+            target,
+            image,
+            options,
+        } => {
+            let (namespace, name) = split(target, "DEPLOYMENT")?;
+            let (container, image) = image
+                .split_once('=')
+                .filter(|(c, i)| !c.is_empty() && !i.is_empty())
+                .ok_or_else(|| CliError::Usage(format!("`{image}`: expected CONTAINER=IMAGE")))?;
+            (
+                CommandKind::UpdateImage {
+                    namespace,
+                    name: name.clone(),
+                    container: container.to_owned(),
+                    image: image.to_owned(),
+                },
+                options,
+                Some(name),
+            )
+        }
+        Exec::Cordon { node, options } => {
+            (CommandKind::Cordon { node: node.clone() }, options, None)
+        }
+        Exec::Uncordon { node, options } => {
+            (CommandKind::Uncordon { node: node.clone() }, options, None)
+        }
+        Exec::Drain {
+            node,
+            grace,
+            timeout,
+            options,
+        } => (
+            CommandKind::Drain {
+                node: node.clone(),
+                grace_seconds: *grace,
+                ignore_daemonsets: true,
+                timeout_seconds: u32::try_from(timeout.as_secs().clamp(1, 3_600)).unwrap_or(3_600),
+            },
+            options,
+            Some(node.clone()),
+        ),
+    })
+}
+
+pub async fn exec(exec: &Exec, session: &Session) -> Result<()> {
+    let (kind, options, confirm) = exec_kind(exec)?;
+    run(kind, options, confirm, session).await
+}
+
+pub async fn logs(args: &LogsArgs, session: &Session) -> Result<()> {
+    let (namespace, name) = split(&args.target, "POD")?;
+    let kind = CommandKind::PodLogs {
+        namespace,
+        name,
+        container: args.container.clone(),
+        tail_lines: args.tail,
+        since_seconds: args
+            .since
+            .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
+    };
+    run(kind, &args.options, None, session).await
+}
+
+pub async fn describe(args: &DescribeArgs, session: &Session) -> Result<()> {
+    let object = object_kind(&args.kind)?;
+    let (namespace, name) = if object.is_namespaced() {
+        let (ns, name) = split(&args.target, "NAME")?;
+        (Some(ns), name)
+    } else {
+        (None, args.target.clone())
+    };
+    let kind = CommandKind::Describe {
+        object,
+        namespace,
+        name,
+    };
+    run(kind, &args.options, None, session).await
+}
+
+/// The cluster to act on: `--cluster`, else the only one there is.
+async fn cluster(options: &CommandOptions, session: &Session) -> Result<String> {
+    if let Some(c) = &options.cluster {
+        return Ok(c.clone());
+    }
+    let clusters = session.client.clusters().await?;
+    match clusters.items.as_slice() {
+        [only] => Ok(only.id.clone()),
+        [] => Err(CliError::NotFound("master has no clusters".to_owned())),
+        many => Err(CliError::Usage(format!(
+            "master has several clusters: pick one with --cluster ({})",
+            many.iter()
+                .map(|c| c.id.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Asks for the name to be typed, on a terminal; without one, `--yes` is needed.
+fn confirm(kind: &CommandKind, cluster: &str, name: &str) -> Result<()> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return Err(CliError::Usage(format!(
+            "{} changes cluster {cluster}: confirm with --yes (stdin is not a terminal to ask)",
+            kind.name()
+        )));
+    }
+    eprint!(
+        "{} {} in cluster {cluster}. Type `{name}` to confirm: ",
+        kind.name(),
+        kind.target()
+    );
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| CliError::Failed(format!("reading the confirmation: {e}")))?;
+    if answer.trim() == name {
+        Ok(())
+    } else {
+        Err(CliError::Failed(
+            "not confirmed; nothing was done".to_owned(),
+        ))
+    }
+}
+
+fn idempotency_key() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("atlctl-{}-{nanos:x}", std::process::id())
+}
+
+async fn run(
+    kind: CommandKind,
+    options: &CommandOptions,
+    confirm_name: Option<String>,
+    session: &Session,
+) -> Result<()> {
+    let cluster = cluster(options, session).await?;
+    if let Some(name) = &confirm_name
+        && !options.yes
+    {
+        confirm(&kind, &cluster, name)?;
+    }
+    let path = format!("/api/v1/clusters/{cluster}/commands");
+    // One key per invocation: a retried POST is the same command.
+    let created: Item<CommandInfo> = session
+        .client
+        .post(&path, &CreateCommand { kind }, &idempotency_key())
+        .await?;
+    let id = created.object.command.id.clone();
+    if options.no_wait {
+        return if options.json {
+            crate::get::write_doc(Some(crate::cli::Output::Json), &created)
+        } else {
+            write_out(&format!("{id}\n"))
+        };
+    }
+    let deadline = Instant::now() + options.wait_timeout;
+    let mut info = created;
+    while !info.object.status.is_final() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(CliError::Failed(format!(
+                "command {id} is still {} after {}; follow it with `atlctl get commands`",
+                info.object.status,
+                humantime::format_duration(options.wait_timeout)
+            )));
+        }
+        // Each wait ends well within the request timeout.
+        let wait = left
+            .min(Duration::from_secs(20))
+            .min(session.client.timeout() / 2)
+            .as_secs()
+            .max(1);
+        info = session
+            .client
+            .get(&format!("{path}/{id}?wait={wait}s"))
+            .await?;
+    }
+    if options.json {
+        crate::get::write_doc(Some(crate::cli::Output::Json), &info)?;
+    } else if let Some(output) = &info.object.output {
+        write_out(output)?;
+        if !output.ends_with('\n') && !output.is_empty() {
+            write_out("\n")?;
+        }
+    } else if info.object.status == CommandStatus::Succeeded {
+        write_out(&format!(
+            "{}\n",
+            info.object.message.as_deref().unwrap_or("done")
+        ))?;
+    }
+    match info.object.status {
+        CommandStatus::Succeeded => Ok(()),
+        status => Err(CliError::Failed(format!(
+            "command {id} {status}: {}",
+            info.object.message.as_deref().unwrap_or("no reason given")
+        ))),
+    }
+}
