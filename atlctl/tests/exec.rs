@@ -1,0 +1,277 @@
+//! Commands end to end: `atlctl exec|logs|describe` (the real binary) → master → the agent's
+//! long poll → kube-rs → kubesim, and the result back — checked against what kubesim holds.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use atlhyper_model::api::{InCluster, List};
+use atlhyper_model::resources::{Node, Pod};
+use k8s_openapi::api::apps::v1::Deployment as KubeDeployment;
+use k8s_openapi::api::core::v1::Pod as KubePod;
+use kube::api::{ListParams, LogParams};
+
+use common::{Stack, start, wait_for};
+
+impl Stack {
+    async fn pods(&self, namespace: &str, selector: &str) -> Vec<KubePod> {
+        let api: kube::Api<KubePod> = kube::Api::namespaced(self.kube.clone(), namespace);
+        api.list(&ListParams::default().labels(selector))
+            .await
+            .unwrap()
+            .items
+    }
+
+    async fn deployment(&self, namespace: &str, name: &str) -> KubeDeployment {
+        let api: kube::Api<KubeDeployment> = kube::Api::namespaced(self.kube.clone(), namespace);
+        api.get(name).await.unwrap()
+    }
+}
+
+fn uids(pods: &[KubePod]) -> BTreeSet<String> {
+    pods.iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .filter_map(|p| p.metadata.uid.clone())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_pod_replaces_the_pod_under_the_same_deployment() {
+    let stack = start().await;
+    let before = stack.pods("shop", "app=cart").await;
+    let victim = before[0].metadata.name.clone().unwrap();
+    let old_uids = uids(&before);
+    let run = stack
+        .run(&["exec", "restart-pod", &format!("shop/{victim}"), "--yes"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("recreates it"), "{}", run.stdout);
+    let replaced = wait_for(Duration::from_secs(15), async || {
+        let now = stack.pods("shop", "app=cart").await;
+        let live = uids(&now);
+        !now.iter()
+            .any(|p| p.metadata.name.as_deref() == Some(&victim))
+            && live.len() == old_uids.len()
+            && live.difference(&old_uids).count() == 1
+    })
+    .await;
+    assert!(replaced, "the pod was not replaced by exactly one new pod");
+    stack.demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rollout_restart_replaces_every_pod_once_and_scale_goes_2_to_5() {
+    let stack = start().await;
+    let old = uids(&stack.pods("shop", "app=catalog-api").await);
+    let generation = stack
+        .deployment("shop", "catalog-api")
+        .await
+        .metadata
+        .generation
+        .unwrap();
+    let run = stack
+        .run(&["exec", "rollout-restart", "shop/catalog-api", "--yes"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let renewed = wait_for(Duration::from_secs(30), async || {
+        let now = uids(&stack.pods("shop", "app=catalog-api").await);
+        now.len() == old.len() && now.is_disjoint(&old)
+    })
+    .await;
+    assert!(renewed, "not every pod was replaced");
+    // Once: the template changed exactly once.
+    let after = stack.deployment("shop", "catalog-api").await;
+    assert_eq!(after.metadata.generation.unwrap(), generation + 1);
+    assert!(
+        after
+            .spec
+            .unwrap()
+            .template
+            .metadata
+            .unwrap()
+            .annotations
+            .unwrap()
+            .contains_key("kubectl.kubernetes.io/restartedAt")
+    );
+
+    for replicas in [2, 5] {
+        let run = stack
+            .run(&[
+                "exec",
+                "scale",
+                "shop/cart",
+                "--replicas",
+                &replicas.to_string(),
+                "--yes",
+            ])
+            .await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let scaled = wait_for(Duration::from_secs(20), async || {
+            let d = stack.deployment("shop", "cart").await;
+            d.spec.and_then(|s| s.replicas) == Some(replicas)
+                && d.status.and_then(|s| s.ready_replicas) == Some(replicas)
+        })
+        .await;
+        assert!(scaled, "cart never reached {replicas} ready replicas");
+    }
+    stack.demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_image_shows_as_image_pull_back_off_in_master() {
+    let stack = start().await;
+    let run = stack
+        .run(&[
+            "exec",
+            "set-image",
+            "shop/cart",
+            "cart=registry.example.com/shop/cart:does-not-exist",
+            "--yes",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let seen = wait_for(Duration::from_secs(30), async || {
+        stack
+            .run(&["get", "pods", "-n", "shop", "-l", "app=cart", "--json"])
+            .await
+            .json::<List<InCluster<Pod>>>()
+            .is_some_and(|l| {
+                l.items.iter().any(|p| {
+                    matches!(
+                        p.object.status.as_str(),
+                        "ImagePullBackOff" | "ErrImagePull"
+                    )
+                })
+            })
+    })
+    .await;
+    assert!(seen, "no pod of the new image failed to pull at master");
+    // A container that does not exist fails, naming the ones that do.
+    let run = stack
+        .run(&["exec", "set-image", "shop/cart", "nope=x:1", "--yes"])
+        .await;
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("containers: cart"), "{}", run.stderr);
+    stack.demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cordon_shows_scheduling_disabled_and_drain_leaves_only_daemonset_and_protected_pods() {
+    let stack = start().await;
+    let run = stack.run(&["exec", "cordon", "worker-2"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let disabled = wait_for(Duration::from_secs(10), async || {
+        stack
+            .run(&["get", "nodes", "worker-2", "--json"])
+            .await
+            .json::<atlhyper_model::api::Item<InCluster<Node>>>()
+            .is_some_and(|n| n.object.object.unschedulable)
+    })
+    .await;
+    assert!(disabled);
+    let table = stack.run(&["get", "no", "worker-2", "--no-headers"]).await;
+    assert!(
+        table.stdout.contains("Ready,SchedulingDisabled"),
+        "{}",
+        table.stdout
+    );
+
+    let run = stack
+        .run(&["exec", "drain", "worker-4", "--yes", "--timeout", "60s"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("drained"), "{}", run.stdout);
+    let api: kube::Api<KubePod> = kube::Api::all(stack.kube.clone());
+    let left = api
+        .list(&ListParams::default().fields("spec.nodeName=worker-4"))
+        .await
+        .unwrap()
+        .items;
+    for pod in &left {
+        let daemon = pod
+            .metadata
+            .owner_references
+            .iter()
+            .flatten()
+            .any(|o| o.kind == "DaemonSet");
+        let protected = pod.metadata.namespace.as_deref() == Some("kube-system");
+        assert!(
+            daemon || protected || pod.metadata.deletion_timestamp.is_some(),
+            "{:?} is still on the drained node",
+            pod.metadata.name
+        );
+    }
+    stack.demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_return_the_last_lines_and_describe_the_object_with_events() {
+    let stack = start().await;
+    let pod = stack.pods("shop", "app=frontend").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    // Let the web server write a few lines.
+    let api: kube::Api<KubePod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    let enough = wait_for(Duration::from_secs(20), async || {
+        api.logs(&pod, &LogParams::default())
+            .await
+            .is_ok_and(|l| l.lines().count() >= 4)
+    })
+    .await;
+    assert!(enough, "kubesim wrote no logs");
+    let run = stack
+        .run(&["logs", &format!("shop/{pod}"), "--tail", "2"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let mine: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(mine.len(), 2, "{}", run.stdout);
+    let all = api.logs(&pod, &LogParams::default()).await.unwrap();
+    for line in mine {
+        assert!(all.contains(line), "{line} is not in the pod's log");
+    }
+
+    let run = stack.run(&["describe", "deploy", "shop/cart"]).await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(
+        run.stdout.contains("kind: Deployment") && run.stdout.contains("Events:"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("managedFields"));
+
+    // Wrong arguments and missing targets: clear errors, nothing queued.
+    for (args, code) in [
+        (vec!["exec", "restart-pod", "no-slash", "--yes"], 2),
+        (
+            vec!["exec", "set-image", "shop/cart", "no-equals", "--yes"],
+            2,
+        ),
+        (vec!["exec", "restart-pod", "shop/no-such-pod", "--yes"], 3),
+        (vec!["describe", "widget", "shop/x"], 2),
+        (
+            vec![
+                "exec",
+                "restart-pod",
+                "shop/x",
+                "--cluster",
+                "nope",
+                "--yes",
+            ],
+            3,
+        ),
+    ] {
+        let run = stack.run(&args).await;
+        assert_eq!(run.code, code, "{args:?}: {}", run.stderr);
+        assert_eq!(run.stderr.trim_end().lines().count(), 1, "{}", run.stderr);
+    }
+    // A change without --yes and without a terminal to ask on is refused.
+    let run = stack
+        .run(&["exec", "restart-pod", &format!("shop/{pod}")])
+        .await;
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains("--yes"));
+    stack.demo.stop().await;
+}
