@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 
 use atlhyper_model::NodeMetricsSnapshot;
-use atlhyper_model::api::{ClusterSummary, InCluster, Item, List, WatchEvent};
+use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, Item, List, WatchEvent};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
@@ -50,6 +50,8 @@ pub fn all() -> Vec<(&'static str, String)> {
     ));
     all.push(("ClusterList.json", render::<List<ClusterSummary>>()));
     all.push(("Cluster.json", render::<Item<ClusterSummary>>()));
+    all.push(("CommandList.json", render::<List<CommandInfo>>()));
+    all.push(("Command.json", render::<Item<CommandInfo>>()));
     all
 }
 

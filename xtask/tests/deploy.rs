@@ -52,3 +52,55 @@ fn deploy_manifests_are_kubernetes_objects() {
     }
     assert!(checked > 0, "no manifest found in {}", dir.display());
 }
+
+/// The agent's roles grant exactly what it uses: reads of the watched kinds, and the writes
+/// its commands send — no wildcard, no secrets.
+#[test]
+fn the_agent_has_least_privilege() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/agent.yaml"))
+            .unwrap();
+    let mut granted = std::collections::BTreeSet::new();
+    for document in serde_yaml_ng::Deserializer::from_str(&text) {
+        let doc = Value::deserialize(document).unwrap();
+        if doc["kind"] != "ClusterRole" {
+            continue;
+        }
+        let role: ClusterRole = serde_json::from_value(doc).unwrap();
+        for rule in role.rules.unwrap_or_default() {
+            for group in rule.api_groups.unwrap_or_default() {
+                for resource in rule.resources.clone().unwrap_or_default() {
+                    for verb in &rule.verbs {
+                        granted.insert(format!("{group}/{resource}:{verb}"));
+                    }
+                }
+            }
+        }
+    }
+    let mut wanted = std::collections::BTreeSet::new();
+    for (group, resource) in [
+        ("", "pods"),
+        ("", "nodes"),
+        ("", "services"),
+        ("", "namespaces"),
+        ("", "configmaps"),
+        ("", "events"),
+        ("apps", "deployments"),
+        ("networking.k8s.io", "ingresses"),
+    ] {
+        for verb in ["get", "list", "watch"] {
+            wanted.insert(format!("{group}/{resource}:{verb}"));
+        }
+    }
+    for write in [
+        "/pods:delete",
+        "/pods/eviction:create",
+        "/pods/log:get",
+        "/nodes:patch",
+        "apps/deployments:patch",
+        "apps/deployments/scale:patch",
+    ] {
+        wanted.insert(write.to_owned());
+    }
+    assert_eq!(granted, wanted);
+}
