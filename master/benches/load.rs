@@ -2,7 +2,7 @@
 //! `docs/performance.md`.
 //!
 //! `cargo bench -p atlhyper-master --bench load [-- SCENARIO…]` with scenarios `ingest`,
-//! `schedule`, `sqlite`, `stream`, `rss` (default: all). Master's CPU is read from
+//! `schedule`, `sqlite`, `stream`, `rss`, `commands` (default: all). Master's CPU is read from
 //! `/proc/PID/stat`, so the generator's own work does not count against it.
 
 use std::process::{Child, Command, Stdio};
@@ -458,6 +458,107 @@ async fn rss() {
     );
 }
 
+/// 1,000 commands queued across 100 clusters, then one poll per cluster; then 100 waiting
+/// polls woken by a new command each.
+async fn commands() {
+    let clusters = 100;
+    let master = Master::start(clusters).await;
+    let client = client();
+    for c in 0..clusters {
+        let (body, _) = gzip(&envelope("node_list_snapshot", &cluster_id(c), 4));
+        assert_eq!(push(&client, &master.url, &token(c), body).await.0, 202);
+    }
+    let node = envelope("node_list_snapshot", &cluster_id(0), 4)["payload"]["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let create = |c: usize| {
+        let (client, url, node) = (client.clone(), master.url.clone(), node.clone());
+        async move {
+            let started = Instant::now();
+            let response = client
+                .post(format!("{url}/api/v1/clusters/{}/commands", cluster_id(c)))
+                .bearer_auth(ADMIN)
+                .json(&json!({"kind": "cordon", "args": {"node": node}}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 201);
+            started.elapsed()
+        }
+    };
+    let started = Instant::now();
+    let mut created = Vec::new();
+    for round in 0..10 {
+        let batch: Vec<_> = (0..clusters).map(|c| tokio::spawn(create(c))).collect();
+        for b in batch {
+            created.push(b.await.unwrap());
+        }
+        let _ = round;
+    }
+    let create_wall = started.elapsed();
+    let poll = |c: usize, rv: u64| {
+        let (client, url) = (client.clone(), master.url.clone());
+        async move {
+            let started = Instant::now();
+            let response = client
+                .post(format!("{url}/control/watch"))
+                .bearer_auth(token(c))
+                .json(&json!({"cluster_id": cluster_id(c), "rv": rv}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status().as_u16(), 200);
+            let set: Value = response.json().await.unwrap();
+            (started.elapsed(), set)
+        }
+    };
+    let started = Instant::now();
+    let polls: Vec<_> = (0..clusters).map(|c| tokio::spawn(poll(c, 0))).collect();
+    let mut latencies = Vec::new();
+    let mut versions = Vec::new();
+    for p in polls {
+        let (took, set) = p.await.unwrap();
+        assert_eq!(
+            set["commands"].as_array().unwrap().len(),
+            10,
+            "not all in one poll"
+        );
+        latencies.push(took);
+        versions.push(set["rv"].as_u64().unwrap());
+    }
+    let poll_wall = started.elapsed();
+    println!(
+        "commands: 1,000 created across {clusters} clusters in {:.2} s (p50 {:?}, p99 {:?}); \
+         delivered with one poll per cluster, all {clusters} polls in {:.0} ms (p50 {:?}, p99 {:?})",
+        create_wall.as_secs_f64(),
+        percentile(&mut created, 0.5),
+        percentile(&mut created, 0.99),
+        poll_wall.as_secs_f64() * 1000.0,
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.99),
+    );
+    // Waiting polls, woken by a new command each.
+    let waiting: Vec<_> = (0..clusters)
+        .map(|c| tokio::spawn(poll(c, versions[c])))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let woken_at = Instant::now();
+    for c in 0..clusters {
+        tokio::spawn(create(c));
+    }
+    let mut woken = Vec::new();
+    for w in waiting {
+        w.await.unwrap();
+        woken.push(woken_at.elapsed());
+    }
+    println!(
+        "commands: {clusters} held polls answered after a new command each: last at {:?} (p50 {:?})",
+        woken.iter().max().unwrap(),
+        percentile(&mut woken, 0.5),
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args()
@@ -479,5 +580,8 @@ async fn main() {
     }
     if wants("schedule") {
         schedule().await;
+    }
+    if wants("commands") {
+        commands().await;
     }
 }
