@@ -552,9 +552,10 @@ async fn commands() {
         w.await.unwrap();
         woken.push(woken_at.elapsed());
     }
+    let last = *woken.iter().max().unwrap();
     println!(
-        "commands: {clusters} held polls answered after a new command each: last at {:?} (p50 {:?})",
-        woken.iter().max().unwrap(),
+        "commands: {clusters} held polls answered after a new command each: last at {last:?} \
+         (p50 {:?})",
         percentile(&mut woken, 0.5),
     );
 }
