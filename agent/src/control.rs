@@ -364,13 +364,29 @@ pub async fn run(
             running.spawn(async move {
                 let _permit = limit.acquire_owned().await;
                 tracing::info!(command = %command.id, kind = command.kind.name(), target = %command.kind.target(), by = %command.requested_by, "running command");
-                let outcome = operator::execute(
-                    &kube,
-                    &command.kind,
-                    settings.max_output,
-                    &settings.policy.protected,
+                // However the cluster behaves, a command ends and is reported.
+                let limit = match &command.kind {
+                    atlhyper_model::CommandKind::Drain { timeout_seconds, .. } => {
+                        Duration::from_secs(u64::from(*timeout_seconds) + 60)
+                    }
+                    _ => Duration::from_secs(120),
+                };
+                let outcome = tokio::time::timeout(
+                    limit,
+                    operator::execute(
+                        &kube,
+                        &command.kind,
+                        settings.max_output,
+                        &settings.policy.protected,
+                    ),
                 )
-                .await;
+                .await
+                .unwrap_or_else(|_| {
+                    Outcome::failed(format!(
+                        "did not finish within {}; the cluster may be partly changed",
+                        humantime::format_duration(limit)
+                    ))
+                });
                 tracing::info!(command = %command.id, status = ?outcome.status, message = %outcome.message, "command finished");
                 let _ = ack_tx.send(ack_of(&command, outcome));
                 in_flight.lock().expect("lock").remove(&command.id);

@@ -79,7 +79,10 @@ impl Running {
     }
 }
 
-async fn kube_client(config: &Config) -> Result<kube::Client, StartError> {
+/// Two clients of the same API server: one for the watches, which lets kube-rs retry what the
+/// server throttles; one for commands, which sees a 429 at once — a drain must honour a
+/// disruption budget's 429 against its own deadline, not wait out kube-rs's back-off.
+async fn kube_clients(config: &Config) -> Result<(kube::Client, kube::Client), StartError> {
     let mut kube_config = match &config.kubeconfig {
         Some(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)
@@ -98,7 +101,14 @@ async fn kube_client(config: &Config) -> Result<kube::Client, StartError> {
     // Every request is bounded: a stalled API server must not hang a watch forever.
     kube_config.connect_timeout = Some(Duration::from_secs(10));
     kube_config.read_timeout = Some(config.watch_idle_timeout);
-    kube::Client::try_from(kube_config).map_err(|e| StartError::Kube(e.to_string()))
+    let mut command_config = kube_config.clone();
+    command_config.default_retry = false;
+    command_config.read_timeout = Some(Duration::from_secs(60));
+    let watches =
+        kube::Client::try_from(kube_config).map_err(|e| StartError::Kube(e.to_string()))?;
+    let commands =
+        kube::Client::try_from(command_config).map_err(|e| StartError::Kube(e.to_string()))?;
+    Ok((watches, commands))
 }
 
 /// Connects to the cluster, starts the watches, intake and pusher.
@@ -108,7 +118,7 @@ async fn kube_client(config: &Config) -> Result<kube::Client, StartError> {
 pub async fn start(config: &Config) -> Result<Running, StartError> {
     config.validate().map_err(StartError::Config)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = kube_client(config).await?;
+    let (client, command_client) = kube_clients(config).await?;
     let cluster_id = match &config.cluster_id {
         Some(id) => id.clone(),
         None => {
@@ -207,7 +217,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     )));
     tasks.push(tokio::spawn(control::run(
         control,
-        client.clone(),
+        command_client,
         control::Settings {
             policy: control::Policy {
                 allow: config.allow_commands.clone(),

@@ -39,7 +39,9 @@ fn main() {
     };
     std::thread::sleep(Duration::from_secs(2));
     let mut took = Vec::new();
-    for _ in 0..runs {
+    let mut restarted = std::collections::HashSet::new();
+    let mut skipped = 0;
+    while took.len() < runs && skipped < runs {
         // A running frontend pod, as master sees it now.
         let out = atl(&[
             "get",
@@ -56,7 +58,13 @@ fn main() {
         .output()
         .unwrap();
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
-        let Some(pod) = text.lines().next().and_then(|l| l.strip_prefix("pod/")) else {
+        // Not one restarted already (master may still list it for a moment).
+        let Some(pod) = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("pod/"))
+            .find(|p| !restarted.contains(*p))
+            .map(str::to_owned)
+        else {
             std::thread::sleep(Duration::from_millis(200));
             continue;
         };
@@ -65,7 +73,9 @@ fn main() {
             .output()
             .unwrap();
         let elapsed = started.elapsed();
+        restarted.insert(pod.clone());
         if !status.status.success() {
+            skipped += 1;
             // Master's snapshot may name a pod the agent has just seen go; not a round trip.
             eprintln!(
                 "skipped: {}",

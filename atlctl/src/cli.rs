@@ -58,7 +58,7 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List resources: pods (po), nodes (no), deployments (deploy), services (svc),
-    /// namespaces (ns), ingresses (ing), configmaps (cm), events (ev), clusters.
+    /// namespaces (ns), ingresses (ing), configmaps (cm), events (ev), clusters, commands.
     #[command(
         after_help = "Examples:\n  atlctl get pods -A\n  atlctl get deploy -n shop -o wide\n  atlctl get nodes --sort-by name --no-headers\n  atlctl get pod checkout-5d8f -n shop -o yaml\n  atlctl get pods -A -w --json"
     )]

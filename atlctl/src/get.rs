@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 
-use atlhyper_model::api::{ClusterSummary, InCluster, Item, List, WatchEventType};
+use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, Item, List, WatchEventType};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
@@ -114,6 +114,7 @@ pub async fn run(args: &GetArgs, session: &Session) -> Result<()> {
         Resource::ConfigMaps => get::<ConfigMap>(args, output, session).await,
         Resource::Events => get::<Event>(args, output, session).await,
         Resource::Clusters => clusters(args, output, session).await,
+        Resource::Commands => commands(args, output, session).await,
     }
 }
 
@@ -186,6 +187,45 @@ async fn clusters(args: &GetArgs, output: Option<Output>, session: &Session) -> 
         }
     }
     not_found(Resource::Clusters, &missing)
+}
+
+/// `get commands`: newest first, of every cluster (or `--cluster`).
+async fn commands(args: &GetArgs, output: Option<Output>, session: &Session) -> Result<()> {
+    let query: Vec<(&str, String)> = match args.scope.cluster.as_slice() {
+        [] => Vec::new(),
+        [one] => vec![("cluster", one.clone())],
+        _ => {
+            return Err(CliError::Usage(
+                "get commands takes one --cluster at most".to_owned(),
+            ));
+        }
+    };
+    let mut list: List<CommandInfo> = session.client.list("commands", &query).await?;
+    let missing = keep_named(&mut list.items, &args.names, |c| c.command.id.as_str());
+    let wide = output == Some(Output::Wide);
+    match output {
+        Some(Output::Json | Output::Yaml) if args.names.len() == 1 && !list.items.is_empty() => {
+            write_doc(output, &Item::new(list.items.remove(0)))?;
+        }
+        Some(Output::Json | Output::Yaml) => write_doc(output, &list)?,
+        Some(Output::Name) => write_out(
+            &list
+                .items
+                .iter()
+                .map(|c| format!("command/{}\n", c.command.id))
+                .collect::<String>(),
+        )?,
+        _ if list.items.is_empty() => eprintln!("No commands."),
+        _ => {
+            let now = now_ms();
+            let mut table = Table::new(CommandInfo::headers(wide));
+            for c in &list.items {
+                table.push(c.cells(now, wide));
+            }
+            write_out(&table.render(!args.no_headers))?;
+        }
+    }
+    not_found(Resource::Commands, &missing)
 }
 
 /// Keeps the named items (all when no names), returning the names not found.

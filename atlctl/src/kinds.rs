@@ -2,7 +2,7 @@
 //! table row — the columns kubectl shows for the same kind.
 
 use atlhyper_kube_summary::human_duration;
-use atlhyper_model::api::{ClusterSummary, ListKind};
+use atlhyper_model::api::{ClusterSummary, CommandInfo, ListKind};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, IngressBackend, Namespace, Node, Pod, Service,
 };
@@ -22,10 +22,11 @@ pub enum Resource {
     ConfigMaps,
     Events,
     Clusters,
+    Commands,
 }
 
 impl Resource {
-    pub const ALL: [Resource; 9] = [
+    pub const ALL: [Resource; 10] = [
         Resource::Pods,
         Resource::Nodes,
         Resource::Deployments,
@@ -35,6 +36,7 @@ impl Resource {
         Resource::ConfigMaps,
         Resource::Events,
         Resource::Clusters,
+        Resource::Commands,
     ];
 
     /// The path under `/api/v1`, and the plural kubectl uses.
@@ -49,6 +51,7 @@ impl Resource {
             Resource::ConfigMaps => "configmaps",
             Resource::Events => "events",
             Resource::Clusters => "clusters",
+            Resource::Commands => "commands",
         }
     }
 
@@ -63,6 +66,7 @@ impl Resource {
             Resource::ConfigMaps => &["configmap", "cm"],
             Resource::Events => &["event", "ev"],
             Resource::Clusters => &["cluster"],
+            Resource::Commands => &["command", "cmd"],
         }
     }
 
@@ -465,6 +469,36 @@ impl Printable for ClusterSummary {
     }
 }
 
+impl Printable for CommandInfo {
+    const RESOURCE: Resource = Resource::Commands;
+    fn name(&self) -> &str {
+        &self.command.id
+    }
+    fn headers(wide: bool) -> Vec<&'static str> {
+        let mut h = vec!["ID", "CLUSTER", "KIND", "TARGET", "STATUS", "BY", "AGE"];
+        if wide {
+            h.push("MESSAGE");
+        }
+        h
+    }
+    fn cells(&self, now_ms: i64, wide: bool) -> Vec<String> {
+        let c = &self.command;
+        let mut cells = vec![
+            c.id.clone(),
+            c.cluster_id.clone(),
+            c.kind.name().to_owned(),
+            c.kind.target(),
+            self.status.to_string(),
+            c.requested_by.clone(),
+            age(now_ms, c.created_ms),
+        ];
+        if wide {
+            cells.push(self.message.clone().unwrap_or_default());
+        }
+        cells
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,6 +518,7 @@ mod tests {
             ("cm", Resource::ConfigMaps),
             ("ev", Resource::Events),
             ("clusters", Resource::Clusters),
+            ("cmd", Resource::Commands),
         ] {
             assert_eq!(Resource::parse(text).unwrap(), kind, "{text}");
         }

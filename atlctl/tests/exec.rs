@@ -57,6 +57,18 @@ async fn restart_pod_replaces_the_pod_under_the_same_deployment() {
     })
     .await;
     assert!(replaced, "the pod was not replaced by exactly one new pod");
+    // The command's history.
+    let history = stack.run(&["get", "commands", "-o", "wide"]).await;
+    assert_eq!(history.code, 0, "{}", history.stderr);
+    let row = history.stdout.lines().nth(1).unwrap_or_default().to_owned();
+    for word in [
+        "restart_pod",
+        &format!("shop/{victim}"),
+        "succeeded",
+        "demo",
+    ] {
+        assert!(row.contains(word), "{word} missing from {row}");
+    }
     stack.demo.stop().await;
 }
 
@@ -273,5 +285,144 @@ async fn logs_return_the_last_lines_and_describe_the_object_with_events() {
         .await;
     assert_eq!(run.code, 2, "{}", run.stderr);
     assert!(run.stderr.contains("--yes"));
+    stack.demo.stop().await;
+}
+
+/// A pod of `node` that a drain evicts (not a DaemonSet's, not in kube-system).
+async fn evictable_pod_on(stack: &Stack, node: &str) -> (String, String) {
+    let api: kube::Api<KubePod> = kube::Api::all(stack.kube.clone());
+    let pods = api
+        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
+        .await
+        .unwrap()
+        .items;
+    let pod = pods
+        .iter()
+        .find(|p| {
+            p.metadata.namespace.as_deref() != Some("kube-system")
+                && !p
+                    .metadata
+                    .owner_references
+                    .iter()
+                    .flatten()
+                    .any(|o| o.kind == "DaemonSet")
+        })
+        .expect("an evictable pod on the node");
+    (
+        pod.metadata.namespace.clone().unwrap(),
+        pod.metadata.name.clone().unwrap(),
+    )
+}
+
+async fn set_eviction(stack: &Stack, namespace: &str, name: &str, value: Option<&str>) {
+    let api: kube::Api<KubePod> = kube::Api::namespaced(stack.kube.clone(), namespace);
+    let patch = serde_json::json!({"metadata": {"annotations": {
+        kubesim::scenario::EVICTION_ANNOTATION: value
+    }}});
+    api.patch(
+        name,
+        &kube::api::PatchParams::default(),
+        &kube::api::Patch::Merge(&patch),
+    )
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drain_waits_out_a_disruption_budget_and_reports_an_api_error_mid_drain() {
+    let stack = start().await;
+    let (namespace, name) = evictable_pod_on(&stack, "worker-1").await;
+
+    // A budget that never relents: the drain retries until its timeout, then says why.
+    set_eviction(&stack, &namespace, &name, Some("blocked")).await;
+    let run = stack
+        .run(&["exec", "drain", "worker-1", "--yes", "--timeout", "3s"])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("disruption budget") && run.stderr.contains(&name),
+        "{}",
+        run.stderr
+    );
+
+    // The API server failing mid-drain: no retry, a clear failure.
+    set_eviction(&stack, &namespace, &name, Some("error")).await;
+    let run = stack
+        .run(&["exec", "drain", "worker-1", "--yes", "--timeout", "30s"])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("InternalError"), "{}", run.stderr);
+
+    // A budget that relents while the drain waits: the drain completes.
+    set_eviction(&stack, &namespace, &name, Some("blocked")).await;
+    let drain = stack
+        .command(&["exec", "drain", "worker-1", "--yes", "--timeout", "60s"])
+        .output();
+    let relent = async {
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        set_eviction(&stack, &namespace, &name, None).await;
+    };
+    let (out, ()) = tokio::join!(drain, relent);
+    let out = out.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Every outcome is recorded: two failed drains, one that succeeded.
+    let history = stack.run(&["get", "commands", "--json"]).await;
+    let list: serde_json::Value = serde_json::from_str(&history.stdout).unwrap();
+    let statuses: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["command"]["kind"] == "drain")
+        .map(|c| c["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["succeeded", "failed", "failed"]);
+    stack.demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_clusters_policy_rejects_changes_in_protected_namespaces() {
+    let stack = start().await;
+    let pod = stack.pods("kube-system", "app=coredns").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let run = stack
+        .run(&[
+            "exec",
+            "restart-pod",
+            &format!("kube-system/{pod}"),
+            "--yes",
+        ])
+        .await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("rejected") && run.stderr.contains("protected"),
+        "{}",
+        run.stderr
+    );
+    // Reads stay allowed there (once the container has started and has logs).
+    let mut last = String::new();
+    let read = wait_for(Duration::from_secs(15), async || {
+        let run = stack
+            .run(&["logs", &format!("kube-system/{pod}"), "--tail", "1"])
+            .await;
+        last = run.stderr;
+        run.code == 0
+    })
+    .await;
+    assert!(read, "{last}");
+    assert!(
+        stack
+            .pods("kube-system", "app=coredns")
+            .await
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(&pod))
+    );
     stack.demo.stop().await;
 }

@@ -868,6 +868,10 @@ fn quantities(cpu: &Option<String>, memory: &Option<String>) -> Option<BTreeMap<
 /// The annotation that carries a container's fault (`crash`, `oom`) in the pod template.
 pub const FAULT_ANNOTATION: &str = "kubesim.atlhyper.io/fault";
 
+/// The annotation that makes a pod's eviction fail: `blocked` answers 429 as a disruption
+/// budget would, `error` answers 500 as a failing API server would.
+pub const EVICTION_ANNOTATION: &str = "kubesim.atlhyper.io/eviction";
+
 /// The control plane's static pods, as the kubelet mirrors them into the API.
 fn static_pods(node: &Node) -> Vec<k8s_openapi::api::core::v1::Pod> {
     let node_name = node.metadata.name.clone().unwrap_or_default();

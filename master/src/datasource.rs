@@ -61,6 +61,7 @@ pub trait Reader: Send + Sync {
         &self,
         limit: usize,
         before_id: Option<i64>,
+        filter: ops::AuditFilter,
     ) -> BoxFuture<'_, Result<Vec<AuditRecord>, ReadError>>;
     /// User tokens (never their secrets).
     fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenInfo>, ReadError>>;
@@ -236,11 +237,12 @@ impl Reader for DataSource {
         &self,
         limit: usize,
         before_id: Option<i64>,
+        filter: ops::AuditFilter,
     ) -> BoxFuture<'_, Result<Vec<AuditRecord>, ReadError>> {
         Box::pin(async move {
             Ok(self
                 .db
-                .read(move |conn| ops::audit_records(conn, limit, before_id))
+                .read(move |conn| ops::audit_records(conn, limit, before_id, &filter))
                 .await?)
         })
     }

@@ -323,6 +323,26 @@ async fn each_ack_settles_its_own_command_and_bad_acks_are_refused() {
     for step in ["command.create", "command.deliver", "command.result"] {
         assert!(steps.contains(&step), "{step} missing from {steps:?}");
     }
+    // The audit log filters by action (prefix), target (prefix), actor and outcome.
+    let (_, results) = master
+        .get(
+            ADMIN,
+            "/api/v1/audit?action=command.result&outcome=ok&actor=cluster:c1",
+        )
+        .await;
+    assert_eq!(results["items"].as_array().unwrap().len(), 1, "{results}");
+    let (_, by_target) = master
+        .get(
+            ADMIN,
+            "/api/v1/audit?action=command.&target=c1/shop/frontend",
+        )
+        .await;
+    assert!(
+        by_target["items"].as_array().unwrap().len() >= 5,
+        "{by_target}"
+    );
+    let (_, none) = master.get(ADMIN, "/api/v1/audit?target=c2/").await;
+    assert_eq!(none["items"].as_array().unwrap().len(), 0, "{none}");
 }
 
 #[tokio::test]

@@ -115,7 +115,8 @@ fn pod_log(state: ApiState, target: &Target, call: &Call) -> ApiResult<Response>
 }
 
 /// `POST pods/{name}/eviction`: accepts what kubectl (`policy/v1` Eviction) and kube-rs (no
-/// kind) send; no PodDisruptionBudgets are served, so every eviction is allowed.
+/// kind) send. No PodDisruptionBudgets are served: a pod annotated
+/// [`crate::scenario::EVICTION_ANNOTATION`] refuses its eviction instead (429 or 500).
 async fn evict(state: ApiState, target: &Target, call: Call) -> ApiResult<Response> {
     let (headers, bytes) = call.bytes(state.sim.options.max_body_bytes).await?;
     let _ = headers;
@@ -145,6 +146,26 @@ async fn evict(state: ApiState, target: &Target, call: Call) -> ApiResult<Respon
     let now = state.sim.now_ms();
     {
         let mut world = state.sim.world();
+        let refusal = world.get::<Pod>(namespace, name).and_then(|pod| {
+            pod.metadata
+                .annotations
+                .as_ref()?
+                .get(crate::scenario::EVICTION_ANNOTATION)
+                .cloned()
+        });
+        match refusal.as_deref() {
+            Some("blocked") => {
+                return Err(ApiError::too_many_requests(
+                    "Cannot evict pod as it would violate the pod's disruption budget.",
+                ));
+            }
+            Some("error") => {
+                return Err(ApiError::internal(format!(
+                    "Internal error occurred: evicting {namespace}/{name} failed"
+                )));
+            }
+            _ => {}
+        }
         crate::sim::lifecycle::delete::<Pod>(&mut world, namespace, name, grace, now)?;
     }
     Ok((

@@ -320,7 +320,10 @@ pub async fn audit(
     uri: Uri,
 ) -> Result<Response, ApiError> {
     require_admin(&state, &user, "read_audit", "").await?;
-    let params = query_map(uri.query(), &["limit", "before"])?;
+    let params = query_map(
+        uri.query(),
+        &["limit", "before", "actor", "action", "target", "outcome"],
+    )?;
     let limit = match params.get("limit") {
         None => 100,
         Some(v) => v
@@ -339,6 +342,12 @@ pub async fn audit(
             })
         })
         .transpose()?;
-    let records = state.reader.audit(limit, before).await?;
+    let filter = crate::db::ops::AuditFilter {
+        actor: params.get("actor").cloned(),
+        action: params.get("action").cloned(),
+        target: params.get("target").cloned(),
+        outcome: params.get("outcome").cloned(),
+    };
+    let records = state.reader.audit(limit, before, filter).await?;
     Ok(json(StatusCode::OK, &List::new(records)))
 }

@@ -339,18 +339,41 @@ pub fn tokens(conn: &Connection) -> Result<Vec<TokenRow>, DbError> {
     Ok(rows)
 }
 
+/// Which audit records to read: each set field must match (`action` and `target` as prefixes).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    pub target: Option<String>,
+    pub outcome: Option<String>,
+}
+
 /// Audit records, newest first, older than `before_id` when given.
 pub fn audit_records(
     conn: &Connection,
     limit: usize,
     before_id: Option<i64>,
+    filter: &AuditFilter,
 ) -> Result<Vec<AuditRecord>, DbError> {
     let mut stmt = conn.prepare(
         "SELECT id, ts_ms, actor, action, target, outcome, detail FROM audit
-         WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+         WHERE id < ?1
+           AND (?3 IS NULL OR actor = ?3)
+           AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
+           AND (?5 IS NULL OR substr(target, 1, length(?5)) = ?5)
+           AND (?6 IS NULL OR outcome = ?6)
+         ORDER BY id DESC LIMIT ?2",
     )?;
+    let args = params![
+        before_id.unwrap_or(i64::MAX),
+        limit as i64,
+        filter.actor,
+        filter.action,
+        filter.target,
+        filter.outcome
+    ];
     let rows = stmt
-        .query_map(params![before_id.unwrap_or(i64::MAX), limit as i64], |r| {
+        .query_map(args, |r| {
             Ok(AuditRecord {
                 id: r.get(0)?,
                 ts_ms: r.get(1)?,
