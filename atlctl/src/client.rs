@@ -109,9 +109,8 @@ impl Client {
         }
     }
 
-    /// GETs `path` and reads the answer as `T`.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
-        let response = self.send(self.request(path).timeout(self.timeout)).await?;
+    /// Reads a successful answer as `T`.
+    async fn decode<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T> {
         let body = read_capped(response, MAX_ANSWER_BYTES)
             .await
             .map_err(|e| self.transport(&e))?;
@@ -121,6 +120,12 @@ impl Client {
                 self.base
             ))
         })
+    }
+
+    /// GETs `path` and reads the answer as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        let response = self.send(self.request(path).timeout(self.timeout)).await?;
+        self.decode(response).await
     }
 
     /// Every page of a list: `plural` is the path under `/api/v1` (`pods`), `query` its filters.
@@ -166,15 +171,7 @@ impl Client {
             request = request.bearer_auth(token);
         }
         let response = self.send(request).await?;
-        let body = read_capped(response, MAX_ANSWER_BYTES)
-            .await
-            .map_err(|e| self.transport(&e))?;
-        serde_json::from_slice(&body).map_err(|e| {
-            CliError::Failed(format!(
-                "master at {} answered something that is not the expected JSON ({e})",
-                self.base
-            ))
-        })
+        self.decode(response).await
     }
 
     pub async fn clusters(&self) -> Result<List<ClusterSummary>> {
