@@ -426,3 +426,83 @@ async fn the_clusters_policy_rejects_changes_in_protected_namespaces() {
     );
     stack.demo.stop().await;
 }
+
+/// Runs `script` in a detached tmux session (its own server) and returns the screen once it
+/// shows `EXIT=`, after typing `keys` at the prompt.
+async fn in_tmux(socket: &str, script: &str, keys: &str) -> String {
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", socket])
+            .args(args)
+            .output()
+            .expect("tmux runs (scripts/test installs it)")
+    };
+    let started = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "160",
+        "-y",
+        "20",
+        script,
+    ]);
+    assert!(started.status.success(), "{started:?}");
+    let mut screen = String::new();
+    let prompted = wait_for(Duration::from_secs(10), async || {
+        screen =
+            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
+        screen.contains("to confirm:")
+    })
+    .await;
+    assert!(prompted, "no prompt: {screen}");
+    tmux(&["send-keys", "-t", "t", keys, "Enter"]);
+    let done = wait_for(Duration::from_secs(15), async || {
+        screen =
+            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
+        screen.contains("EXIT=")
+    })
+    .await;
+    tmux(&["kill-server"]);
+    assert!(done, "never finished: {screen}");
+    screen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_a_change_waits_for_the_typed_name() {
+    let stack = start().await;
+    let pod = stack.pods("shop", "app=cart").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let script = format!(
+        "ATLHYPER_SERVER={} ATLHYPER_TOKEN={} ATLHYPER_CONFIG={} {} exec restart-pod shop/{pod}; \
+         echo EXIT=$?; sleep 30",
+        stack.demo.server,
+        stack.demo.admin_token,
+        stack.dir.path().join("none.toml").display(),
+        env!("CARGO_BIN_EXE_atlctl"),
+    );
+    let socket = format!("atlctl-test-{}", std::process::id());
+    let refused = in_tmux(&socket, &script, "not-the-name").await;
+    assert!(
+        refused.contains("not confirmed") && refused.contains("EXIT=1"),
+        "{refused}"
+    );
+    assert!(
+        stack
+            .pods("shop", "app=cart")
+            .await
+            .iter()
+            .any(|p| p.metadata.name.as_deref() == Some(&pod))
+    );
+
+    let confirmed = in_tmux(&socket, &script, &pod).await;
+    assert!(
+        confirmed.contains("recreates it") && confirmed.contains("EXIT=0"),
+        "{confirmed}"
+    );
+    stack.demo.stop().await;
+}
