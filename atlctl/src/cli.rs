@@ -63,7 +63,8 @@ pub enum Command {
         after_help = "Examples:\n  atlctl get pods -A\n  atlctl get deploy -n shop -o wide\n  atlctl get nodes --sort-by name --no-headers\n  atlctl get pod checkout-5d8f -n shop -o yaml\n  atlctl get pods -A -w --json"
     )]
     Get(GetArgs),
-    /// Live usage: `top nodes` (CPU, memory, disk, network, temperature from nodemetrics).
+    /// Live usage: `top nodes` (CPU, memory, disk, network, temperature from nodemetrics),
+    /// `top pods` (each pod's CPU and memory from its cgroup).
     Top(TopArgs),
     /// Events, newest last (`-w` to follow).
     Events(EventsArgs),
@@ -160,28 +161,39 @@ pub struct GetArgs {
 pub enum TopResource {
     #[value(alias = "node", alias = "no")]
     Nodes,
+    #[value(alias = "pod", alias = "po")]
+    Pods,
 }
 
 #[derive(Debug, Args, Clone)]
 pub struct TopArgs {
     pub resource: TopResource,
 
-    /// Only these nodes.
+    /// Only these nodes (or pods).
     pub names: Vec<String>,
 
     /// Only this cluster (repeat or use commas for several).
     #[arg(long, value_delimiter = ',')]
     pub cluster: Vec<String>,
 
+    /// Pods: the namespace [default: the context's, else `default`].
+    #[arg(short, long, conflicts_with = "all_namespaces")]
+    pub namespace: Option<String>,
+
+    /// Pods: every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
     /// Print one table and exit (what happens anyway when stdout is not a terminal).
     #[arg(long)]
     pub once: bool,
 
-    /// One JSON document (`NodeMetricsList`) and exit.
+    /// One JSON document (`NodeMetricsList`, `PodMetricsList`) and exit.
     #[arg(long)]
     pub json: bool,
 
-    /// Sort by cpu, memory, disk, name (`-` in front for descending) [default: name].
+    /// Sort by cpu, memory, name, and for nodes disk (`-` in front for descending)
+    /// [default: name].
     #[arg(long)]
     pub sort_by: Option<String>,
 

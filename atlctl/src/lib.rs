@@ -14,6 +14,7 @@ pub mod kinds;
 mod sse;
 mod table;
 mod top;
+mod top_pods;
 mod watch;
 
 use clap::CommandFactory as _;

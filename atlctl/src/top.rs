@@ -140,6 +140,9 @@ async fn fetch(args: &TopArgs, session: &Session) -> Result<List<InCluster<NodeM
 }
 
 pub async fn run(args: &TopArgs, session: &Session) -> Result<()> {
+    if args.resource == crate::cli::TopResource::Pods {
+        return crate::top_pods::run(args, session).await;
+    }
     if args.json {
         return write_doc(Some(Output::Json), &fetch(args, session).await?);
     }

@@ -412,3 +412,72 @@ async fn demo_headless_prints_the_exports_first_and_serves_until_sigterm() {
         .unwrap();
     assert!(status.success(), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn top_pods_names_every_running_pod_the_simulated_nodes_report() {
+    let stack = start().await;
+    // kubesim reports the workers; the control plane is this host, whose sampler finds no
+    // kubelet cgroups.
+    let running = || -> BTreeSet<String> {
+        stack
+            .demo
+            .kubesim
+            .sim
+            .world()
+            .pods
+            .iter()
+            .filter(|e| {
+                let status = e.object.status.as_ref();
+                status.and_then(|s| s.phase.as_deref()) == Some("Running")
+                    && e.object.spec.as_ref().and_then(|s| s.node_name.as_deref())
+                        != Some("control-plane-1")
+            })
+            .map(|e| {
+                format!(
+                    "{}/{}",
+                    e.object.metadata.namespace.clone().unwrap_or_default(),
+                    e.object.metadata.name.clone().unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    let mut last = (BTreeSet::new(), BTreeSet::new());
+    let agree = wait_for(Duration::from_secs(20), async || {
+        let Some(list) = stack
+            .run(&["top", "pods", "-A", "--json"])
+            .await
+            .json::<List<InCluster<atlhyper_model::api::PodMetrics>>>()
+        else {
+            return false;
+        };
+        assert_eq!(list.kind, "PodMetricsList");
+        for p in &list.items {
+            assert!(
+                p.object.cpu_millicores >= 0.0 && p.object.memory_bytes > 0,
+                "{p:?}"
+            );
+        }
+        last = (
+            list.items
+                .iter()
+                .map(|p| format!("{}/{}", p.object.namespace, p.object.name))
+                .collect(),
+            running(),
+        );
+        last.0 == last.1 && !last.0.is_empty()
+    })
+    .await;
+    assert!(agree, "top pods {:?} vs running {:?}", last.0, last.1);
+
+    let once = stack.run(&["top", "pods", "-n", "shop", "--once"]).await;
+    assert_eq!(once.code, 0, "{}", once.stderr);
+    let header: Vec<&str> = once
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(header, ["NAME", "CPU(cores)", "MEMORY(bytes)"]);
+    stack.demo.stop().await;
+}

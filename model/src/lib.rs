@@ -28,7 +28,7 @@ pub use command::{
 pub use envelope::{Envelope, Payload, PreEncodedEnvelope, ProtocolVersion};
 pub use metrics::{
     CpuMetrics, DiskIoMetrics, FilesystemMetrics, MemoryMetrics, NetworkMetrics,
-    NodeMetricsSnapshot, ProcessMetrics, TemperatureMetrics,
+    NodeMetricsSnapshot, PodUsage, ProcessMetrics, TemperatureMetrics,
 };
 pub use source::{Source, StoreMode, UnknownSource};
 

@@ -25,6 +25,20 @@ pub struct NodeMetricsSnapshot {
     #[serde(default)]
     pub top_memory: Vec<ProcessMetrics>,
     pub uptime_secs: u64,
+    /// Each pod's usage on the node, from its cgroup; by uid, since a node knows no pod names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pods: Vec<PodUsage>,
+}
+
+/// One pod's CPU and memory on its node (`kubectl top pods`'s figures).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PodUsage {
+    pub uid: String,
+    /// CPU used since the previous sample, in millicores.
+    pub cpu_millicores: f64,
+    /// The pod's cgroup memory, page cache included (`memory.current`).
+    pub memory_bytes: u64,
 }
 
 /// CPU use in percent of the named capacity (100 % = every core busy for the total).

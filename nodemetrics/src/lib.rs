@@ -6,6 +6,7 @@
 //! the agent is away. It runs as a DaemonSet (`deploy/nodemetrics.yaml`) or in-process in
 //! `atlctl demo`.
 
+pub mod cgroup;
 mod config;
 pub mod fs;
 pub mod host;

@@ -105,6 +105,7 @@ struct Previous {
     disks: HashMap<String, DiskCounters>,
     /// pid → (start time, CPU ticks): a reused pid has another start time.
     processes: HashMap<i32, (u64, u64)>,
+    pods: HashMap<String, crate::cgroup::PodCounters>,
 }
 
 /// The busiest processes, and every process's CPU counter for the next sample.
@@ -191,6 +192,13 @@ impl Sampler {
             counters: processes_now,
         } = self.processes(previous.as_ref(), seconds);
 
+        let pods_now = crate::cgroup::pod_counters(&self.host);
+        let pods = crate::cgroup::usage(
+            &pods_now,
+            previous.as_ref().map(|p| &p.pods),
+            seconds * 1000.0,
+        );
+
         let available = memory
             .mem_available
             .unwrap_or(memory.mem_free + memory.buffers + memory.cached);
@@ -222,6 +230,7 @@ impl Sampler {
                 .host
                 .parse::<Uptime>("uptime")
                 .map_or(0, |u| u.uptime as u64),
+            pods,
         };
         self.previous = Some(Previous {
             at: now,
@@ -230,6 +239,7 @@ impl Sampler {
             net: net_now,
             disks: disks_now,
             processes: processes_now,
+            pods: pods_now,
         });
         Ok(snapshot)
     }

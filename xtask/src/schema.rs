@@ -6,7 +6,9 @@
 use std::path::PathBuf;
 
 use atlhyper_model::NodeMetricsSnapshot;
-use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, Item, List, WatchEvent};
+use atlhyper_model::api::{
+    ClusterSummary, CommandInfo, InCluster, Item, List, PodMetrics, WatchEvent,
+};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
@@ -47,6 +49,10 @@ pub fn all() -> Vec<(&'static str, String)> {
     all.push((
         "NodeMetricsList.json",
         render::<List<InCluster<NodeMetricsSnapshot>>>(),
+    ));
+    all.push((
+        "PodMetricsList.json",
+        render::<List<InCluster<PodMetrics>>>(),
     ));
     all.push(("ClusterList.json", render::<List<ClusterSummary>>()));
     all.push(("Cluster.json", render::<Item<ClusterSummary>>()));

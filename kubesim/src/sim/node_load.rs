@@ -8,7 +8,7 @@ use std::time::Duration;
 use atlhyper_model::codec;
 use atlhyper_model::{
     CpuMetrics, DiskIoMetrics, FilesystemMetrics, MemoryMetrics, NetworkMetrics,
-    NodeMetricsSnapshot, ProcessMetrics, TemperatureMetrics,
+    NodeMetricsSnapshot, PodUsage, ProcessMetrics, TemperatureMetrics,
 };
 use k8s_openapi::api::core::v1::Node;
 use rand::{Rng, SeedableRng};
@@ -57,6 +57,7 @@ pub fn snapshot(
     let mut memory = (GIB + GIB / 4) as f64;
     let mut processes: Vec<ProcessMetrics> = Vec::new();
     let mut pods = 0u32;
+    let mut usage_by_pod = Vec::new();
     for e in world.pods.iter() {
         let pod = &e.object;
         if pod.spec.as_ref().and_then(|s| s.node_name.as_deref()) != Some(name.as_str()) {
@@ -72,6 +73,13 @@ pub fn snapshot(
         let used_mem = mem.max(32 << 20) as f64 * (0.7 + 0.4 * rng.random::<f64>());
         cpu_millis += used_cpu;
         memory += used_mem;
+        if let Some(uid) = &pod.metadata.uid {
+            usage_by_pod.push(PodUsage {
+                uid: uid.clone(),
+                cpu_millicores: used_cpu,
+                memory_bytes: used_mem as u64,
+            });
+        }
         let process = pod
             .spec
             .as_ref()
@@ -195,6 +203,7 @@ pub fn snapshot(
         top_cpu,
         top_memory,
         uptime_secs: ((now_ms - created_ms).max(0) / 1000) as u64 + 3_600 + seed % 86_400,
+        pods: usage_by_pod,
     }
 }
 

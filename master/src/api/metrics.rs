@@ -1,9 +1,11 @@
-//! Node metrics: each node's latest sample, and a node's history over a range.
+//! Node metrics: each node's latest sample, a node's history over a range, and each pod's
+//! latest usage.
 
 use std::collections::HashMap;
 
-use atlhyper_model::NodeMetricsSnapshot;
-use atlhyper_model::api::{InCluster, Item, List};
+use atlhyper_model::api::{InCluster, Item, List, PodMetrics};
+use atlhyper_model::resources::Pod;
+use atlhyper_model::{NodeMetricsSnapshot, PodUsage, Source};
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
@@ -13,10 +15,12 @@ use axum::routing::get;
 use super::params::{duration_ms, query_map, time_ms};
 use super::{ApiError, Shared, User, json};
 use crate::datasource::RangeQuery;
+use crate::resource::Resource as _;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
         .route("/node-metrics", get(latest))
+        .route("/pod-metrics", get(pods))
         .route("/clusters/{cluster}/node-metrics/{node}", get(one))
         .route("/clusters/{cluster}/node-metrics/{node}/range", get(range))
 }
@@ -41,6 +45,66 @@ async fn latest(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Re
             object: &**s,
         })
         .collect();
+    Ok(json(StatusCode::OK, &List::new(items)))
+}
+
+/// `GET /api/v1/pod-metrics?cluster=&namespace=`: each pod's usage from its node's latest
+/// sample, named through the cluster's latest pod list (samples name pods by uid).
+async fn pods(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Response, ApiError> {
+    let params = query_map(uri.query(), &["cluster", "namespace"])?;
+    let cluster = params.get("cluster").filter(|c| !c.is_empty());
+    if let Some(id) = cluster
+        && !state.reader.has_cluster(id)
+    {
+        return Err(ApiError::not_found(format!(
+            "cluster `{id}` is not registered"
+        )));
+    }
+    let cluster = cluster.map(String::as_str);
+    let mut usage: HashMap<(&str, &str), (&str, i64, &PodUsage)> = HashMap::new();
+    let samples = state.reader.latest_metrics(cluster);
+    for (cluster_id, sample) in &samples {
+        for pod in &sample.pods {
+            usage.insert(
+                (cluster_id.as_str(), pod.uid.as_str()),
+                (sample.node.as_str(), sample.ts_ms, pod),
+            );
+        }
+    }
+    let snapshots = state.reader.snapshots(Source::PodListSnapshot, cluster);
+    let mut items = Vec::new();
+    for snapshot in &snapshots {
+        for pod in Pod::items(&snapshot.payload) {
+            if params
+                .get("namespace")
+                .is_some_and(|ns| &pod.namespace != ns)
+            {
+                continue;
+            }
+            if let Some((node, ts_ms, used)) =
+                usage.get(&(snapshot.cluster_id.as_str(), pod.uid.as_str()))
+            {
+                items.push(InCluster {
+                    cluster_id: snapshot.cluster_id.clone(),
+                    object: PodMetrics {
+                        namespace: pod.namespace.clone(),
+                        name: pod.name.clone(),
+                        node: (*node).to_owned(),
+                        ts_ms: *ts_ms,
+                        cpu_millicores: used.cpu_millicores,
+                        memory_bytes: used.memory_bytes,
+                    },
+                });
+            }
+        }
+    }
+    items.sort_by(|a, b| {
+        (&a.cluster_id, &a.object.namespace, &a.object.name).cmp(&(
+            &b.cluster_id,
+            &b.object.namespace,
+            &b.object.name,
+        ))
+    });
     Ok(json(StatusCode::OK, &List::new(items)))
 }
 

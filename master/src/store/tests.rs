@@ -80,6 +80,7 @@ fn sample(node: &str, ts_ms: i64) -> NodeMetricsSnapshot {
         top_cpu: vec![],
         top_memory: vec![],
         uptime_secs: 1,
+        pods: Vec::new(),
     }
 }
 

@@ -71,3 +71,16 @@ pub struct MetricSeries {
     pub resolution: Resolution,
     pub points: Vec<MetricPoint>,
 }
+
+/// A pod's latest usage, named: what `GET /api/v1/pod-metrics` and `atlctl top pods` give.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct PodMetrics {
+    pub namespace: String,
+    pub name: String,
+    pub node: String,
+    /// When the node's sample was taken.
+    pub ts_ms: i64,
+    pub cpu_millicores: f64,
+    pub memory_bytes: u64,
+}

@@ -15,7 +15,7 @@ pub use admin::{
 };
 pub use cluster::{ClusterCounts, ClusterSummary, SourceStatus};
 pub use commands::{AckOutcome, AckReceipt, CommandInfo, CreateCommand};
-pub use metrics::{MetricPoint, MetricSeries, Resolution};
+pub use metrics::{MetricPoint, MetricSeries, PodMetrics, Resolution};
 pub use stream::{SnapshotChange, StreamBatch, StreamReset, WatchEvent, WatchEventType};
 
 use crate::metrics::NodeMetricsSnapshot;
@@ -49,6 +49,7 @@ list_kinds! {
     ConfigMap => "ConfigMap", "ConfigMapList",
     Event => "Event", "EventList",
     NodeMetricsSnapshot => "NodeMetrics", "NodeMetricsList",
+    PodMetrics => "PodMetrics", "PodMetricsList",
     ClusterSummary => "Cluster", "ClusterList",
     TokenInfo => "Token", "TokenList",
     AuditRecord => "AuditRecord", "AuditList",
