@@ -481,3 +481,98 @@ async fn top_pods_names_every_running_pod_the_simulated_nodes_report() {
     assert_eq!(header, ["NAME", "CPU(cores)", "MEMORY(bytes)"]);
     stack.demo.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_read_newest_last_and_follow_as_ndjson() {
+    let stack = start().await;
+    let have_events = wait_for(Duration::from_secs(10), async || {
+        stack
+            .run(&["events", "-A", "--json"])
+            .await
+            .json::<List<InCluster<atlhyper_model::resources::Event>>>()
+            .is_some_and(|l| l.items.len() >= 3)
+    })
+    .await;
+    assert!(have_events);
+    let list: List<InCluster<atlhyper_model::resources::Event>> =
+        stack.run(&["events", "-A", "--json"]).await.json().unwrap();
+    assert_eq!(list.kind, "EventList");
+    let seen: Vec<i64> = list.items.iter().map(|e| e.object.last_seen_ms).collect();
+    assert!(
+        seen.windows(2).all(|w| w[0] <= w[1]),
+        "not newest last: {seen:?}"
+    );
+
+    let mut child = stack
+        .command(&["events", "-n", "shop", "-w", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let shop: kube::Api<KubePod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    let victim = shop.list(&ListParams::default()).await.unwrap().items[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    shop.delete(&victim, &DeleteParams::default().grace_period(0))
+        .await
+        .unwrap();
+    // The replacement's events (Scheduled, Pulling, …) arrive as lines, shop's only.
+    let fresh = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let line = lines.next_line().await.unwrap().expect("the follow ended");
+            let event: serde_json::Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(event["object"]["kind"], "Event");
+            assert_eq!(event["object"]["namespace"], "shop", "{line}");
+            if event["object"]["reason"] == "Scheduled" {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(fresh.is_ok(), "no Scheduled event followed the deletion");
+    child.kill().await.unwrap();
+    stack.demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completions_and_no_wait() {
+    let stack = start().await;
+    for shell in ["bash", "zsh", "fish"] {
+        let run = stack.run(&["completions", shell]).await;
+        assert_eq!(run.code, 0, "{shell}: {}", run.stderr);
+        assert!(
+            run.stdout.contains("atlctl") && run.stdout.contains("restart-pod"),
+            "{shell}"
+        );
+    }
+    assert_eq!(stack.run(&["completions", "tcsh"]).await.code, 2);
+
+    let run = stack
+        .run(&[
+            "exec",
+            "scale",
+            "shop/cart",
+            "--replicas",
+            "3",
+            "--yes",
+            "--no-wait",
+        ])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let id = run.stdout.trim().to_owned();
+    assert!(id.starts_with("cmd-"), "{id}");
+    let done = wait_for(Duration::from_secs(10), async || {
+        stack
+            .run(&["get", "commands", &id, "--json"])
+            .await
+            .json::<serde_json::Value>()
+            .is_some_and(|c| c["status"] == "succeeded")
+    })
+    .await;
+    assert!(done, "{id} never succeeded");
+    stack.demo.stop().await;
+}
