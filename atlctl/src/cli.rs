@@ -145,7 +145,7 @@ pub struct GetArgs {
     /// Sort by a column: name, namespace, age, status, cluster; pods also restarts, node,
     /// ready; deployments ready, desired; events last_seen, count, reason. `-` in front for
     /// descending.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sort_by: Option<String>,
 
     /// Leave out the header line.
@@ -194,7 +194,7 @@ pub struct TopArgs {
 
     /// Sort by cpu, memory, name, and for nodes disk (`-` in front for descending)
     /// [default: name].
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub sort_by: Option<String>,
 
     /// Leave out the header line.

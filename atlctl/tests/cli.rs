@@ -184,6 +184,19 @@ async fn top_nodes_shows_every_node_with_plausible_figures() {
     .await;
     assert!(all, "metrics for {last:?}, nodes {nodes:?}");
 
+    // Busiest first: `-` for descending, as a separate word too.
+    let sorted = stack
+        .run(&["top", "nodes", "--sort-by", "-cpu", "--json"])
+        .await
+        .json::<List<InCluster<NodeMetricsSnapshot>>>()
+        .unwrap();
+    let cpu: Vec<f64> = sorted
+        .items
+        .iter()
+        .map(|i| i.object.cpu.usage_percent)
+        .collect();
+    assert!(cpu.windows(2).all(|w| w[0] >= w[1]), "{cpu:?}");
+
     let once = stack.run(&["top", "nodes", "--once"]).await;
     assert_eq!(once.code, 0, "{}", once.stderr);
     let rows: Vec<&str> = once.stdout.lines().collect();
