@@ -250,17 +250,13 @@ pub struct Settings {
     pub hold: Duration,
 }
 
-fn now_ms() -> i64 {
-    crate::now_ms()
-}
-
 fn ack_of(command: &Command, outcome: Outcome) -> Ack {
     Ack {
         command_id: command.id.clone(),
         status: outcome.status,
         message: outcome.message,
         output: outcome.output,
-        finished_ms: now_ms(),
+        finished_ms: crate::now_ms(),
     }
 }
 
@@ -333,7 +329,7 @@ pub async fn run(
                 let _ = ack_tx.send(ack_of(&command, outcome));
                 continue;
             }
-            if command.expires_ms <= now_ms() {
+            if command.expires_ms <= crate::now_ms() {
                 let _ = ack_tx.send(ack_of(
                     &command,
                     Outcome::failed("expired before it could run"),

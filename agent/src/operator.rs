@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use atlhyper_model::cap_output;
 use atlhyper_model::{AckStatus, CommandKind};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Node, Pod};
@@ -172,7 +173,7 @@ pub async fn execute(
             pods.logs(name, &lp).await.map(|text| {
                 let lines = text.lines().count();
                 Outcome {
-                    output: Some(cap(text, max_output)),
+                    output: Some(cap_output(text, max_output)),
                     ..Outcome::ok(format!("{lines} log lines of pod {namespace}/{name}"))
                 }
             })
@@ -184,7 +185,7 @@ pub async fn execute(
         } => crate::describe::describe(client, *object, namespace.as_deref(), name)
             .await
             .map(|text| Outcome {
-                output: Some(cap(text, max_output)),
+                output: Some(cap_output(text, max_output)),
                 ..Outcome::ok(format!("described {}", kind.target()))
             }),
     };
@@ -198,18 +199,6 @@ fn jiff_now() -> String {
     Timestamp::from_second(now.as_second())
         .unwrap_or(now)
         .to_string()
-}
-
-/// Caps `text` at `max` bytes with a marker.
-pub fn cap(text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n[… truncated at {end} bytes]", &text[..end])
 }
 
 async fn restart_pod(

@@ -98,23 +98,6 @@ fn audit(actor: &str, action: &str, info: &CommandInfo, outcome: &str, now_ms: i
     }
 }
 
-/// Caps `text` at `max` bytes (on a character boundary) with a marker saying how much went.
-pub fn cap_output(text: String, max: usize) -> String {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!(
-        "{}\n[… truncated: {} of {} bytes shown]",
-        &text[..end],
-        end,
-        text.len()
-    )
-}
-
 impl Commands {
     pub fn new(db: Db, hub: Arc<Hub>, limits: QueueLimits) -> Self {
         Commands {
@@ -429,7 +412,7 @@ impl Commands {
                     output: ack
                         .output
                         .clone()
-                        .map(|o| cap_output(o, self.limits.max_output)),
+                        .map(|o| atlhyper_model::cap_output(o, self.limits.max_output)),
                     ..info.clone()
                 });
                 outcomes.push(AckOutcome {
@@ -529,20 +512,5 @@ impl Commands {
         };
         self.settle(&overdue, "master", "command.expire", now_ms)
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn output_is_capped_on_a_character_boundary_with_a_marker() {
-        assert_eq!(cap_output("short".into(), 10), "short");
-        let capped = cap_output("ééééé".into(), 5);
-        assert!(
-            capped.starts_with("éé\n[… truncated: 4 of 10 bytes shown]"),
-            "{capped}"
-        );
     }
 }

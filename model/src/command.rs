@@ -255,6 +255,23 @@ pub enum AckStatus {
     Rejected,
 }
 
+/// Caps a command's output (`text`) at `max` bytes (on a character boundary) with a marker saying how much went.
+pub fn cap_output(text: String, max: usize) -> String {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n[… truncated: {} of {} bytes shown]",
+        &text[..end],
+        end,
+        text.len()
+    )
+}
+
 /// A command's life as master tracks it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -299,5 +316,20 @@ impl From<AckStatus> for CommandStatus {
 impl fmt::Display for CommandStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_capped_on_a_character_boundary_with_a_marker() {
+        assert_eq!(cap_output("short".into(), 10), "short");
+        let capped = cap_output("ééééé".into(), 5);
+        assert!(
+            capped.starts_with("éé\n[… truncated: 4 of 10 bytes shown]"),
+            "{capped}"
+        );
     }
 }

@@ -23,7 +23,7 @@ pub mod validate;
 
 pub use command::{
     Ack, AckBatch, AckStatus, Command, CommandKind, CommandSet, CommandStatus, ObjectKind,
-    WatchRequest,
+    WatchRequest, cap_output,
 };
 pub use envelope::{Envelope, Payload, PreEncodedEnvelope, ProtocolVersion};
 pub use metrics::{
