@@ -290,15 +290,16 @@ async fn logs_return_the_last_lines_and_describe_the_object_with_events() {
 
 /// A pod of `node` that a drain evicts (not a DaemonSet's, not in kube-system).
 async fn evictable_pod_on(stack: &Stack, node: &str) -> (String, String) {
+    // Right after start the scheduler may not have bound every pod yet: wait for one.
     let api: kube::Api<KubePod> = kube::Api::all(stack.kube.clone());
-    let pods = api
-        .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
-        .await
-        .unwrap()
-        .items;
-    let pod = pods
-        .iter()
-        .find(|p| {
+    let mut found = None;
+    wait_for(Duration::from_secs(20), async || {
+        let pods = api
+            .list(&ListParams::default().fields(&format!("spec.nodeName={node}")))
+            .await
+            .unwrap()
+            .items;
+        found = pods.into_iter().find(|p| {
             p.metadata.namespace.as_deref() != Some("kube-system")
                 && !p
                     .metadata
@@ -306,12 +307,12 @@ async fn evictable_pod_on(stack: &Stack, node: &str) -> (String, String) {
                     .iter()
                     .flatten()
                     .any(|o| o.kind == "DaemonSet")
-        })
-        .expect("an evictable pod on the node");
-    (
-        pod.metadata.namespace.clone().unwrap(),
-        pod.metadata.name.clone().unwrap(),
-    )
+        });
+        found.is_some()
+    })
+    .await;
+    let pod = found.expect("an evictable pod on the node");
+    (pod.metadata.namespace.unwrap(), pod.metadata.name.unwrap())
 }
 
 async fn set_eviction(stack: &Stack, namespace: &str, name: &str, value: Option<&str>) {
