@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 const EXAMPLES: &str = "\
 Examples:
   atlctl demo                               # the whole product on a simulated cluster
+  atlctl                                    # the console (on a terminal; ? lists its keys)
   atlctl get pods -A                        # every pod of every cluster
   atlctl get pods -n shop -l app=checkout   # by namespace and label selector
   atlctl get po -A --field status=CrashLoopBackOff -o wide
@@ -27,8 +28,12 @@ Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 unauthorized/forbidden, 5 un
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
+    /// The console: no changes offered (a viewer token gets this anyway).
+    #[arg(long, env = "ATLHYPER_READONLY")]
+    pub readonly: bool,
+    /// Without a command, on a terminal: the console (`:po`, `:no`, `/filter`, `?` for keys).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Where master is and how to talk to it.

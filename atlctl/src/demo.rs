@@ -177,8 +177,34 @@ async fn shutdown_signal() {
     }
 }
 
-pub async fn run(args: &DemoArgs) -> Result<()> {
+pub async fn run(args: &DemoArgs, readonly: bool) -> Result<()> {
     let demo = Demo::start(args).await?;
+    if !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        // The console on the demo; the stack stops when it closes.
+        let client = crate::client::Client::new(
+            &demo.server,
+            Some(demo.admin_token.clone()),
+            std::time::Duration::from_secs(30),
+        )?;
+        let session = crate::Session {
+            client,
+            target: crate::context::Target {
+                server: demo.server.clone(),
+                token: Some(demo.admin_token.clone()),
+                namespace: None,
+                context: None,
+            },
+        };
+        let options = crate::console::Options {
+            first: crate::kinds::Resource::Nodes,
+            readonly,
+            scope: crate::console::app::Scope::default(),
+        };
+        let result = crate::console::run(&session, options).await;
+        eprintln!("stopping the demo…");
+        demo.stop().await;
+        return result;
+    }
     let exports = demo.exports();
     crate::get::write_out(&exports)?;
     if !args.headless && std::io::stdout().is_terminal() {

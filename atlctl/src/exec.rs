@@ -355,7 +355,7 @@ fn confirm(kind: &CommandKind, cluster: &str, name: &str) -> Result<()> {
     }
 }
 
-fn idempotency_key() -> String {
+pub(crate) fn idempotency_key() -> String {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());

@@ -1,9 +1,11 @@
-//! atlctl: AtlHyper's command line. kubectl-shaped reads of every cluster master holds, with a
-//! stable `--json`, live `-w` following, contexts, and `atlctl demo` — the whole product on
-//! one machine.
+//! atlctl: AtlHyper's command line and console. kubectl-shaped reads of every cluster master
+//! holds, with a stable `--json`, live `-w` following, contexts, commands through each
+//! cluster's agent, the live console ([`console`], `atlctl` on a terminal), and `atlctl demo`
+//! — the whole product on one machine.
 
 pub mod cli;
 pub mod client;
+pub mod console;
 pub mod context;
 pub mod demo;
 pub mod error;
@@ -56,15 +58,23 @@ impl Session {
 /// # Errors
 /// A [`CliError`]: its message is the one line for stderr, its exit code the process's.
 pub async fn run(cli: Cli) -> Result<()> {
-    match &cli.command {
+    let Some(command) = &cli.command else {
+        let options = console::Options {
+            first: kinds::Resource::Pods,
+            readonly: cli.readonly,
+            scope: console::app::Scope::default(),
+        };
+        return console::run(&Session::new(&cli.global)?, options).await;
+    };
+    match command {
         Command::Get(args) => get::run(args, &Session::new(&cli.global)?).await,
-        Command::Top(args) => top::run(args, &Session::new(&cli.global)?).await,
+        Command::Top(args) => top::run(args, cli.readonly, &Session::new(&cli.global)?).await,
         Command::Events(args) => events::run(args, &Session::new(&cli.global)?).await,
         Command::Exec(exec) => exec::exec(exec, &Session::new(&cli.global)?).await,
         Command::Logs(args) => exec::logs(args, &Session::new(&cli.global)?).await,
         Command::Describe(args) => exec::describe(args, &Session::new(&cli.global)?).await,
         Command::Config(command) => config(command, &cli.global),
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => demo::run(args, cli.readonly).await,
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "atlctl", &mut out);

@@ -24,18 +24,41 @@ fn main() -> ExitCode {
     };
     // Logs matter only when atlctl runs the stack itself (`demo`); commands print results.
     let level = match &cli.command {
-        atlctl::cli::Command::Demo(args) if args.headless => "info",
-        atlctl::cli::Command::Demo(_) => "warn",
+        Some(atlctl::cli::Command::Demo(args)) if args.headless => "info",
+        Some(atlctl::cli::Command::Demo(_)) => "warn",
         _ => "error",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ATLHYPER_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ATLHYPER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let console = std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal()
+        && match &cli.command {
+            None => true,
+            Some(atlctl::cli::Command::Demo(args)) => !args.headless,
+            Some(atlctl::cli::Command::Top(args)) => !args.once && !args.json,
+            Some(_) => false,
+        };
+    if console {
+        // The console owns the terminal: log lines would tear through it.
+        let path = std::env::temp_dir().join("atlctl.log");
+        if let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        {
+            tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(false)
+                .with_writer(std::sync::Mutex::new(file))
+                .init();
+        }
+    } else {
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {

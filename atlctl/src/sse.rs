@@ -71,6 +71,9 @@ pub struct Subscription {
     pending: std::collections::VecDeque<SseEvent>,
     last_id: Option<String>,
     failures: u32,
+    /// Told when the connection drops (`false`) and comes back (`true`); when set, nothing
+    /// is printed (the console draws its own indicator).
+    on_state: Option<Box<dyn FnMut(bool) + Send>>,
 }
 
 impl Subscription {
@@ -88,7 +91,14 @@ impl Subscription {
             pending: Default::default(),
             last_id: None,
             failures: 0,
+            on_state: None,
         })
+    }
+
+    /// Reports the connection's state to `f` instead of printing it.
+    pub fn on_state(mut self, f: impl FnMut(bool) + Send + 'static) -> Self {
+        self.on_state = Some(Box::new(f));
+        self
     }
 
     /// The next event. A dropped connection is reopened with back-off; a refused token or a
@@ -113,6 +123,9 @@ impl Subscription {
                 Ok(None) | Err(_) => {
                     self.response = None;
                     self.parser = Parser::default();
+                    if let Some(f) = &mut self.on_state {
+                        f(false);
+                    }
                 }
             }
         }
@@ -120,7 +133,7 @@ impl Subscription {
 
     async fn reconnect(&mut self) -> Result<()> {
         self.failures += 1;
-        if self.failures == 2 {
+        if self.failures == 2 && self.on_state.is_none() {
             eprintln!(
                 "atlctl: lost the stream from {}; reconnecting…",
                 self.client.server()
@@ -135,6 +148,9 @@ impl Subscription {
         {
             Ok(response) => {
                 self.response = Some(response);
+                if let Some(f) = &mut self.on_state {
+                    f(true);
+                }
                 Ok(())
             }
             Err(CliError::Unreachable(_)) => Ok(()),

@@ -2,7 +2,6 @@
 //! plus disk, network and temperature.
 
 use std::io::IsTerminal as _;
-use std::time::Duration;
 
 use atlhyper_model::NodeMetricsSnapshot;
 use atlhyper_model::api::{InCluster, List};
@@ -139,33 +138,44 @@ async fn fetch(args: &TopArgs, session: &Session) -> Result<List<InCluster<NodeM
     Ok(list)
 }
 
-pub async fn run(args: &TopArgs, session: &Session) -> Result<()> {
+pub async fn run(args: &TopArgs, readonly: bool, session: &Session) -> Result<()> {
+    let live = !args.once
+        && !args.json
+        && std::io::stdout().is_terminal()
+        && std::io::stdin().is_terminal();
+    if live {
+        // On a terminal `top` is the console, opened on nodes or pods.
+        let first = match args.resource {
+            crate::cli::TopResource::Nodes => crate::kinds::Resource::Nodes,
+            crate::cli::TopResource::Pods => crate::kinds::Resource::Pods,
+        };
+        let scope = crate::console::app::Scope {
+            cluster: (args.cluster.len() == 1).then(|| args.cluster[0].clone()),
+            namespace: if args.all_namespaces {
+                None
+            } else {
+                args.namespace.clone()
+            },
+        };
+        let options = crate::console::Options {
+            first,
+            readonly,
+            scope,
+        };
+        return crate::console::run(session, options).await;
+    }
     if args.resource == crate::cli::TopResource::Pods {
         return crate::top_pods::run(args, session).await;
     }
     if args.json {
         return write_doc(Some(Output::Json), &fetch(args, session).await?);
     }
-    let live = !args.once && std::io::stdout().is_terminal();
-    loop {
-        let list = fetch(args, session).await?;
-        let text = if list.items.is_empty() {
-            "No node metrics yet: is nodemetrics running and reporting to the agent?\n".to_owned()
-        } else {
-            table(&list.items).render(!args.no_headers)
-        };
-        if !live {
-            if list.items.is_empty() {
-                eprint!("{text}");
-            } else {
-                write_out(&text)?;
-            }
-            return Ok(());
-        }
-        // Until Ctrl-C: redraw every 5 s, the nodemetrics sampling period.
-        write_out(&format!("\x1b[H\x1b[2J{text}"))?;
-        tokio::time::sleep(Duration::from_secs(5)).await;
+    let list = fetch(args, session).await?;
+    if list.items.is_empty() {
+        eprintln!("No node metrics yet: is nodemetrics running and reporting to the agent?");
+        return Ok(());
     }
+    write_out(&table(&list.items).render(!args.no_headers))
 }
 
 #[cfg(test)]

@@ -1,0 +1,897 @@
+//! The console's state and the one function that changes it. `App` is plain data: keys become
+//! [`Action`]s, the network's answers arrive as [`Msg`]s, and [`App::update`] returns the
+//! [`Effect`]s (loads, commands) the network task runs.
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+
+use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, MetricSeries};
+use atlhyper_model::resources::{
+    ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
+};
+use atlhyper_model::{CommandKind, NodeMetricsSnapshot};
+
+use super::rows::{self, Filter, RowId, Rows, Shape, Tone};
+use crate::kinds::Resource;
+
+/// The data the console loads; each is one list call at master.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Feed {
+    Clusters,
+    Pods,
+    Nodes,
+    Metrics,
+    Deployments,
+    Services,
+    Namespaces,
+    Ingresses,
+    ConfigMaps,
+    Events,
+    Commands,
+}
+
+impl Feed {
+    /// The stream kind whose changes make this feed stale.
+    pub fn of_stream_kind(kind: &str) -> Option<Feed> {
+        Some(match kind {
+            "pods" => Feed::Pods,
+            "nodes" => Feed::Nodes,
+            "deployments" => Feed::Deployments,
+            "services" => Feed::Services,
+            "namespaces" => Feed::Namespaces,
+            "ingresses" => Feed::Ingresses,
+            "configmaps" => Feed::ConfigMaps,
+            "events" => Feed::Events,
+            "metrics" => Feed::Metrics,
+            "commands" => Feed::Commands,
+            _ => return None,
+        })
+    }
+
+    pub fn of_resource(resource: Resource) -> Feed {
+        match resource {
+            Resource::Pods => Feed::Pods,
+            Resource::Nodes => Feed::Nodes,
+            Resource::Deployments => Feed::Deployments,
+            Resource::Services => Feed::Services,
+            Resource::Namespaces => Feed::Namespaces,
+            Resource::Ingresses => Feed::Ingresses,
+            Resource::ConfigMaps => Feed::ConfigMaps,
+            Resource::Events => Feed::Events,
+            Resource::Clusters => Feed::Clusters,
+            Resource::Commands => Feed::Commands,
+        }
+    }
+}
+
+/// Which cluster and namespace a load is for: answers for an older scope are dropped.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub cluster: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// A list master answered.
+#[derive(Debug, Clone)]
+pub enum Loaded {
+    Clusters(Vec<ClusterSummary>),
+    Pods(Vec<InCluster<Pod>>),
+    Nodes(Vec<InCluster<Node>>),
+    Metrics(Vec<InCluster<NodeMetricsSnapshot>>),
+    Deployments(Vec<InCluster<Deployment>>),
+    Services(Vec<InCluster<Service>>),
+    Namespaces(Vec<InCluster<Namespace>>),
+    Ingresses(Vec<InCluster<Ingress>>),
+    ConfigMaps(Vec<InCluster<ConfigMap>>),
+    Events(Vec<InCluster<Event>>),
+    Commands(Vec<CommandInfo>),
+}
+
+impl Loaded {
+    pub fn feed(&self) -> Feed {
+        match self {
+            Loaded::Clusters(_) => Feed::Clusters,
+            Loaded::Pods(_) => Feed::Pods,
+            Loaded::Nodes(_) => Feed::Nodes,
+            Loaded::Metrics(_) => Feed::Metrics,
+            Loaded::Deployments(_) => Feed::Deployments,
+            Loaded::Services(_) => Feed::Services,
+            Loaded::Namespaces(_) => Feed::Namespaces,
+            Loaded::Ingresses(_) => Feed::Ingresses,
+            Loaded::ConfigMaps(_) => Feed::ConfigMaps,
+            Loaded::Events(_) => Feed::Events,
+            Loaded::Commands(_) => Feed::Commands,
+        }
+    }
+}
+
+/// What the network task tells the UI.
+#[derive(Debug, Clone)]
+pub enum Msg {
+    Loaded(Scope, Loaded),
+    LoadFailed(Feed, String),
+    /// A snapshot of `kind` changed in `cluster`.
+    Changed {
+        cluster: String,
+        kind: String,
+    },
+    /// New events a push appended.
+    Events(String, Vec<Event>),
+    /// New node samples.
+    Metrics(String, Vec<NodeMetricsSnapshot>),
+    /// A command changed status.
+    Command(CommandInfo),
+    /// The stream missed changes: everything shown is listed again.
+    Reset,
+    StreamUp,
+    StreamDown(String),
+    /// A node's history for its chart or its sparkline.
+    Series(MetricSeries),
+    /// master took the command.
+    Queued(CommandInfo),
+    /// master refused it (role, policy, arguments).
+    Refused {
+        label: String,
+        error: String,
+    },
+}
+
+/// What the network task does for the UI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    Load {
+        feed: Feed,
+        scope: Scope,
+        /// Waits this long first: a burst of changes becomes one load.
+        delay_ms: u64,
+    },
+    /// A node's history over the last `minutes`, for the detail chart or a sparkline.
+    Range {
+        cluster: String,
+        node: String,
+        minutes: u32,
+    },
+    /// Recent history of these nodes, for their sparklines.
+    Sparks {
+        nodes: Vec<(String, String)>,
+    },
+    Command {
+        cluster: String,
+        kind: CommandKind,
+    },
+}
+
+/// Keys, as what they mean.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Enter,
+    Back,
+    CommandLine,
+    FilterLine,
+    Help,
+    /// A character typed into the open prompt.
+    Type(char),
+    Erase,
+    Submit,
+    Cancel,
+    /// Sort by the column at this index (again: the other way).
+    SortBy(usize),
+    SortNext,
+    SortPrev,
+    Logs,
+    Describe,
+    Restart,
+    Delete,
+    Scale,
+    SetImage,
+    Cordon,
+    Uncordon,
+    Drain,
+    /// Node chart range: 15 min, 1 h, 6 h, 24 h.
+    Range(u32),
+    Resize(u16, u16),
+    Tick(i64),
+}
+
+/// A list of one kind, with its filter, sort and selection.
+#[derive(Debug, Clone)]
+pub struct ListScreen {
+    pub resource: Resource,
+    pub filter_text: String,
+    pub filter: Filter,
+    pub sort: Option<(usize, bool)>,
+    pub rows: Rows,
+    /// Indexes into `rows.rows` that pass the filter, in the shown order.
+    pub visible: Vec<usize>,
+    pub selected: usize,
+    pub offset: usize,
+}
+
+impl ListScreen {
+    pub fn new(resource: Resource) -> ListScreen {
+        ListScreen {
+            resource,
+            filter_text: String::new(),
+            filter: Filter::All,
+            sort: None,
+            rows: Rows::default(),
+            visible: Vec::new(),
+            selected: 0,
+            offset: 0,
+        }
+    }
+
+    pub fn selected_id(&self) -> Option<&RowId> {
+        let i = *self.visible.get(self.selected)?;
+        Some(&self.rows.rows[i].id)
+    }
+
+    /// Filters and sorts again, keeping the selected object selected.
+    pub fn refresh(&mut self) {
+        let keep = self.selected_id().cloned();
+        self.visible = self.rows.select(&self.filter);
+        if let Some((column, descending)) = self.sort {
+            self.rows.sort(&mut self.visible, column, descending);
+        }
+        self.selected = keep
+            .and_then(|id| {
+                self.visible
+                    .iter()
+                    .position(|&i| self.rows.rows[i].id == id)
+            })
+            .unwrap_or(self.selected)
+            .min(self.visible.len().saturating_sub(1));
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NodeScreen {
+    pub cluster: String,
+    pub node: String,
+    pub minutes: u32,
+    pub series: Option<MetricSeries>,
+    pub scroll: u16,
+}
+
+#[derive(Debug, Clone)]
+pub struct PodScreen {
+    pub id: RowId,
+    pub scroll: u16,
+}
+
+/// Text from the cluster: logs, a describe, a command's output.
+#[derive(Debug, Clone)]
+pub struct TextScreen {
+    pub title: String,
+    pub lines: Vec<String>,
+    /// The command whose output this waits for.
+    pub waiting_for: Option<String>,
+    pub scroll: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Screen {
+    List(ListScreen),
+    Node(NodeScreen),
+    Pod(PodScreen),
+    Text(TextScreen),
+}
+
+/// A change waiting for its confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Confirm {
+    pub cluster: String,
+    pub kind: CommandKind,
+    /// What has to be typed to go ahead (`None`: y/n).
+    pub name: Option<String>,
+    pub typed: String,
+}
+
+/// A change that needs a value first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ask {
+    Replicas(RowId),
+    Image(RowId),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mode {
+    Normal,
+    Command(String),
+    Filter(String),
+    Help,
+    Confirm(Confirm),
+    Input(Ask, String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub tone: Tone,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Data {
+    pub clusters: Vec<ClusterSummary>,
+    pub pods: Vec<InCluster<Pod>>,
+    pub nodes: Vec<InCluster<Node>>,
+    pub metrics: Vec<InCluster<NodeMetricsSnapshot>>,
+    pub deployments: Vec<InCluster<Deployment>>,
+    pub services: Vec<InCluster<Service>>,
+    pub namespaces: Vec<InCluster<Namespace>>,
+    pub ingresses: Vec<InCluster<Ingress>>,
+    pub configmaps: Vec<InCluster<ConfigMap>>,
+    pub events: Vec<InCluster<Event>>,
+    pub commands: Vec<CommandInfo>,
+}
+
+/// Points kept per node for the sparklines.
+pub const SPARK_POINTS: usize = 16;
+/// One sparkline point per this many milliseconds.
+pub const SPARK_STEP_MS: i64 = 15_000;
+
+/// The console.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub server: String,
+    pub user: String,
+    pub readonly: bool,
+    pub now_ms: i64,
+    pub width: u16,
+    pub height: u16,
+    pub scope: Scope,
+    pub data: Data,
+    /// What has arrived at least once for the current scope.
+    pub loaded: HashSet<Feed>,
+    pub loading: HashSet<Feed>,
+    /// Changed while loading: loaded again once the load in flight is in.
+    pub dirty: HashSet<Feed>,
+    pub last_load_ms: BTreeMap<Feed, i64>,
+    /// When each cluster was last heard of (a push, an event, a sample).
+    pub heard_ms: BTreeMap<String, i64>,
+    /// Each node's recent CPU %, oldest first, one point per [`SPARK_STEP_MS`].
+    pub sparks: BTreeMap<(String, String), VecDeque<(i64, f64)>>,
+    /// Nodes whose history was asked for once.
+    pub sparks_asked: HashSet<(String, String)>,
+    pub stream_up: bool,
+    pub screens: Vec<Screen>,
+    pub mode: Mode,
+    pub status: Option<Status>,
+    /// Commands this console sent, by id, with what to call them.
+    pub sent: BTreeMap<String, String>,
+    pub stale_after_ms: i64,
+    /// Colours on (off with `NO_COLOR`).
+    pub color: bool,
+    pub quit: bool,
+}
+
+/// Loads wait so that one feed is listed at most twice a second.
+const MIN_RELOAD_MS: i64 = 500;
+
+impl App {
+    pub fn new(server: String, user: String, readonly: bool, first: Resource) -> App {
+        App {
+            server,
+            user,
+            readonly,
+            now_ms: 0,
+            width: 80,
+            height: 24,
+            scope: Scope::default(),
+            data: Data::default(),
+            loaded: HashSet::new(),
+            loading: HashSet::new(),
+            dirty: HashSet::new(),
+            last_load_ms: BTreeMap::new(),
+            heard_ms: BTreeMap::new(),
+            sparks: BTreeMap::new(),
+            sparks_asked: HashSet::new(),
+            stream_up: false,
+            screens: vec![Screen::List(ListScreen::new(first))],
+            mode: Mode::Normal,
+            status: None,
+            sent: BTreeMap::new(),
+            stale_after_ms: 60_000,
+            color: true,
+            quit: false,
+        }
+    }
+
+    /// The loads to start with.
+    pub fn start(&mut self) -> Vec<Effect> {
+        self.load_needed(true)
+    }
+
+    pub fn screen(&self) -> &Screen {
+        self.screens.last().expect("there is always a screen")
+    }
+
+    pub fn screen_mut(&mut self) -> &mut Screen {
+        self.screens.last_mut().expect("there is always a screen")
+    }
+
+    pub fn list(&self) -> Option<&ListScreen> {
+        match self.screen() {
+            Screen::List(list) => Some(list),
+            _ => None,
+        }
+    }
+
+    /// Rows in the table body at the current size (title, header, borders and footer aside).
+    pub fn page(&self) -> usize {
+        usize::from(self.height.saturating_sub(5)).max(1)
+    }
+
+    /// The feeds the current screen (and the header) shows.
+    pub fn needed(&self) -> Vec<Feed> {
+        let mut feeds = vec![Feed::Clusters];
+        match self.screen() {
+            Screen::List(list) => {
+                feeds.push(Feed::of_resource(list.resource));
+                if list.resource == Resource::Nodes {
+                    feeds.push(Feed::Metrics);
+                }
+            }
+            Screen::Node(_) => feeds.extend([Feed::Nodes, Feed::Metrics, Feed::Pods, Feed::Events]),
+            Screen::Pod(_) => feeds.extend([Feed::Pods, Feed::Events]),
+            Screen::Text(_) => {}
+        }
+        feeds.dedup();
+        feeds
+    }
+
+    fn load(&mut self, feed: Feed) -> Effect {
+        self.loading.insert(feed);
+        let since = self
+            .last_load_ms
+            .get(&feed)
+            .map_or(i64::MAX, |t| self.now_ms - t);
+        Effect::Load {
+            feed,
+            scope: self.scope.clone(),
+            delay_ms: (MIN_RELOAD_MS - since).clamp(0, MIN_RELOAD_MS) as u64,
+        }
+    }
+
+    /// Loads what the screen needs: all of it (`again`), or what has not arrived yet.
+    fn load_needed(&mut self, again: bool) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        for feed in self.needed() {
+            if self.loading.contains(&feed) {
+                if again {
+                    self.dirty.insert(feed);
+                }
+            } else if again || !self.loaded.contains(&feed) {
+                effects.push(self.load(feed));
+            }
+        }
+        effects
+    }
+
+    pub fn set_status(&mut self, text: impl Into<String>, tone: Tone) {
+        self.status = Some(Status {
+            text: text.into(),
+            tone,
+        });
+    }
+
+    /// Moves to a new screen (Esc comes back).
+    pub fn push(&mut self, screen: Screen) -> Vec<Effect> {
+        self.screens.push(screen);
+        self.rebuild();
+        self.load_needed(false)
+    }
+
+    /// Shows a list kind in place of the current lists (as `:po` does in k9s).
+    pub fn show(&mut self, resource: Resource) -> Vec<Effect> {
+        self.screens.truncate(1);
+        self.screens[0] = Screen::List(ListScreen::new(resource));
+        self.rebuild();
+        self.load_needed(false)
+    }
+
+    /// Changes cluster or namespace: what was loaded is for the old scope.
+    pub fn rescope(&mut self, scope: Scope) -> Vec<Effect> {
+        if scope == self.scope {
+            return Vec::new();
+        }
+        self.scope = scope;
+        self.loaded.retain(|f| *f == Feed::Clusters);
+        self.dirty.extend(self.loading.iter().copied());
+        self.rebuild();
+        self.load_needed(false)
+    }
+
+    pub fn shape(&self) -> Shape {
+        let clusters = match &self.scope.cluster {
+            Some(_) => false,
+            None => self.data.clusters.len() > 1,
+        };
+        Shape {
+            now_ms: self.now_ms,
+            clusters,
+            namespaces: self.scope.namespace.is_none(),
+        }
+    }
+
+    /// Builds the current list's rows from the data.
+    pub fn rebuild(&mut self) {
+        let shape = self.shape();
+        let now = self.now_ms;
+        let Some(Screen::List(list)) = self.screens.last() else {
+            return;
+        };
+        let d = &self.data;
+        let rows = match list.resource {
+            Resource::Pods => rows::build(&d.pods, shape),
+            Resource::Nodes => super::nodes::rows(&d.nodes, &d.metrics, &self.sparks, shape),
+            Resource::Deployments => rows::build(&d.deployments, shape),
+            Resource::Services => rows::build(&d.services, shape),
+            Resource::Namespaces => rows::build(&d.namespaces, shape),
+            Resource::Ingresses => rows::build(&d.ingresses, shape),
+            Resource::ConfigMaps => rows::build(&d.configmaps, shape),
+            Resource::Events => rows::build(&d.events, shape),
+            Resource::Clusters => rows::clusters(&d.clusters, now),
+            Resource::Commands => rows::commands(&d.commands, now),
+        };
+        if let Some(Screen::List(list)) = self.screens.last_mut() {
+            list.rows = rows;
+            list.refresh();
+            let page = usize::from(self.height.saturating_sub(5)).max(1);
+            clamp_offset(list, page);
+        }
+    }
+
+    /// Whether a cluster has gone quiet for longer than master calls stale.
+    pub fn stale(&self, cluster: &str) -> bool {
+        self.heard_ms
+            .get(cluster)
+            .is_none_or(|t| self.now_ms - t > self.stale_after_ms)
+    }
+
+    fn heard(&mut self, cluster: &str) {
+        let t = self.heard_ms.entry(cluster.to_owned()).or_insert(0);
+        *t = (*t).max(self.now_ms);
+    }
+
+    /// Applies a message from the network.
+    pub fn receive(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Loaded(scope, loaded) => {
+                let feed = loaded.feed();
+                self.loading.remove(&feed);
+                self.last_load_ms.insert(feed, self.now_ms);
+                let again = self.dirty.remove(&feed) || scope != self.scope;
+                let mut effects = Vec::new();
+                if scope == self.scope || feed == Feed::Clusters {
+                    self.loaded.insert(feed);
+                    self.store(loaded);
+                    if feed == Feed::Metrics {
+                        effects.extend(self.fill_sparks());
+                    }
+                    self.rebuild();
+                }
+                if again && self.needed().contains(&feed) {
+                    effects.push(self.load(feed));
+                }
+                effects
+            }
+            Msg::LoadFailed(feed, error) => {
+                self.loading.remove(&feed);
+                self.last_load_ms.insert(feed, self.now_ms);
+                self.set_status(error, Tone::Bad);
+                Vec::new()
+            }
+            Msg::Changed { cluster, kind } => {
+                self.heard(&cluster);
+                let Some(feed) = Feed::of_stream_kind(&kind) else {
+                    return Vec::new();
+                };
+                if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster) {
+                    return Vec::new();
+                }
+                let mut effects = Vec::new();
+                // The cluster list's counts follow the pods and nodes.
+                for feed in [feed, Feed::Clusters] {
+                    if !self.needed().contains(&feed) {
+                        continue;
+                    }
+                    if self.loading.contains(&feed) {
+                        self.dirty.insert(feed);
+                    } else {
+                        effects.push(self.load(feed));
+                    }
+                }
+                effects
+            }
+            Msg::Events(cluster, events) => {
+                self.heard(&cluster);
+                if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster) {
+                    return Vec::new();
+                }
+                let wanted = |e: &Event| {
+                    self.scope
+                        .namespace
+                        .as_ref()
+                        .is_none_or(|ns| *ns == e.namespace)
+                };
+                let fresh: Vec<InCluster<Event>> = events
+                    .into_iter()
+                    .filter(wanted)
+                    .map(|object| InCluster {
+                        cluster_id: cluster.clone(),
+                        object,
+                    })
+                    .collect();
+                // An event seen again (its count went up) replaces the old line.
+                for e in fresh {
+                    self.data.events.retain(|old| {
+                        !(old.cluster_id == e.cluster_id && old.object.uid == e.object.uid)
+                    });
+                    self.data.events.push(e);
+                }
+                self.rebuild();
+                Vec::new()
+            }
+            Msg::Metrics(cluster, samples) => {
+                self.heard(&cluster);
+                for sample in samples {
+                    self.spark(
+                        &cluster,
+                        &sample.node,
+                        sample.ts_ms,
+                        sample.cpu.usage_percent,
+                    );
+                    let fresh = InCluster {
+                        cluster_id: cluster.clone(),
+                        object: sample,
+                    };
+                    match self.data.metrics.iter_mut().find(|m| {
+                        m.cluster_id == fresh.cluster_id && m.object.node == fresh.object.node
+                    }) {
+                        Some(old) => *old = fresh,
+                        None => {
+                            if self.scope.cluster.as_ref().is_none_or(|c| *c == cluster) {
+                                self.data.metrics.push(fresh);
+                            }
+                        }
+                    }
+                }
+                self.rebuild();
+                Vec::new()
+            }
+            Msg::Command(info) => self.command_update(info),
+            Msg::Queued(info) => {
+                let label = self.sent_label(&info);
+                let id = info.command.id.clone();
+                self.sent.insert(id.clone(), label.clone());
+                self.set_status(format!("{label}: queued as {id}"), Tone::Normal);
+                for screen in self.screens.iter_mut().rev() {
+                    if let Screen::Text(text) = screen
+                        && text.waiting_for.as_deref() == Some("")
+                    {
+                        text.waiting_for = Some(id.clone());
+                        break;
+                    }
+                }
+                // The stream may have brought the result before master's answer came back.
+                let known = self
+                    .data
+                    .commands
+                    .iter()
+                    .find(|c| c.command.id == id && c.status.is_final())
+                    .cloned();
+                self.command_update(known.unwrap_or(info))
+            }
+            Msg::Refused { label, error } => {
+                self.set_status(format!("{label}: {error}"), Tone::Bad);
+                if let Screen::Text(text) = self.screen_mut()
+                    && text.waiting_for.is_some()
+                {
+                    text.waiting_for = None;
+                    text.lines = vec![error];
+                }
+                Vec::new()
+            }
+            Msg::Series(series) => {
+                let key = (series.cluster_id.clone(), series.node.clone());
+                if let Screen::Node(node) = self.screen_mut()
+                    && node.cluster == key.0
+                    && node.node == key.1
+                {
+                    node.series = Some(series.clone());
+                }
+                if series.step_ms == SPARK_STEP_MS {
+                    let line = self.sparks.entry(key).or_default();
+                    line.clear();
+                    for p in series.points.iter().rev().take(SPARK_POINTS).rev() {
+                        line.push_back((p.ts_ms, p.cpu_percent));
+                    }
+                }
+                self.rebuild();
+                Vec::new()
+            }
+            Msg::Reset => self.load_needed(true),
+            Msg::StreamUp => {
+                let was = self.stream_up;
+                self.stream_up = true;
+                // Back after a loss (master restarted?): what changed meanwhile is listed.
+                if was {
+                    Vec::new()
+                } else {
+                    self.load_needed(true)
+                }
+            }
+            Msg::StreamDown(reason) => {
+                self.stream_up = false;
+                self.set_status(format!("stream lost: {reason}; reconnecting"), Tone::Warn);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Nodes whose sparkline has no history yet get it from master once.
+    fn fill_sparks(&mut self) -> Option<Effect> {
+        let nodes: Vec<(String, String)> = self
+            .data
+            .metrics
+            .iter()
+            .map(|m| (m.cluster_id.clone(), m.object.node.clone()))
+            .filter(|key| self.sparks.get(key).is_none_or(|l| l.len() < 2))
+            .filter(|key| self.sparks_asked.insert(key.clone()))
+            .collect();
+        (!nodes.is_empty()).then_some(Effect::Sparks { nodes })
+    }
+
+    fn spark(&mut self, cluster: &str, node: &str, ts_ms: i64, cpu: f64) {
+        let line = self
+            .sparks
+            .entry((cluster.to_owned(), node.to_owned()))
+            .or_default();
+        if line.back().is_some_and(|(t, _)| ts_ms - t < SPARK_STEP_MS) {
+            return;
+        }
+        line.push_back((ts_ms, cpu));
+        while line.len() > SPARK_POINTS {
+            line.pop_front();
+        }
+    }
+
+    fn store(&mut self, loaded: Loaded) {
+        let d = &mut self.data;
+        match loaded {
+            Loaded::Clusters(c) => {
+                for cluster in &c {
+                    if let Some(t) = cluster.last_push_ms {
+                        let heard = self.heard_ms.entry(cluster.id.clone()).or_insert(0);
+                        *heard = (*heard).max(t);
+                    }
+                }
+                d.clusters = c;
+            }
+            Loaded::Pods(p) => d.pods = p,
+            Loaded::Nodes(n) => d.nodes = n,
+            Loaded::Metrics(m) => {
+                for s in &m {
+                    let (cluster, node) = (s.cluster_id.clone(), s.object.node.clone());
+                    let (ts, cpu) = (s.object.ts_ms, s.object.cpu.usage_percent);
+                    let line = self.sparks.entry((cluster, node)).or_default();
+                    if line.back().is_none_or(|(t, _)| ts - t >= SPARK_STEP_MS) {
+                        line.push_back((ts, cpu));
+                    }
+                }
+                d.metrics = m;
+            }
+            Loaded::Deployments(x) => d.deployments = x,
+            Loaded::Services(x) => d.services = x,
+            Loaded::Namespaces(x) => d.namespaces = x,
+            Loaded::Ingresses(x) => d.ingresses = x,
+            Loaded::ConfigMaps(x) => d.configmaps = x,
+            Loaded::Events(mut x) => {
+                x.sort_by_key(|e| e.object.last_seen_ms);
+                d.events = x;
+            }
+            Loaded::Commands(x) => d.commands = x,
+        }
+    }
+
+    fn sent_label(&self, info: &CommandInfo) -> String {
+        format!(
+            "{} {}",
+            info.command.kind.name().replace('_', "-"),
+            info.command.kind.target()
+        )
+    }
+
+    fn command_update(&mut self, info: CommandInfo) -> Vec<Effect> {
+        self.heard(&info.command.cluster_id.clone());
+        let id = info.command.id.clone();
+        match self.data.commands.iter_mut().find(|c| c.command.id == id) {
+            Some(old) => *old = info.clone(),
+            None => self.data.commands.push(info.clone()),
+        }
+        let page = self.page();
+        if let Some(label) = self.sent.get(&id).cloned()
+            && info.status.is_final()
+        {
+            let tone = if info.status == atlhyper_model::CommandStatus::Succeeded {
+                Tone::Normal
+            } else {
+                Tone::Bad
+            };
+            let detail = info.message.clone().unwrap_or_default();
+            self.set_status(
+                format!("{label}: {} {detail}", info.status)
+                    .trim_end()
+                    .to_owned(),
+                tone,
+            );
+            for screen in &mut self.screens {
+                if let Screen::Text(text) = screen
+                    && text.waiting_for.as_deref() == Some(id.as_str())
+                {
+                    text.waiting_for = None;
+                    text.lines = match &info.output {
+                        Some(out) => out.lines().map(str::to_owned).collect(),
+                        None => vec![format!("{}: {detail}", info.status)],
+                    };
+                    // Logs open at their end, as `kubectl logs` leaves you.
+                    text.scroll = text.lines.len().saturating_sub(page + 1);
+                }
+            }
+        }
+        self.rebuild();
+        Vec::new()
+    }
+
+    /// Applies a key's action.
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        match action {
+            Action::Resize(w, h) => {
+                self.width = w;
+                self.height = h;
+                self.rebuild();
+                return Vec::new();
+            }
+            Action::Tick(now) => {
+                self.now_ms = now;
+                return Vec::new();
+            }
+            Action::Quit => {
+                self.quit = true;
+                return Vec::new();
+            }
+            _ => {}
+        }
+        match self.mode.clone() {
+            Mode::Normal => super::input::normal(self, action),
+            Mode::Help => {
+                if matches!(action, Action::Back | Action::Help | Action::Cancel) {
+                    self.mode = Mode::Normal;
+                }
+                Vec::new()
+            }
+            Mode::Command(text) => super::input::command_line(self, text, action),
+            Mode::Filter(text) => super::input::filter_line(self, text, action),
+            Mode::Confirm(confirm) => super::input::confirm(self, confirm, action),
+            Mode::Input(ask, text) => super::input::ask(self, ask, text, action),
+        }
+    }
+}
+
+/// Keeps the selection within the shown rows.
+pub fn clamp_offset(list: &mut ListScreen, page: usize) {
+    if list.selected < list.offset {
+        list.offset = list.selected;
+    } else if list.selected >= list.offset + page {
+        list.offset = list.selected + 1 - page;
+    }
+    let max_offset = list.visible.len().saturating_sub(page);
+    list.offset = list.offset.min(max_offset);
+}

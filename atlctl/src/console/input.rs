@@ -1,0 +1,643 @@
+//! What each action does in each mode: moving, drilling in, the `:` and `/` lines, and
+//! changes, which always pass a confirmation first.
+
+use atlhyper_model::{CommandKind, ObjectKind};
+
+use super::app::{
+    Action, App, Ask, Confirm, Effect, ListScreen, Mode, NodeScreen, PodScreen, Scope, Screen,
+    TextScreen, clamp_offset,
+};
+use super::rows::{Filter, RowId, Tone};
+use crate::kinds::Resource;
+
+/// Lines of logs a `l` asks for.
+const LOG_LINES: u32 = 500;
+
+pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
+    let page = app.page();
+    match action {
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => {
+            move_cursor(app, &action, page);
+            Vec::new()
+        }
+        Action::Back => back(app),
+        Action::Enter => enter(app),
+        Action::CommandLine => {
+            app.mode = Mode::Command(String::new());
+            Vec::new()
+        }
+        Action::FilterLine => {
+            if let Some(list) = app.list() {
+                app.mode = Mode::Filter(list.filter_text.clone());
+            }
+            Vec::new()
+        }
+        Action::Help => {
+            app.mode = Mode::Help;
+            Vec::new()
+        }
+        Action::SortBy(column) => {
+            sort(app, |current| match current {
+                Some((c, descending)) if c == column => Some((column, !descending)),
+                _ => Some((column, false)),
+            });
+            Vec::new()
+        }
+        Action::SortNext | Action::SortPrev => {
+            let forward = action == Action::SortNext;
+            let columns = app.list().map_or(0, |l| l.rows.columns.len());
+            if columns > 0 {
+                sort(app, |current| {
+                    let c = match current {
+                        None => 0,
+                        Some((c, _)) if forward => (c + 1) % columns,
+                        Some((c, _)) => (c + columns - 1) % columns,
+                    };
+                    Some((c, current.is_some_and(|(_, d)| d)))
+                });
+            }
+            Vec::new()
+        }
+        Action::Range(minutes) => {
+            if let Screen::Node(node) = app.screen_mut() {
+                node.minutes = minutes;
+                node.series = None;
+                return vec![Effect::Range {
+                    cluster: node.cluster.clone(),
+                    node: node.node.clone(),
+                    minutes,
+                }];
+            }
+            Vec::new()
+        }
+        Action::Logs => logs(app),
+        Action::Describe => describe(app),
+        Action::Restart
+        | Action::Delete
+        | Action::Scale
+        | Action::SetImage
+        | Action::Cordon
+        | Action::Uncordon
+        | Action::Drain => change(app, action),
+        _ => Vec::new(),
+    }
+}
+
+fn sort(app: &mut App, next: impl FnOnce(Option<(usize, bool)>) -> Option<(usize, bool)>) {
+    let page = app.page();
+    if let Screen::List(list) = app.screen_mut() {
+        list.sort = next(list.sort);
+        list.refresh();
+        clamp_offset(list, page);
+    }
+}
+
+fn move_cursor(app: &mut App, action: &Action, page: usize) {
+    match app.screen_mut() {
+        Screen::List(list) => {
+            let last = list.visible.len().saturating_sub(1);
+            list.selected = match action {
+                Action::Up => list.selected.saturating_sub(1),
+                Action::Down => (list.selected + 1).min(last),
+                Action::PageUp => list.selected.saturating_sub(page),
+                Action::PageDown => (list.selected + page).min(last),
+                Action::Top => 0,
+                _ => last,
+            };
+            clamp_offset(list, page);
+        }
+        Screen::Text(text) => {
+            let last = text.lines.len().saturating_sub(1);
+            text.scroll = match action {
+                Action::Up => text.scroll.saturating_sub(1),
+                Action::Down => (text.scroll + 1).min(last),
+                Action::PageUp => text.scroll.saturating_sub(page),
+                Action::PageDown => (text.scroll + page).min(last),
+                Action::Top => 0,
+                _ => last,
+            };
+        }
+        Screen::Node(NodeScreen { scroll, .. }) | Screen::Pod(PodScreen { scroll, .. }) => {
+            let page = page as u16;
+            *scroll = match action {
+                Action::Up => scroll.saturating_sub(1),
+                Action::Down => scroll.saturating_add(1),
+                Action::PageUp => scroll.saturating_sub(page),
+                Action::PageDown => scroll.saturating_add(page),
+                Action::Top => 0,
+                _ => u16::MAX / 2,
+            };
+        }
+    }
+}
+
+fn back(app: &mut App) -> Vec<Effect> {
+    if let Screen::List(list) = app.screen_mut()
+        && list.filter != Filter::All
+    {
+        list.filter = Filter::All;
+        list.filter_text.clear();
+        list.refresh();
+        return Vec::new();
+    }
+    if app.screens.len() > 1 {
+        app.screens.pop();
+        app.rebuild();
+        return app.start_missing();
+    }
+    Vec::new()
+}
+
+impl App {
+    /// Loads what the now-current screen needs and has not got.
+    pub fn start_missing(&mut self) -> Vec<Effect> {
+        let needed = self.needed();
+        let missing: Vec<_> = needed
+            .into_iter()
+            .filter(|f| !self.loaded.contains(f) && !self.loading.contains(f))
+            .collect();
+        if missing.is_empty() {
+            return Vec::new();
+        }
+        self.start()
+    }
+}
+
+fn selected(app: &App) -> Option<(Resource, RowId)> {
+    match app.screen() {
+        Screen::List(list) => Some((list.resource, list.selected_id()?.clone())),
+        Screen::Pod(pod) => Some((Resource::Pods, pod.id.clone())),
+        Screen::Node(node) => Some((
+            Resource::Nodes,
+            RowId {
+                cluster: node.cluster.clone(),
+                namespace: None,
+                name: node.node.clone(),
+            },
+        )),
+        Screen::Text(_) => None,
+    }
+}
+
+fn enter(app: &mut App) -> Vec<Effect> {
+    let Some((resource, id)) = selected(app) else {
+        return Vec::new();
+    };
+    if !matches!(app.screen(), Screen::List(_)) {
+        return Vec::new();
+    }
+    match resource {
+        Resource::Clusters => {
+            let scope = Scope {
+                cluster: Some(id.name.clone()),
+                namespace: app.scope.namespace.clone(),
+            };
+            let mut effects = app.rescope(scope);
+            effects.extend(app.show(Resource::Nodes));
+            effects
+        }
+        Resource::Namespaces => {
+            let scope = Scope {
+                cluster: app.scope.cluster.clone(),
+                namespace: Some(id.name.clone()),
+            };
+            let mut effects = app.rescope(scope);
+            effects.extend(app.show(Resource::Pods));
+            effects
+        }
+        Resource::Nodes => {
+            let minutes = 15;
+            let mut effects = app.push(Screen::Node(NodeScreen {
+                cluster: id.cluster.clone(),
+                node: id.name.clone(),
+                minutes,
+                series: None,
+                scroll: 0,
+            }));
+            effects.push(Effect::Range {
+                cluster: id.cluster,
+                node: id.name,
+                minutes,
+            });
+            effects
+        }
+        Resource::Pods => app.push(Screen::Pod(PodScreen { id, scroll: 0 })),
+        Resource::Deployments | Resource::Services => {
+            // The pods behind it: its selector as a label filter.
+            let selector = if resource == Resource::Deployments {
+                app.data
+                    .deployments
+                    .iter()
+                    .find(|d| {
+                        d.cluster_id == id.cluster
+                            && Some(&d.object.namespace) == id.namespace.as_ref()
+                            && d.object.name == id.name
+                    })
+                    .map(|d| d.object.selector.clone())
+            } else {
+                app.data
+                    .services
+                    .iter()
+                    .find(|s| {
+                        s.cluster_id == id.cluster
+                            && Some(&s.object.namespace) == id.namespace.as_ref()
+                            && s.object.name == id.name
+                    })
+                    .map(|s| s.object.selector.clone())
+            };
+            let Some(selector) = selector.filter(|s| !s.is_empty()) else {
+                app.set_status(format!("{} selects no pods", id.target()), Tone::Warn);
+                return Vec::new();
+            };
+            let text = format!(
+                "-l {}",
+                selector
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
+            let mut list = ListScreen::new(Resource::Pods);
+            list.filter = Filter::parse(&text);
+            list.filter_text = text;
+            app.push(Screen::List(list))
+        }
+        Resource::Commands => {
+            let Some(info) = app.data.commands.iter().find(|c| c.command.id == id.name) else {
+                return Vec::new();
+            };
+            let mut lines = vec![
+                format!(
+                    "{} {}",
+                    info.command.kind.name(),
+                    info.command.kind.target()
+                ),
+                format!("status: {}", info.status),
+            ];
+            if let Some(m) = &info.message {
+                lines.push(format!("message: {m}"));
+            }
+            if let Some(out) = &info.output {
+                lines.push(String::new());
+                lines.extend(out.lines().map(str::to_owned));
+            }
+            app.push(Screen::Text(TextScreen {
+                title: format!("command {}", info.command.id),
+                lines,
+                waiting_for: None,
+                scroll: 0,
+            }))
+        }
+        Resource::Ingresses | Resource::ConfigMaps => describe(app),
+        Resource::Events => Vec::new(),
+    }
+}
+
+/// Opens a text screen that fills with the command's output.
+fn run_for_text(app: &mut App, cluster: String, kind: CommandKind, title: String) -> Vec<Effect> {
+    let mut effects = app.push(Screen::Text(TextScreen {
+        title,
+        lines: Vec::new(),
+        // Filled in when master names the command.
+        waiting_for: Some(String::new()),
+        scroll: 0,
+    }));
+    effects.push(Effect::Command { cluster, kind });
+    effects
+}
+
+fn logs(app: &mut App) -> Vec<Effect> {
+    let Some((Resource::Pods, id)) = selected(app) else {
+        return Vec::new();
+    };
+    let namespace = id.namespace.clone().unwrap_or_default();
+    let kind = CommandKind::PodLogs {
+        namespace,
+        name: id.name.clone(),
+        container: None,
+        tail_lines: Some(LOG_LINES),
+        since_seconds: None,
+    };
+    run_for_text(
+        app,
+        id.cluster.clone(),
+        kind,
+        format!("logs {}", id.target()),
+    )
+}
+
+fn describe(app: &mut App) -> Vec<Effect> {
+    let Some((resource, id)) = selected(app) else {
+        return Vec::new();
+    };
+    let object = match resource {
+        Resource::Pods => ObjectKind::Pod,
+        Resource::Nodes => ObjectKind::Node,
+        Resource::Deployments => ObjectKind::Deployment,
+        Resource::Services => ObjectKind::Service,
+        Resource::Namespaces => ObjectKind::Namespace,
+        Resource::Ingresses => ObjectKind::Ingress,
+        Resource::ConfigMaps => ObjectKind::ConfigMap,
+        _ => return Vec::new(),
+    };
+    let kind = CommandKind::Describe {
+        object,
+        namespace: id.namespace.clone(),
+        name: id.name.clone(),
+    };
+    let title = format!("describe {} {}", object.as_str(), id.target());
+    run_for_text(app, id.cluster.clone(), kind, title)
+}
+
+fn change(app: &mut App, action: Action) -> Vec<Effect> {
+    let Some((resource, id)) = selected(app) else {
+        return Vec::new();
+    };
+    if app.readonly {
+        app.set_status(
+            "read-only: changes are off (--readonly or a viewer token)",
+            Tone::Warn,
+        );
+        return Vec::new();
+    }
+    let namespace = id.namespace.clone().unwrap_or_default();
+    let name = id.name.clone();
+    let kind = match (resource, &action) {
+        (Resource::Pods, Action::Restart) => CommandKind::RestartPod {
+            namespace,
+            name: name.clone(),
+            force: false,
+        },
+        (Resource::Pods, Action::Delete) => CommandKind::DeletePod {
+            namespace,
+            name: name.clone(),
+            grace_seconds: None,
+        },
+        (Resource::Deployments, Action::Restart) => CommandKind::RolloutRestart {
+            namespace,
+            name: name.clone(),
+        },
+        (Resource::Deployments, Action::Scale) => {
+            app.mode = Mode::Input(Ask::Replicas(id), String::new());
+            return Vec::new();
+        }
+        (Resource::Deployments, Action::SetImage) => {
+            app.mode = Mode::Input(Ask::Image(id), String::new());
+            return Vec::new();
+        }
+        (Resource::Nodes, Action::Cordon) => CommandKind::Cordon { node: name },
+        (Resource::Nodes, Action::Uncordon) => CommandKind::Uncordon { node: name },
+        (Resource::Nodes, Action::Drain) => CommandKind::Drain {
+            node: name.clone(),
+            grace_seconds: None,
+            ignore_daemonsets: true,
+            timeout_seconds: 300,
+        },
+        _ => return Vec::new(),
+    };
+    ask_confirmation(app, id.cluster, kind);
+    Vec::new()
+}
+
+/// Changes that lose work or capacity are confirmed by typing the object's name; the
+/// reversible ones (cordon, uncordon) by `y`.
+fn ask_confirmation(app: &mut App, cluster: String, kind: CommandKind) {
+    let name = match &kind {
+        CommandKind::Cordon { .. } | CommandKind::Uncordon { .. } => None,
+        CommandKind::Drain { node, .. } => Some(node.clone()),
+        CommandKind::RestartPod { name, .. }
+        | CommandKind::DeletePod { name, .. }
+        | CommandKind::RolloutRestart { name, .. }
+        | CommandKind::Scale { name, .. }
+        | CommandKind::UpdateImage { name, .. } => Some(name.clone()),
+        _ => None,
+    };
+    app.mode = Mode::Confirm(Confirm {
+        cluster,
+        kind,
+        name,
+        typed: String::new(),
+    });
+}
+
+pub fn confirm(app: &mut App, mut confirm: Confirm, action: Action) -> Vec<Effect> {
+    let label = format!(
+        "{} {}",
+        confirm.kind.name().replace('_', "-"),
+        confirm.kind.target()
+    );
+    let go = match (&confirm.name, action) {
+        (_, Action::Cancel | Action::Back) => false,
+        (None, Action::Type('y' | 'Y')) | (None, Action::Submit) => true,
+        (None, Action::Type(_)) => false,
+        (Some(_), Action::Type(c)) => {
+            confirm.typed.push(c);
+            app.mode = Mode::Confirm(confirm);
+            return Vec::new();
+        }
+        (Some(_), Action::Erase) => {
+            confirm.typed.pop();
+            app.mode = Mode::Confirm(confirm);
+            return Vec::new();
+        }
+        (Some(name), Action::Submit) => {
+            if confirm.typed != *name {
+                app.mode = Mode::Normal;
+                app.set_status(
+                    format!("{label}: the name did not match; nothing done"),
+                    Tone::Warn,
+                );
+                return Vec::new();
+            }
+            true
+        }
+        _ => return Vec::new(),
+    };
+    app.mode = Mode::Normal;
+    if !go {
+        app.set_status(format!("{label}: cancelled"), Tone::Normal);
+        return Vec::new();
+    }
+    app.set_status(format!("{label}: sending"), Tone::Normal);
+    vec![Effect::Command {
+        cluster: confirm.cluster,
+        kind: confirm.kind,
+    }]
+}
+
+pub fn ask(app: &mut App, ask: Ask, mut text: String, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Type(c) => {
+            text.push(c);
+            app.mode = Mode::Input(ask, text);
+        }
+        Action::Erase => {
+            text.pop();
+            app.mode = Mode::Input(ask, text);
+        }
+        Action::Cancel | Action::Back => app.mode = Mode::Normal,
+        Action::Submit => {
+            app.mode = Mode::Normal;
+            let (id, kind) = match &ask {
+                Ask::Replicas(id) => match text.trim().parse::<u32>() {
+                    Ok(replicas) => (
+                        id,
+                        CommandKind::Scale {
+                            namespace: id.namespace.clone().unwrap_or_default(),
+                            name: id.name.clone(),
+                            replicas,
+                        },
+                    ),
+                    Err(_) => {
+                        app.set_status(
+                            format!("replicas `{text}` is not a whole number"),
+                            Tone::Bad,
+                        );
+                        return Vec::new();
+                    }
+                },
+                Ask::Image(id) => match text.trim().split_once('=') {
+                    Some((container, image)) if !container.is_empty() && !image.is_empty() => (
+                        id,
+                        CommandKind::UpdateImage {
+                            namespace: id.namespace.clone().unwrap_or_default(),
+                            name: id.name.clone(),
+                            container: container.to_owned(),
+                            image: image.to_owned(),
+                        },
+                    ),
+                    _ => {
+                        app.set_status(format!("`{text}` is not CONTAINER=IMAGE"), Tone::Bad);
+                        return Vec::new();
+                    }
+                },
+            };
+            ask_confirmation(app, id.cluster.clone(), kind);
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+pub fn filter_line(app: &mut App, mut text: String, action: Action) -> Vec<Effect> {
+    let page = app.page();
+    match action {
+        Action::Type(c) => text.push(c),
+        Action::Erase => {
+            text.pop();
+        }
+        Action::Submit => {
+            app.mode = Mode::Normal;
+            return Vec::new();
+        }
+        Action::Cancel | Action::Back => {
+            app.mode = Mode::Normal;
+            text.clear();
+        }
+        _ => return Vec::new(),
+    }
+    if let Screen::List(list) = app.screen_mut() {
+        // Filtering as one types: the first match is selected.
+        list.filter = Filter::parse(&text);
+        list.filter_text.clone_from(&text);
+        list.selected = 0;
+        list.offset = 0;
+        list.refresh();
+        clamp_offset(list, page);
+    }
+    if app.mode != Mode::Normal {
+        app.mode = Mode::Filter(text);
+    }
+    Vec::new()
+}
+
+pub fn command_line(app: &mut App, mut text: String, action: Action) -> Vec<Effect> {
+    match action {
+        Action::Type(c) => {
+            text.push(c);
+            app.mode = Mode::Command(text);
+            Vec::new()
+        }
+        Action::Erase => {
+            text.pop();
+            app.mode = Mode::Command(text);
+            Vec::new()
+        }
+        Action::Cancel | Action::Back => {
+            app.mode = Mode::Normal;
+            Vec::new()
+        }
+        Action::Submit => {
+            app.mode = Mode::Normal;
+            run_command_line(app, &text)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// `:po`, `:deploy kube-system`, `:ctx`, `:ctx prod`, `:ctx all`, `:ns shop`, `:ns all`, `:q`.
+fn run_command_line(app: &mut App, text: &str) -> Vec<Effect> {
+    let mut words = text.split_whitespace();
+    let Some(word) = words.next() else {
+        return Vec::new();
+    };
+    let arg = words.next();
+    match (word, arg) {
+        ("q" | "q!" | "quit", _) => {
+            app.quit = true;
+            Vec::new()
+        }
+        ("ctx" | "context" | "cluster" | "clusters", None) => app.show(Resource::Clusters),
+        ("ctx" | "context" | "cluster", Some(name)) => {
+            let cluster = if name == "all" {
+                None
+            } else if app.data.clusters.iter().any(|c| c.id == name) {
+                Some(name.to_owned())
+            } else {
+                app.set_status(format!("no cluster `{name}` (see :ctx)"), Tone::Bad);
+                return Vec::new();
+            };
+            let scope = Scope {
+                cluster,
+                namespace: app.scope.namespace.clone(),
+            };
+            app.set_status(format!("cluster: {}", name), Tone::Normal);
+            app.rescope(scope)
+        }
+        ("ns" | "namespace", Some(name)) => set_namespace(app, name),
+        (word, arg) => {
+            match Resource::parse(word) {
+                Ok(resource) => {
+                    let mut effects = Vec::new();
+                    if let Some(ns) = arg {
+                        effects.extend(set_namespace(app, ns));
+                    }
+                    effects.extend(app.show(resource));
+                    effects
+                }
+                Err(_) => {
+                    app.set_status(
+                    format!("`{word}` is not a resource (try :po :no :deploy :svc :ev :ctx :ns :cmd)"),
+                    Tone::Bad,
+                );
+                    Vec::new()
+                }
+            }
+        }
+    }
+}
+
+fn set_namespace(app: &mut App, name: &str) -> Vec<Effect> {
+    let namespace = (name != "all" && name != "-A").then(|| name.to_owned());
+    let scope = Scope {
+        cluster: app.scope.cluster.clone(),
+        namespace,
+    };
+    app.set_status(format!("namespace: {name}"), Tone::Normal);
+    app.rescope(scope)
+}

@@ -1,0 +1,210 @@
+//! The key map: a key press, in the console's current mode, as an [`Action`]. The help screen
+//! is generated from the same tables, so it lists exactly the keys that work.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::app::{Action, App, Mode, Screen};
+use crate::kinds::Resource;
+
+/// One binding as help shows it.
+pub struct Binding {
+    pub keys: &'static str,
+    pub what: &'static str,
+    /// A change (hidden when read-only).
+    pub change: bool,
+}
+
+const fn b(keys: &'static str, what: &'static str) -> Binding {
+    Binding {
+        keys,
+        what,
+        change: false,
+    }
+}
+
+const fn c(keys: &'static str, what: &'static str) -> Binding {
+    Binding {
+        keys,
+        what,
+        change: true,
+    }
+}
+
+/// Keys that work everywhere outside a prompt.
+pub const GENERAL: &[Binding] = &[
+    b(
+        ":",
+        "command line (:po :no :deploy :svc :ns :ing :cm :ev :cmd :ctx, :q)",
+    ),
+    b("/", "filter: text, !text (inverse), -l key=value (labels)"),
+    b("?", "this help"),
+    b("Enter", "open the selected row"),
+    b("Esc", "clear the filter, then go back"),
+    b("j k ↑ ↓", "move"),
+    b("PgUp PgDn ^b ^f", "page"),
+    b("g G Home End", "first, last"),
+    b("< >", "sort by the previous / next column"),
+    b(
+        "Shift+letter",
+        "sort by the column with that letter (again: reverse)",
+    ),
+    b("q ^c", "quit"),
+];
+
+const POD_KEYS: &[Binding] = &[
+    b("l", "logs"),
+    b("d", "describe"),
+    c("r", "restart (delete; the controller recreates it)"),
+    c("^d", "delete"),
+];
+const DEPLOYMENT_KEYS: &[Binding] = &[
+    b("d", "describe"),
+    c("r", "rollout restart"),
+    c("s", "scale"),
+    c("i", "set image"),
+];
+const NODE_KEYS: &[Binding] = &[
+    b("d", "describe"),
+    c("c", "cordon"),
+    c("u", "uncordon"),
+    c("r", "drain"),
+];
+const DESCRIBE_KEYS: &[Binding] = &[b("d", "describe")];
+
+/// Keys of one resource's rows.
+pub fn for_resource(resource: Resource) -> &'static [Binding] {
+    match resource {
+        Resource::Pods => POD_KEYS,
+        Resource::Deployments => DEPLOYMENT_KEYS,
+        Resource::Nodes => NODE_KEYS,
+        Resource::Services | Resource::Namespaces | Resource::Ingresses | Resource::ConfigMaps => {
+            DESCRIBE_KEYS
+        }
+        _ => &[],
+    }
+}
+
+/// Keys of the node detail screen.
+pub const NODE: &[Binding] = &[b("1 2 3 4", "chart range: 15m, 1h, 6h, 24h")];
+
+/// The letter that sorts by each column: the first letter of its title no earlier column
+/// took, then its other letters.
+pub fn sort_letters(titles: &[&str]) -> Vec<Option<char>> {
+    let mut taken = Vec::new();
+    titles
+        .iter()
+        .map(|t| {
+            let letter = t
+                .chars()
+                .filter(char::is_ascii_alphabetic)
+                .map(|c| c.to_ascii_uppercase())
+                .find(|c| !taken.contains(c));
+            if let Some(l) = letter {
+                taken.push(l);
+            }
+            letter
+        })
+        .collect()
+}
+
+fn resource_of(app: &App) -> Option<Resource> {
+    match app.screen() {
+        Screen::List(list) => Some(list.resource),
+        Screen::Pod(_) => Some(Resource::Pods),
+        Screen::Node(_) => Some(Resource::Nodes),
+        Screen::Text(_) => None,
+    }
+}
+
+/// The action a key means now, if any.
+pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
+    if key.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    let prompt = matches!(
+        app.mode,
+        Mode::Command(_) | Mode::Filter(_) | Mode::Input(..) | Mode::Confirm(_)
+    );
+    if prompt {
+        return match key.code {
+            KeyCode::Enter => Some(Action::Submit),
+            KeyCode::Esc => Some(Action::Cancel),
+            KeyCode::Backspace => Some(Action::Erase),
+            KeyCode::Char(ch) if !ctrl => Some(Action::Type(ch)),
+            _ => None,
+        };
+    }
+    if app.mode == Mode::Help {
+        return match key.code {
+            KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter => Some(Action::Back),
+            _ => None,
+        };
+    }
+    let resource = resource_of(app);
+    Some(match (key.code, ctrl) {
+        (KeyCode::Char('f'), true) | (KeyCode::PageDown, _) => Action::PageDown,
+        (KeyCode::Char('b'), true) | (KeyCode::PageUp, _) => Action::PageUp,
+        (KeyCode::Char('d'), true) if resource == Some(Resource::Pods) => Action::Delete,
+        (_, true) => return None,
+        (KeyCode::Char('q'), _) => Action::Quit,
+        (KeyCode::Char(':'), _) => Action::CommandLine,
+        (KeyCode::Char('/'), _) => Action::FilterLine,
+        (KeyCode::Char('?'), _) => Action::Help,
+        (KeyCode::Enter, _) => Action::Enter,
+        (KeyCode::Esc, _) => Action::Back,
+        (KeyCode::Char('j') | KeyCode::Down, _) => Action::Down,
+        (KeyCode::Char('k') | KeyCode::Up, _) => Action::Up,
+        (KeyCode::Char('g') | KeyCode::Home, _) => Action::Top,
+        (KeyCode::End, _) => Action::Bottom,
+        (KeyCode::Char('<'), _) => Action::SortPrev,
+        (KeyCode::Char('>'), _) => Action::SortNext,
+        (KeyCode::Char(ch @ '1'..='4'), _) if matches!(app.screen(), Screen::Node(_)) => {
+            Action::Range([15, 60, 360, 1440][usize::from(ch as u8 - b'1')])
+        }
+        (KeyCode::Char(ch), _) if ch.is_ascii_uppercase() => {
+            let Screen::List(list) = app.screen() else {
+                // `G` outside a list: the end.
+                return (ch == 'G').then_some(Action::Bottom);
+            };
+            let titles: Vec<&str> = list.rows.columns.iter().map(|c| c.title).collect();
+            match sort_letters(&titles).iter().position(|l| *l == Some(ch)) {
+                Some(column) => Action::SortBy(column),
+                None if ch == 'G' => Action::Bottom,
+                None => return None,
+            }
+        }
+        (KeyCode::Char('l'), _) => Action::Logs,
+        (KeyCode::Char('d'), _) => Action::Describe,
+        (KeyCode::Char('r'), _) if resource == Some(Resource::Nodes) => Action::Drain,
+        (KeyCode::Char('r'), _) => Action::Restart,
+        (KeyCode::Char('s'), _) => Action::Scale,
+        (KeyCode::Char('i'), _) => Action::SetImage,
+        (KeyCode::Char('c'), _) => Action::Cordon,
+        (KeyCode::Char('u'), _) => Action::Uncordon,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_gets_its_own_sort_letter() {
+        assert_eq!(
+            sort_letters(&["NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]),
+            [
+                Some('N'),
+                Some('R'),
+                Some('S'),
+                Some('E'),
+                Some('A'),
+                Some('O')
+            ]
+        );
+    }
+}

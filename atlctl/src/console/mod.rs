@@ -1,0 +1,157 @@
+//! The console: `atlctl` on a terminal. Plain state ([`app::App`]) changed only by
+//! [`app::App::update`] (keys) and [`app::App::receive`] (the network's messages); drawing
+//! ([`views::draw`]) only reads it. The network runs on its own tasks ([`net`]): master's live
+//! stream and the loads and commands `update` asks for. Nothing polls: a frame is drawn when
+//! something changed, at most every [`FRAME`].
+
+pub mod app;
+mod input;
+pub mod keys;
+pub mod net;
+pub mod nodes;
+pub mod rows;
+pub mod views;
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event as TermEvent, EventStream};
+use futures::StreamExt as _;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::Session;
+use crate::error::{CliError, Result};
+use crate::kinds::Resource;
+use app::{Action, App, Scope};
+
+/// The shortest time between two frames (a burst of changes is drawn once).
+pub const FRAME: Duration = Duration::from_millis(50);
+
+/// How the console opens.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub first: Resource,
+    pub readonly: bool,
+    pub scope: Scope,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// Opens the console on this terminal until `q`, Ctrl-C, SIGHUP (the ssh session went away)
+/// or SIGTERM; the terminal is restored on every way out, a panic included.
+///
+/// # Errors
+/// [`CliError`] when master cannot be reached or refuses the token before the console opens,
+/// or when the terminal cannot be set up.
+pub async fn run(session: &Session, options: Options) -> Result<()> {
+    use std::io::IsTerminal as _;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        return Err(CliError::Usage(
+            "the console needs a terminal; for scripts use a subcommand (atlctl get, top --once, …)"
+                .to_owned(),
+        ));
+    }
+    let who = session.client.whoami().await?;
+    let viewer = who.role == atlhyper_model::api::Role::Viewer;
+    let mut app = App::new(
+        session.client.server().to_owned(),
+        format!("{} ({})", who.name, who.role.as_str()),
+        options.readonly || viewer,
+        options.first,
+    );
+    app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    app.scope = options.scope;
+    app.now_ms = now_ms();
+
+    let mut signals = (
+        signal(SignalKind::hangup()).map_err(|e| CliError::Failed(format!("signals: {e}")))?,
+        signal(SignalKind::terminate()).map_err(|e| CliError::Failed(format!("signals: {e}")))?,
+    );
+    let mut terminal = ratatui::try_init()
+        .map_err(|e| CliError::Failed(format!("cannot set up the terminal: {e}")))?;
+    let stop = CancellationToken::new();
+    let result = event_loop(session, &mut app, &mut terminal, &mut signals, &stop).await;
+    stop.cancel();
+    ratatui::restore();
+    result
+}
+
+async fn event_loop(
+    session: &Session,
+    app: &mut App,
+    terminal: &mut ratatui::DefaultTerminal,
+    (hangup, terminate): &mut (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
+    stop: &CancellationToken,
+) -> Result<()> {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    tokio::spawn(net::follow(
+        session.client.clone(),
+        tx.clone(),
+        stop.clone(),
+    ));
+    let size = terminal
+        .size()
+        .map_err(|e| CliError::Failed(format!("terminal: {e}")))?;
+    app.update(Action::Resize(size.width, size.height));
+    for effect in app.start() {
+        net::run(&session.client, effect, &tx);
+    }
+    let mut keys = EventStream::new();
+    let mut clock = tokio::time::interval(Duration::from_secs(1));
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut dirty = true;
+    let mut drawn = Instant::now() - FRAME;
+    while !app.quit {
+        let wait = FRAME.saturating_sub(drawn.elapsed());
+        if dirty && wait.is_zero() {
+            terminal
+                .draw(|frame| views::draw(app, frame))
+                .map_err(|e| CliError::Failed(format!("terminal: {e}")))?;
+            dirty = false;
+            drawn = Instant::now();
+        }
+        let effects = tokio::select! {
+            event = keys.next() => match event {
+                Some(Ok(TermEvent::Key(key))) => {
+                    app.now_ms = now_ms();
+                    match keys::action(app, key) {
+                        Some(action) => {
+                            dirty = true;
+                            app.update(action)
+                        }
+                        None => Vec::new(),
+                    }
+                }
+                Some(Ok(TermEvent::Resize(w, h))) => {
+                    dirty = true;
+                    app.update(Action::Resize(w, h))
+                }
+                Some(Ok(_)) => Vec::new(),
+                // The terminal is gone (an ssh drop closes the pty): leave.
+                Some(Err(_)) | None => break,
+            },
+            Some(msg) = rx.recv() => {
+                app.now_ms = now_ms();
+                dirty = true;
+                app.receive(msg)
+            }
+            _ = clock.tick() => {
+                // Ages and each cluster's freshness move on.
+                dirty = true;
+                app.update(Action::Tick(now_ms()))
+            }
+            () = tokio::time::sleep(wait), if dirty => Vec::new(),
+            _ = hangup.recv() => break,
+            _ = terminate.recv() => break,
+        };
+        for effect in effects {
+            net::run(&session.client, effect, &tx);
+        }
+    }
+    Ok(())
+}

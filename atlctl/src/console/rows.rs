@@ -1,0 +1,564 @@
+//! A resource list as the console shows it: rows of text built once when data arrives (so a
+//! frame or a keystroke never formats objects), with what filtering and sorting need.
+
+use std::cmp::Ordering;
+
+use atlhyper_model::CommandStatus;
+use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster};
+use atlhyper_model::resources::{
+    ConfigMap, Deployment, Event, EventType, Ingress, Labels, Namespace, Node, Pod, Service,
+};
+use unicode_width::UnicodeWidthStr as _;
+
+use crate::kinds::Printable;
+
+/// How a row reads at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Normal,
+    /// Needs a look: pending, terminating, cordoned, a Warning event, a stale cluster.
+    Warn,
+    /// Broken: crash loops, failed commands, nodes not ready.
+    Bad,
+    /// Done and harmless: completed pods.
+    Dim,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Column {
+    pub title: &'static str,
+    /// Which columns go first when the terminal is narrow: higher goes first, 0 never.
+    pub drop_order: u8,
+}
+
+/// What a row stands for: enough to act on it or open it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RowId {
+    pub cluster: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl RowId {
+    /// `ns/name`, or `name` for cluster-wide objects.
+    pub fn target(&self) -> String {
+        match &self.namespace {
+            Some(ns) => format!("{ns}/{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: RowId,
+    pub cells: Vec<String>,
+    pub tone: Tone,
+    pub labels: Labels,
+    /// Every cell, lowercased, joined by tabs: what `/` searches.
+    haystack: String,
+}
+
+impl Row {
+    pub fn new(id: RowId, cells: Vec<String>, tone: Tone, labels: Labels) -> Row {
+        let haystack = cells.join("\t").to_lowercase();
+        Row {
+            id,
+            cells,
+            tone,
+            labels,
+            haystack,
+        }
+    }
+}
+
+/// A built table: columns, rows, and each column's widest cell.
+#[derive(Debug, Clone, Default)]
+pub struct Rows {
+    pub columns: Vec<Column>,
+    pub rows: Vec<Row>,
+    pub widths: Vec<u16>,
+}
+
+impl Rows {
+    pub fn new(columns: Vec<Column>, rows: Vec<Row>) -> Rows {
+        let mut widths: Vec<u16> = columns.iter().map(|c| c.title.width() as u16).collect();
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(&row.cells) {
+                *w = (*w).max(cell.width().min(u16::MAX as usize) as u16);
+            }
+        }
+        Rows {
+            columns,
+            rows,
+            widths,
+        }
+    }
+
+    /// The row indexes that pass `filter`, in order.
+    pub fn select(&self, filter: &Filter) -> Vec<usize> {
+        self.rows
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| filter.matches(r))
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Sorts `indexes` by a column: numbers as numbers, ages as durations, the rest as text.
+    pub fn sort(&self, indexes: &mut [usize], column: usize, descending: bool) {
+        let Some(title) = self.columns.get(column).map(|c| c.title) else {
+            return;
+        };
+        let key = |i: usize| sort_key(title, self.rows[i].cells.get(column).map_or("", |c| c));
+        let mut keyed: Vec<(SortKey, usize)> = indexes.iter().map(|&i| (key(i), i)).collect();
+        keyed.sort_by(|a, b| {
+            let order = a.0.cmp(&b.0);
+            let order = if descending { order.reverse() } else { order };
+            // Ties keep the list's own order, whichever the direction.
+            order.then(a.1.cmp(&b.1))
+        });
+        for (slot, (_, i)) in indexes.iter_mut().zip(keyed) {
+            *slot = i;
+        }
+    }
+}
+
+/// The `/` filter: a substring (any cell), its inverse (`!text`), or a label selector
+/// (`-l app=web,tier!=db,env`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Filter {
+    #[default]
+    All,
+    Contains(String),
+    Excludes(String),
+    Labels(Vec<LabelTerm>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelTerm {
+    Equals(String, String),
+    NotEquals(String, String),
+    Exists(String),
+    Missing(String),
+}
+
+impl Filter {
+    /// Reads what was typed after `/`.
+    pub fn parse(text: &str) -> Filter {
+        let text = text.trim();
+        if text.is_empty() {
+            return Filter::All;
+        }
+        if let Some(selector) = text.strip_prefix("-l") {
+            let terms = selector
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    if let Some((k, v)) = t.split_once("!=") {
+                        LabelTerm::NotEquals(k.trim().to_owned(), v.trim().to_owned())
+                    } else if let Some((k, v)) = t.split_once('=') {
+                        let v = v.strip_prefix('=').unwrap_or(v);
+                        LabelTerm::Equals(k.trim().to_owned(), v.trim().to_owned())
+                    } else if let Some(k) = t.strip_prefix('!') {
+                        LabelTerm::Missing(k.trim().to_owned())
+                    } else {
+                        LabelTerm::Exists(t.to_owned())
+                    }
+                })
+                .collect();
+            return Filter::Labels(terms);
+        }
+        match text.strip_prefix('!') {
+            Some(rest) => Filter::Excludes(rest.to_lowercase()),
+            None => Filter::Contains(text.to_lowercase()),
+        }
+    }
+
+    pub fn matches(&self, row: &Row) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::Contains(text) => row.haystack.contains(text.as_str()),
+            Filter::Excludes(text) => !row.haystack.contains(text.as_str()),
+            Filter::Labels(terms) => terms.iter().all(|t| match t {
+                LabelTerm::Equals(k, v) => row.labels.get(k) == Some(v),
+                LabelTerm::NotEquals(k, v) => row.labels.get(k) != Some(v),
+                LabelTerm::Exists(k) => row.labels.contains_key(k),
+                LabelTerm::Missing(k) => !row.labels.contains_key(k),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
+enum SortKey {
+    Number(f64),
+    Text(String),
+}
+
+impl Eq for SortKey {}
+
+impl Ord for SortKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        match (self, other) {
+            (SortKey::Number(a), SortKey::Number(b)) => a.total_cmp(b),
+            // Numbers before text (`<none>`, `<unknown>`).
+            (SortKey::Number(_), SortKey::Text(_)) => Ordering::Less,
+            (SortKey::Text(_), SortKey::Number(_)) => Ordering::Greater,
+            (SortKey::Text(a), SortKey::Text(b)) => a.cmp(b),
+        }
+    }
+}
+
+fn sort_key(title: &str, cell: &str) -> SortKey {
+    if matches!(title, "AGE" | "LAST SEEN" | "FIRST SEEN" | "LAST PUSH") {
+        if let Some(ms) = parse_age(cell.trim_end_matches(" ago")) {
+            return SortKey::Number(ms as f64);
+        }
+    }
+    leading_number(cell).map_or_else(|| SortKey::Text(cell.to_lowercase()), SortKey::Number)
+}
+
+/// `3/3` → 3, `45%` → 45, `1.5Gi` → 1.5·2³⁰, `250m` → 250, `12°C` → 12.
+fn leading_number(cell: &str) -> Option<f64> {
+    let end = cell
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(cell.len());
+    let value: f64 = cell[..end].parse().ok()?;
+    let scale = match &cell[end..] {
+        s if s.starts_with("Ki") => 1024.0,
+        s if s.starts_with("Mi") => 1024.0 * 1024.0,
+        s if s.starts_with("Gi") => 1024.0 * 1024.0 * 1024.0,
+        s if s.starts_with("Ti") => 1024.0 * 1024.0 * 1024.0 * 1024.0,
+        _ => 1.0,
+    };
+    Some(value * scale)
+}
+
+/// `2d3h`, `5m10s`, `45s` → milliseconds.
+fn parse_age(text: &str) -> Option<i64> {
+    let mut total = 0i64;
+    let mut number = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'y' => 365 * 86_400_000,
+            'd' => 86_400_000,
+            'h' => 3_600_000,
+            'm' => 60_000,
+            's' => 1_000,
+            _ => return None,
+        };
+        total += number.parse::<i64>().ok()? * unit;
+        number.clear();
+    }
+    number.is_empty().then_some(total)
+}
+
+/// What the columns depend on besides the objects.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub now_ms: i64,
+    /// A CLUSTER column when rows come from more than one cluster.
+    pub clusters: bool,
+    /// A NAMESPACE column when no namespace is chosen.
+    pub namespaces: bool,
+}
+
+/// A kind as the console lists it.
+pub trait Listed: Printable {
+    fn tone(&self) -> Tone {
+        Tone::Normal
+    }
+    fn labels(&self) -> Labels {
+        Labels::new()
+    }
+}
+
+/// Rows of any listed kind, with the kubectl columns (wide ones dropped first).
+pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
+    let narrow = T::headers(false).len();
+    let mut columns = Vec::new();
+    if shape.clusters {
+        columns.push(Column {
+            title: "CLUSTER",
+            drop_order: 3,
+        });
+    }
+    let namespaced = T::RESOURCE.namespaced();
+    if namespaced && shape.namespaces {
+        columns.push(Column {
+            title: "NAMESPACE",
+            drop_order: 2,
+        });
+    }
+    for (i, title) in T::headers(true).into_iter().enumerate() {
+        let drop_order = if title == "NAME" || title == "ID" {
+            0
+        } else if i < narrow {
+            // The first columns matter most; kubectl's narrow set outlives the wide one.
+            4 + i as u8
+        } else {
+            20 + i as u8
+        };
+        columns.push(Column { title, drop_order });
+    }
+    let rows = items
+        .iter()
+        .map(|item| {
+            let mut cells = Vec::with_capacity(columns.len());
+            if shape.clusters {
+                cells.push(item.cluster_id.clone());
+            }
+            let namespace = item.object.namespace().map(str::to_owned);
+            if namespaced && shape.namespaces {
+                cells.push(namespace.clone().unwrap_or_default());
+            }
+            cells.extend(item.object.cells(shape.now_ms, true));
+            Row::new(
+                RowId {
+                    cluster: item.cluster_id.clone(),
+                    namespace,
+                    name: item.object.name().to_owned(),
+                },
+                cells,
+                item.object.tone(),
+                item.object.labels(),
+            )
+        })
+        .collect();
+    Rows::new(columns, rows)
+}
+
+/// Rows for master's clusters (not `InCluster`: each is its own cluster).
+pub fn clusters(items: &[ClusterSummary], now_ms: i64) -> Rows {
+    let wrapped: Vec<InCluster<ClusterSummary>> = items
+        .iter()
+        .map(|c| InCluster {
+            cluster_id: c.id.clone(),
+            object: c.clone(),
+        })
+        .collect();
+    build(
+        &wrapped,
+        Shape {
+            now_ms,
+            clusters: false,
+            namespaces: false,
+        },
+    )
+}
+
+/// Rows for commands, newest first.
+pub fn commands(items: &[CommandInfo], now_ms: i64) -> Rows {
+    let mut wrapped: Vec<InCluster<CommandInfo>> = items
+        .iter()
+        .map(|c| InCluster {
+            cluster_id: c.command.cluster_id.clone(),
+            object: c.clone(),
+        })
+        .collect();
+    wrapped.sort_by(|a, b| {
+        b.object
+            .command
+            .created_ms
+            .cmp(&a.object.command.created_ms)
+    });
+    build(
+        &wrapped,
+        Shape {
+            now_ms,
+            clusters: false,
+            namespaces: false,
+        },
+    )
+}
+
+impl Listed for Pod {
+    fn tone(&self) -> Tone {
+        pod_tone(self)
+    }
+    fn labels(&self) -> Labels {
+        self.labels.clone()
+    }
+}
+
+pub fn pod_tone(pod: &Pod) -> Tone {
+    match pod.status.as_str() {
+        "Running" if pod.ready == pod.total => Tone::Normal,
+        "Running" => Tone::Warn,
+        "Completed" | "Succeeded" => Tone::Dim,
+        "Pending" | "ContainerCreating" | "PodInitializing" | "Terminating" => Tone::Warn,
+        s if s.starts_with("Init:") && !s.contains("Err") && !s.contains("BackOff") => Tone::Warn,
+        _ => Tone::Bad,
+    }
+}
+
+impl Listed for Node {
+    fn tone(&self) -> Tone {
+        if !self.ready {
+            Tone::Bad
+        } else if self.unschedulable {
+            Tone::Warn
+        } else {
+            Tone::Normal
+        }
+    }
+    fn labels(&self) -> Labels {
+        self.labels.clone()
+    }
+}
+
+impl Listed for Deployment {
+    fn tone(&self) -> Tone {
+        if self.ready < self.desired {
+            Tone::Warn
+        } else {
+            Tone::Normal
+        }
+    }
+    fn labels(&self) -> Labels {
+        self.labels.clone()
+    }
+}
+
+impl Listed for Service {
+    fn labels(&self) -> Labels {
+        self.labels.clone()
+    }
+}
+
+impl Listed for Ingress {
+    fn labels(&self) -> Labels {
+        self.labels.clone()
+    }
+}
+
+impl Listed for ConfigMap {
+    fn labels(&self) -> Labels {
+        self.labels.clone()
+    }
+}
+
+impl Listed for Namespace {
+    fn tone(&self) -> Tone {
+        if self.phase == "Active" {
+            Tone::Normal
+        } else {
+            Tone::Warn
+        }
+    }
+    fn labels(&self) -> Labels {
+        self.labels.clone()
+    }
+}
+
+impl Listed for Event {
+    fn tone(&self) -> Tone {
+        match self.type_ {
+            EventType::Warning => Tone::Warn,
+            _ => Tone::Normal,
+        }
+    }
+}
+
+impl Listed for ClusterSummary {
+    fn tone(&self) -> Tone {
+        if self.stale { Tone::Warn } else { Tone::Normal }
+    }
+}
+
+impl Listed for CommandInfo {
+    fn tone(&self) -> Tone {
+        match self.status {
+            CommandStatus::Succeeded => Tone::Normal,
+            CommandStatus::Queued | CommandStatus::Delivered => Tone::Warn,
+            _ => Tone::Bad,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(cells: &[&str], labels: &[(&str, &str)]) -> Row {
+        Row::new(
+            RowId {
+                cluster: "c".into(),
+                namespace: None,
+                name: cells[0].into(),
+            },
+            cells.iter().map(|c| (*c).to_owned()).collect(),
+            Tone::Normal,
+            labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn filters_match_substrings_their_inverse_and_label_selectors() {
+        let a = row(
+            &["web-1", "CrashLoopBackOff"],
+            &[("app", "web"), ("tier", "fe")],
+        );
+        let b = row(&["db-0", "Running"], &[("app", "db")]);
+        let rows = Rows::new(
+            vec![
+                Column {
+                    title: "NAME",
+                    drop_order: 0,
+                },
+                Column {
+                    title: "STATUS",
+                    drop_order: 1,
+                },
+            ],
+            vec![a, b],
+        );
+        assert_eq!(rows.select(&Filter::parse("crash")), [0]);
+        assert_eq!(rows.select(&Filter::parse("CRASH")), [0]);
+        assert_eq!(rows.select(&Filter::parse("!crash")), [1]);
+        assert_eq!(rows.select(&Filter::parse("-l app=db")), [1]);
+        assert_eq!(rows.select(&Filter::parse("-l app!=db")), [0]);
+        assert_eq!(rows.select(&Filter::parse("-l tier")), [0]);
+        assert_eq!(rows.select(&Filter::parse("-l !tier,app==db")), [1]);
+        assert_eq!(rows.select(&Filter::parse("")), [0, 1]);
+        assert_eq!(rows.widths, [5, 16]);
+    }
+
+    #[test]
+    fn sorting_reads_numbers_sizes_and_ages() {
+        let cells = [
+            ["a", "10", "2d", "1.5Gi"],
+            ["b", "9", "3h", "700Mi"],
+            ["c", "<none>", "45s", "2.0Gi"],
+        ];
+        let rows = Rows::new(
+            ["NAME", "RESTARTS", "AGE", "MEMORY"]
+                .into_iter()
+                .map(|title| Column {
+                    title,
+                    drop_order: 1,
+                })
+                .collect(),
+            cells.iter().map(|c| row(c, &[])).collect(),
+        );
+        let sorted = |column, descending| {
+            let mut i = vec![0, 1, 2];
+            rows.sort(&mut i, column, descending);
+            i
+        };
+        assert_eq!(sorted(1, false), [1, 0, 2]);
+        assert_eq!(sorted(2, false), [2, 1, 0]);
+        assert_eq!(sorted(2, true), [0, 1, 2]);
+        assert_eq!(sorted(3, false), [1, 0, 2]);
+        assert_eq!(sorted(0, true), [2, 1, 0]);
+    }
+}

@@ -1,0 +1,282 @@
+//! Drawing: a pure function of [`App`]. The header (scope, who, each cluster's freshness), the
+//! current screen, then the footer (prompt, status or key hints), and any popup on top.
+
+mod detail;
+mod table;
+
+use atlhyper_kube_summary::human_duration;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+
+use super::app::{App, Ask, Mode, Screen};
+use super::keys;
+use super::rows::Tone;
+
+/// Colours from the 16 every terminal has, or none at all (`NO_COLOR`).
+#[derive(Debug, Clone, Copy)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    pub fn tone(self, tone: Tone) -> Style {
+        if !self.color {
+            return match tone {
+                Tone::Bad => Style::new().add_modifier(Modifier::BOLD),
+                _ => Style::new(),
+            };
+        }
+        match tone {
+            Tone::Normal => Style::new(),
+            Tone::Warn => Style::new().fg(Color::Yellow),
+            Tone::Bad => Style::new().fg(Color::Red),
+            Tone::Dim => Style::new().fg(Color::DarkGray),
+        }
+    }
+
+    pub fn accent(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Cyan)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn good(self) -> Style {
+        if self.color {
+            Style::new().fg(Color::Green)
+        } else {
+            Style::new()
+        }
+    }
+
+    pub fn title(self) -> Style {
+        self.accent().add_modifier(Modifier::BOLD)
+    }
+
+    pub fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+}
+
+/// Draws the whole console.
+pub fn draw(app: &App, frame: &mut Frame) {
+    let theme = Theme { color: app.color };
+    let [header, body, footer] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Fill(1),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    frame.render_widget(header_line(app, theme), header);
+    match app.screen() {
+        Screen::List(list) => table::draw(app, list, theme, frame, body),
+        Screen::Node(node) => detail::node(app, node, theme, frame, body),
+        Screen::Pod(pod) => detail::pod(app, pod, theme, frame, body),
+        Screen::Text(text) => detail::text(text, theme, frame, body),
+    }
+    frame.render_widget(footer_line(app, theme), footer);
+    match &app.mode {
+        Mode::Help => help(app, theme, frame),
+        Mode::Confirm(confirm) => {
+            let label = format!(
+                "{} {} in {}",
+                confirm.kind.name().replace('_', "-"),
+                confirm.kind.target(),
+                confirm.cluster
+            );
+            let lines = match &confirm.name {
+                Some(name) => vec![
+                    Line::from(label),
+                    Line::from(""),
+                    Line::from(format!(
+                        "Type \"{name}\" and Enter to go ahead, Esc to cancel:"
+                    )),
+                    Line::from(format!("> {}█", confirm.typed)),
+                ],
+                None => vec![
+                    Line::from(label),
+                    Line::from(""),
+                    Line::from("Go ahead? y / n"),
+                ],
+            };
+            popup(frame, theme, " Confirm ", lines, 64);
+        }
+        Mode::Input(ask, text) => {
+            let (title, hint) = match ask {
+                Ask::Replicas(id) => (format!(" Scale {} ", id.target()), "Replicas:".to_owned()),
+                Ask::Image(id) => {
+                    let images = app
+                        .data
+                        .deployments
+                        .iter()
+                        .find(|d| {
+                            d.cluster_id == id.cluster
+                                && d.object.name == id.name
+                                && Some(&d.object.namespace) == id.namespace.as_ref()
+                        })
+                        .map(|d| d.object.images.join(", "))
+                        .unwrap_or_default();
+                    (
+                        format!(" Set image of {} ", id.target()),
+                        format!("CONTAINER=IMAGE (now: {images}):"),
+                    )
+                }
+            };
+            let lines = vec![Line::from(hint), Line::from(format!("> {text}█"))];
+            popup(frame, theme, &title, lines, 64);
+        }
+        _ => {}
+    }
+}
+
+fn header_line(app: &App, theme: Theme) -> Line<'static> {
+    let mut spans = vec![
+        Span::styled(" AtlHyper ", theme.title()),
+        Span::raw(format!(
+            " cluster:{} ns:{} ",
+            app.scope.cluster.as_deref().unwrap_or("all"),
+            app.scope.namespace.as_deref().unwrap_or("all"),
+        )),
+        Span::raw(format!(
+            "{}{} ",
+            app.user,
+            if app.readonly { " (read-only)" } else { "" }
+        )),
+    ];
+    if !app.stream_up {
+        spans.push(Span::styled(" ○ reconnecting", theme.tone(Tone::Bad)));
+    }
+    for cluster in &app.data.clusters {
+        if app.scope.cluster.as_ref().is_some_and(|c| *c != cluster.id) {
+            continue;
+        }
+        let (mark, style) = if app.stale(&cluster.id) {
+            ("◌", theme.tone(Tone::Warn))
+        } else {
+            ("●", theme.good())
+        };
+        let age = app
+            .heard_ms
+            .get(&cluster.id)
+            .map_or_else(|| "never".to_owned(), |t| human_duration(app.now_ms - t));
+        spans.push(Span::styled(format!(" {mark} {} {age}", cluster.id), style));
+    }
+    Line::from(spans)
+}
+
+fn footer_line(app: &App, theme: Theme) -> Line<'static> {
+    match &app.mode {
+        Mode::Command(text) => Line::from(vec![
+            Span::styled(":", theme.title()),
+            Span::raw(format!("{text}█")),
+        ]),
+        Mode::Filter(text) => Line::from(vec![
+            Span::styled("/", theme.title()),
+            Span::raw(format!("{text}█")),
+        ]),
+        _ => match &app.status {
+            Some(status) => Line::styled(format!(" {}", status.text), theme.tone(status.tone)),
+            None => Line::styled(hints(app), theme.tone(Tone::Dim)),
+        },
+    }
+}
+
+fn hints(app: &App) -> String {
+    let mut parts = vec!["? help", ": view", "/ filter"];
+    if let Some(resource) = match app.screen() {
+        Screen::List(list) => Some(list.resource),
+        Screen::Pod(_) => Some(crate::kinds::Resource::Pods),
+        _ => None,
+    } {
+        for b in keys::for_resource(resource) {
+            if !(b.change && app.readonly) {
+                parts.push(match b.what {
+                    "logs" => "l logs",
+                    "describe" => "d describe",
+                    _ => continue,
+                });
+            }
+        }
+    }
+    if app.screens.len() > 1 {
+        parts.push("Esc back");
+    }
+    parts.push("q quit");
+    format!(" {}", parts.join("  "))
+}
+
+fn help(app: &App, theme: Theme, frame: &mut Frame) {
+    let mut lines = Vec::new();
+    let row = |keys: &str, what: &str| {
+        Line::from(vec![
+            Span::styled(format!("{keys:>16}  "), theme.accent()),
+            Span::raw(what.to_owned()),
+        ])
+    };
+    for b in keys::GENERAL {
+        lines.push(row(b.keys, b.what));
+    }
+    let resource = match app.screen() {
+        Screen::List(list) => Some(list.resource),
+        Screen::Pod(_) => Some(crate::kinds::Resource::Pods),
+        Screen::Node(_) => Some(crate::kinds::Resource::Nodes),
+        Screen::Text(_) => None,
+    };
+    if let Some(resource) = resource {
+        lines.push(Line::from(""));
+        lines.push(Line::styled(
+            format!("{}:", resource.plural()),
+            theme.title(),
+        ));
+        for b in keys::for_resource(resource) {
+            if !(b.change && app.readonly) {
+                lines.push(row(b.keys, b.what));
+            }
+        }
+        if matches!(app.screen(), Screen::Node(_)) {
+            for b in keys::NODE {
+                lines.push(row(b.keys, b.what));
+            }
+        }
+    }
+    if let Screen::List(list) = app.screen() {
+        let titles: Vec<&str> = list.rows.columns.iter().map(|c| c.title).collect();
+        let sorts: Vec<String> = keys::sort_letters(&titles)
+            .iter()
+            .zip(&titles)
+            .filter_map(|(l, t)| l.map(|l| format!("{l} {t}")))
+            .collect();
+        lines.push(Line::from(""));
+        lines.push(Line::styled("sort (Shift+):", theme.title()));
+        lines.push(Line::from(format!("  {}", sorts.join("  "))));
+    }
+    popup(frame, theme, " Keys (Esc to close) ", lines, 76);
+}
+
+/// A bordered box in the middle of the screen.
+fn popup(frame: &mut Frame, theme: Theme, title: &str, lines: Vec<Line<'_>>, width: u16) {
+    let area = frame.area();
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let [area] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [area] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    frame.render_widget(Clear, area);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(Block::bordered().title(Span::styled(title.to_owned(), theme.title()))),
+        area,
+    );
+}
+
+/// `area` less a border, for content sizing.
+pub fn inner(area: Rect) -> Rect {
+    Block::bordered().inner(area)
+}

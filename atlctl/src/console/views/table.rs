@@ -1,0 +1,127 @@
+//! A list screen: only the rows on screen are turned into widgets, and columns that do not fit
+//! are dropped by priority instead of wrapping.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+
+use super::Theme;
+use crate::console::app::{App, Feed, ListScreen};
+use crate::console::rows::{Filter, Rows};
+
+/// No column is drawn wider than this; the last shown column takes what is left.
+const MAX_COLUMN: u16 = 48;
+
+/// Which columns fit in `width`, and how wide each is drawn.
+pub fn fit(rows: &Rows, width: u16) -> Vec<(usize, u16)> {
+    let mut shown: Vec<usize> = (0..rows.columns.len()).collect();
+    let need = |shown: &[usize]| -> u32 {
+        shown
+            .iter()
+            .map(|&i| u32::from(rows.widths[i].min(MAX_COLUMN)))
+            .sum::<u32>()
+            + shown.len().saturating_sub(1) as u32
+    };
+    while need(&shown) > u32::from(width) {
+        let drop = shown
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| rows.columns[**i].drop_order > 0)
+            .max_by_key(|(_, i)| rows.columns[**i].drop_order)
+            .map(|(at, _)| at);
+        match drop {
+            Some(at) => {
+                shown.remove(at);
+            }
+            None => break,
+        }
+    }
+    let mut widths: Vec<(usize, u16)> = shown
+        .iter()
+        .map(|&i| (i, rows.widths[i].min(MAX_COLUMN)))
+        .collect();
+    // The last column gets the rest of the line (messages, hosts).
+    let used: u16 = widths.iter().map(|(_, w)| w + 1).sum::<u16>();
+    if let Some(last) = widths.last_mut() {
+        last.1 = last.1 + width.saturating_sub(used.saturating_sub(1));
+        last.1 = last.1.max(rows.widths[last.0].min(width));
+    }
+    widths
+}
+
+pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area: Rect) {
+    let total = list.rows.rows.len();
+    let mut title = vec![Span::styled(
+        format!(
+            " {}({})[{}",
+            list.resource.plural(),
+            app.scope.namespace.as_deref().unwrap_or("all"),
+            list.visible.len()
+        ),
+        theme.title(),
+    )];
+    if list.filter != Filter::All {
+        title.push(Span::styled(format!("/{total}"), theme.title()));
+    }
+    title.push(Span::styled("] ", theme.title()));
+    if list.filter != Filter::All {
+        title.push(Span::styled(
+            format!("</{}> ", list.filter_text),
+            theme.accent(),
+        ));
+    }
+    let block = Block::bordered().title(Line::from(title));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let feed = Feed::of_resource(list.resource);
+    if list.visible.is_empty() {
+        let text = if !app.loaded.contains(&feed) {
+            "loading…"
+        } else if total == 0 {
+            "nothing here"
+        } else {
+            "nothing matches the filter (Esc clears it)"
+        };
+        frame.render_widget(
+            Paragraph::new(text).style(theme.tone(crate::console::rows::Tone::Dim)),
+            inner,
+        );
+        return;
+    }
+
+    let columns = fit(&list.rows, inner.width);
+    let header = Row::new(columns.iter().map(|&(i, _)| {
+        let mut title = list.rows.columns[i].title.to_owned();
+        if let Some((column, descending)) = list.sort
+            && column == i
+        {
+            title.push(if descending { '↓' } else { '↑' });
+        }
+        Cell::from(title)
+    }))
+    .style(theme.accent().add_modifier(Modifier::BOLD));
+    let page = usize::from(inner.height.saturating_sub(1));
+    let end = (list.offset + page).min(list.visible.len());
+    let body = list.visible[list.offset.min(end)..end]
+        .iter()
+        .enumerate()
+        .map(|(n, &i)| {
+            let row = &list.rows.rows[i];
+            let cells = columns
+                .iter()
+                .map(|&(c, _)| Cell::from(row.cells.get(c).map_or("", String::as_str)));
+            let mut style = theme.tone(row.tone);
+            if list.offset + n == list.selected {
+                style = style.patch(theme.selected());
+            }
+            Row::new(cells).style(style)
+        });
+    let widths = columns.iter().map(|&(_, w)| Constraint::Length(w));
+    frame.render_widget(
+        Table::new(body, widths).header(header).column_spacing(1),
+        inner,
+    );
+}
