@@ -34,7 +34,7 @@ const fn c(keys: &'static str, what: &'static str) -> Binding {
 pub const GENERAL: &[Binding] = &[
     b(
         ":",
-        "command line (:po :no :deploy :svc :ns :ing :cm :ev :cmd :ctx, :q)",
+        "views: :po :no :deploy :svc :ns :ing :cm :ev :cmd :ctx :q",
     ),
     b("/", "filter: text, !text (inverse), -l key=value (labels)"),
     b("?", "this help"),
@@ -87,24 +87,31 @@ pub fn for_resource(resource: Resource) -> &'static [Binding] {
 /// Keys of the node detail screen.
 pub const NODE: &[Binding] = &[b("1 2 3 4", "chart range: 15m, 1h, 6h, 24h")];
 
-/// The letter that sorts by each column: the first letter of its title no earlier column
-/// took, then its other letters.
+/// Columns that get their initial first, as in k9s (Shift-N name, Shift-A age, Shift-S status).
+const FIRST_PICK: [&str; 3] = ["NAME", "AGE", "STATUS"];
+
+/// The letter that sorts by each column: the first letter of its title no other column took
+/// (NAME, AGE and STATUS choose first, then the columns in order), else another of its letters.
 pub fn sort_letters(titles: &[&str]) -> Vec<Option<char>> {
-    let mut taken = Vec::new();
-    titles
+    let mut order: Vec<usize> = FIRST_PICK
         .iter()
-        .map(|t| {
-            let letter = t
-                .chars()
-                .filter(char::is_ascii_alphabetic)
-                .map(|c| c.to_ascii_uppercase())
-                .find(|c| !taken.contains(c));
-            if let Some(l) = letter {
-                taken.push(l);
-            }
-            letter
-        })
-        .collect()
+        .filter_map(|f| titles.iter().position(|t| t == f))
+        .collect();
+    order.extend((0..titles.len()).filter(|i| !FIRST_PICK.contains(&titles[*i])));
+    let mut letters = vec![None; titles.len()];
+    let mut taken = Vec::new();
+    for i in order {
+        let letter = titles[i]
+            .chars()
+            .filter(char::is_ascii_alphabetic)
+            .map(|c| c.to_ascii_uppercase())
+            .find(|c| !taken.contains(c));
+        if let Some(l) = letter {
+            taken.push(l);
+        }
+        letters[i] = letter;
+    }
+    letters
 }
 
 fn resource_of(app: &App) -> Option<Resource> {
@@ -195,16 +202,16 @@ mod tests {
 
     #[test]
     fn every_column_gets_its_own_sort_letter() {
-        assert_eq!(
-            sort_letters(&["NAME", "READY", "STATUS", "RESTARTS", "AGE", "NODE"]),
-            [
-                Some('N'),
-                Some('R'),
-                Some('S'),
-                Some('E'),
-                Some('A'),
-                Some('O')
-            ]
-        );
+        let titles = [
+            "NAMESPACE",
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE",
+            "NODE",
+        ];
+        let letters: String = sort_letters(&titles).into_iter().flatten().collect();
+        assert_eq!(letters, "MNRSEAO");
     }
 }

@@ -155,3 +155,6 @@ async fn event_loop(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

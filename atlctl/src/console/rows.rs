@@ -191,13 +191,19 @@ impl Filter {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, PartialOrd)]
+#[derive(Debug, Clone, PartialEq)]
 enum SortKey {
     Number(f64),
     Text(String),
 }
 
 impl Eq for SortKey {}
+
+impl PartialOrd for SortKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
 
 impl Ord for SortKey {
     fn cmp(&self, other: &Self) -> Ordering {
@@ -212,10 +218,10 @@ impl Ord for SortKey {
 }
 
 fn sort_key(title: &str, cell: &str) -> SortKey {
-    if matches!(title, "AGE" | "LAST SEEN" | "FIRST SEEN" | "LAST PUSH") {
-        if let Some(ms) = parse_age(cell.trim_end_matches(" ago")) {
-            return SortKey::Number(ms as f64);
-        }
+    if matches!(title, "AGE" | "LAST SEEN" | "FIRST SEEN" | "LAST PUSH")
+        && let Some(ms) = parse_age(cell.trim_end_matches(" ago"))
+    {
+        return SortKey::Number(ms as f64);
     }
     leading_number(cell).map_or_else(|| SortKey::Text(cell.to_lowercase()), SortKey::Number)
 }
@@ -297,8 +303,13 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
         });
     }
     for (i, title) in T::headers(true).into_iter().enumerate() {
-        let drop_order = if title == "NAME" || title == "ID" {
+        let drop_order = if i == 0 && (title == "NAME" || title == "ID") {
             0
+        } else if title == "STATUS" {
+            3
+        } else if title == "MESSAGE" && i < narrow {
+            // What an event says is why one looks at it: it shrinks, it is not dropped.
+            1
         } else if i < narrow {
             // The first columns matter most; kubectl's narrow set outlives the wide one.
             4 + i as u8

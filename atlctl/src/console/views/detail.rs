@@ -116,12 +116,13 @@ pub fn node(app: &App, screen: &NodeScreen, theme: Theme, frame: &mut Frame, are
                     human_duration(s.uptime_secs as i64 * 1000)
                 ),
             ));
-            for chunk in s.cpu.per_core_percent.chunks(4).enumerate() {
-                let (row, cores) = chunk;
+            // As many cores to a line as fit (each takes 21 columns).
+            let per_line = (usize::from(text_area.width.saturating_sub(2)) / 21).max(1);
+            for (row, cores) in s.cpu.per_core_percent.chunks(per_line).enumerate() {
                 let text: Vec<String> = cores
                     .iter()
                     .enumerate()
-                    .map(|(i, p)| format!("cpu{:<3}{} {:>3.0}%", row * 4 + i, bar(*p, 8), p))
+                    .map(|(i, p)| format!("cpu{:<3}{} {:>3.0}%", row * per_line + i, bar(*p, 8), p))
                     .collect();
                 lines.push(Line::from(format!("  {}", text.join("  "))));
             }

@@ -92,9 +92,8 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 Some(name) => vec![
                     Line::from(label),
                     Line::from(""),
-                    Line::from(format!(
-                        "Type \"{name}\" and Enter to go ahead, Esc to cancel:"
-                    )),
+                    Line::from("Type its name, then Enter (Esc cancels):"),
+                    Line::styled(format!("  {name}"), theme.accent()),
                     Line::from(format!("> {}█", confirm.typed)),
                 ],
                 None => vec![
@@ -213,7 +212,7 @@ fn help(app: &App, theme: Theme, frame: &mut Frame) {
     let mut lines = Vec::new();
     let row = |keys: &str, what: &str| {
         Line::from(vec![
-            Span::styled(format!("{keys:>16}  "), theme.accent()),
+            Span::styled(format!("{keys:>15}  "), theme.accent()),
             Span::raw(what.to_owned()),
         ])
     };

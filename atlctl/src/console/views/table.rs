@@ -13,16 +13,24 @@ use crate::console::rows::{Filter, Rows};
 
 /// No column is drawn wider than this; the last shown column takes what is left.
 const MAX_COLUMN: u16 = 48;
+/// The least room the last column is given before others are dropped for it.
+const LAST_COLUMN_MIN: u16 = 16;
 
 /// Which columns fit in `width`, and how wide each is drawn.
 pub fn fit(rows: &Rows, width: u16) -> Vec<(usize, u16)> {
     let mut shown: Vec<usize> = (0..rows.columns.len()).collect();
+    // The last column may be cut short (a message reads fine truncated), so it counts less.
     let need = |shown: &[usize]| -> u32 {
+        let last = shown.len().saturating_sub(1);
         shown
             .iter()
-            .map(|&i| u32::from(rows.widths[i].min(MAX_COLUMN)))
+            .enumerate()
+            .map(|(n, &i)| {
+                let w = rows.widths[i].min(MAX_COLUMN);
+                u32::from(if n == last { w.min(LAST_COLUMN_MIN) } else { w })
+            })
             .sum::<u32>()
-            + shown.len().saturating_sub(1) as u32
+            + last as u32
     };
     while need(&shown) > u32::from(width) {
         let drop = shown
@@ -42,24 +50,23 @@ pub fn fit(rows: &Rows, width: u16) -> Vec<(usize, u16)> {
         .iter()
         .map(|&i| (i, rows.widths[i].min(MAX_COLUMN)))
         .collect();
-    // The last column gets the rest of the line (messages, hosts).
-    let used: u16 = widths.iter().map(|(_, w)| w + 1).sum::<u16>();
+    // The last column gets the rest of the line (messages, hosts), however long it is.
+    let others: u16 = widths.iter().rev().skip(1).map(|(_, w)| w + 1).sum();
     if let Some(last) = widths.last_mut() {
-        last.1 = last.1 + width.saturating_sub(used.saturating_sub(1));
-        last.1 = last.1.max(rows.widths[last.0].min(width));
+        last.1 = width.saturating_sub(others).max(1);
     }
     widths
 }
 
 pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area: Rect) {
     let total = list.rows.rows.len();
+    let scope = if list.resource.namespaced() {
+        format!("({})", app.scope.namespace.as_deref().unwrap_or("all"))
+    } else {
+        String::new()
+    };
     let mut title = vec![Span::styled(
-        format!(
-            " {}({})[{}",
-            list.resource.plural(),
-            app.scope.namespace.as_deref().unwrap_or("all"),
-            list.visible.len()
-        ),
+        format!(" {}{scope}[{}", list.resource.plural(), list.visible.len()),
         theme.title(),
     )];
     if list.filter != Filter::All {
