@@ -1,0 +1,215 @@
+//! The console in a real terminal: the demo stack in process, the `atlctl` binary inside tmux
+//! (its own server per test), keys sent as a user types them, the screen read back.
+
+mod common;
+
+use std::process::Output;
+use std::time::Duration;
+
+use common::{Stack, start, wait_for};
+
+/// A tmux server of its own, with one 80×24 session running `script`.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(name: &str, script: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("atlctl-{name}-{}", std::process::id()),
+        };
+        let started = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "t",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            script,
+        ]);
+        assert!(started.status.success(), "{started:?}");
+        tmux
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        std::process::Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux runs (scripts/test installs it)")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    /// Types `keys` (tmux key names, e.g. `Enter`, `Escape`, or literal text).
+    fn send(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "t"];
+        args.extend(keys);
+        assert!(self.run(&args).status.success());
+    }
+
+    /// Waits until the screen satisfies `check`; panics with the screen if it never does.
+    async fn wait(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let mut screen = String::new();
+        let seen = wait_for(Duration::from_secs(30), async || {
+            screen = self.screen();
+            check(&screen)
+        })
+        .await;
+        assert!(seen, "never saw {what}:\n{screen}");
+        screen
+    }
+
+    fn server_pid(&self) -> u32 {
+        let out = self.run(&["display-message", "-p", "#{pid}"]);
+        String::from_utf8_lossy(&out.stdout)
+            .trim()
+            .parse()
+            .expect("tmux's pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+/// `atlctl` (the console) against the stack, then the exit code and the terminal's modes.
+fn console_script(stack: &Stack) -> String {
+    format!(
+        "ATLHYPER_SERVER={} ATLHYPER_TOKEN={} ATLHYPER_CONFIG={} {}; echo EXIT=$?; \
+         stty -a | tr ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo | tr '\\n' ' '; \
+         echo; sleep 60",
+        stack.demo.server,
+        stack.demo.admin_token,
+        stack.dir.path().join("console.toml").display(),
+        env!("CARGO_BIN_EXE_atlctl"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes() {
+    let stack = start().await;
+    let tmux = Tmux::new("walk", &console_script(&stack));
+
+    tmux.wait("the pods", |s| s.contains("pods(all)")).await;
+    tmux.send(&[":po", "Enter"]);
+    tmux.send(&["/crash"]);
+    // The list follows the cluster: the pod shows up once its container has crashed.
+    let filtered = tmux
+        .wait("the crash-looping pod alone", |s| {
+            s.contains("</crash>") && s.contains("CrashLoopBackOff")
+        })
+        .await;
+    let rows: Vec<&str> = filtered
+        .lines()
+        .filter(|l| l.contains("CrashLoopBackOff"))
+        .collect();
+    assert!(!rows.is_empty(), "{filtered}");
+    assert!(
+        !filtered.contains(" Running "),
+        "the filter left other pods:\n{filtered}"
+    );
+    tmux.send(&["Enter", "Enter"]);
+    tmux.wait("the pod's containers", |s| {
+        s.contains("┌ pod ") && s.contains("Containers") && s.contains("last terminated")
+    })
+    .await;
+
+    tmux.send(&["l"]);
+    let logs = tmux
+        .wait("the crashing container's log lines", |s| {
+            s.contains("┌ logs ") && s.contains("panic:")
+        })
+        .await;
+    assert!(logs.contains("connect: connection"), "{logs}");
+
+    tmux.send(&["Escape"]);
+    tmux.wait("the pod again", |s| s.contains("┌ pod ")).await;
+    tmux.send(&["Escape"]);
+    tmux.wait("the list again", |s| s.contains("┌ pods(all)"))
+        .await;
+
+    tmux.send(&[":no", "Enter"]);
+    let nodes = tmux
+        .wait("the nodes with their numbers", |s| {
+            s.contains("┌ nodes[")
+                && s.lines().any(|l| {
+                    l.contains("worker-1") && l.contains("Ready") && l.matches('%').count() >= 3
+                })
+        })
+        .await;
+    assert!(nodes.contains("CPU%") && nodes.contains("MEM%"), "{nodes}");
+
+    tmux.send(&["q"]);
+    let after = tmux
+        .wait("atlctl exit and the terminal's modes", |s| {
+            s.contains("EXIT=") && s.contains("icanon")
+        })
+        .await;
+    assert!(after.contains("EXIT=0"), "{after}");
+    // Raw mode is off again and the console's screen is gone.
+    let modes = after
+        .lines()
+        .find(|l| l.contains("icanon"))
+        .unwrap_or_default();
+    assert!(
+        modes.split_whitespace().any(|m| m == "icanon")
+            && modes.split_whitespace().any(|m| m == "echo"),
+        "the terminal was left raw: {after}"
+    );
+    assert!(!after.contains("┌ nodes"), "{after}");
+    stack.demo.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_terminal_goes_away_the_console_exits() {
+    let stack = start().await;
+    let tmux = Tmux::new("drop", &console_script(&stack));
+    tmux.wait("the console", |s| s.contains("pods(all)")).await;
+    let config = stack.dir.path().join("console.toml");
+    let pids = std::process::Command::new("pgrep")
+        .args(["-f", &config.display().to_string()])
+        .output()
+        .expect("pgrep");
+    // The shell running the script and atlctl itself (which inherits nothing in its argv:
+    // find it as the shell's child).
+    let shell: Vec<u32> = String::from_utf8_lossy(&pids.stdout)
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+    let atlctl = shell
+        .iter()
+        .flat_map(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|c| c.parse::<u32>().ok())
+                .collect::<Vec<_>>()
+        })
+        .find(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|exe| exe.file_name().is_some_and(|n| n == "atlctl"))
+        })
+        .expect("atlctl's process");
+
+    // As an ssh drop: the terminal's other end vanishes without a word.
+    let server = tmux.server_pid();
+    std::process::Command::new("kill")
+        .args(["-KILL", &server.to_string()])
+        .status()
+        .expect("kill");
+    let gone = wait_for(Duration::from_secs(2), async || {
+        // A zombie has exited too: only its parent has not reaped it yet.
+        std::fs::read_to_string(format!("/proc/{atlctl}/stat"))
+            .map_or(true, |stat| stat.split_whitespace().nth(2) == Some("Z"))
+    })
+    .await;
+    assert!(gone, "atlctl {atlctl} outlived its terminal by 2 s");
+    stack.demo.stop().await;
+}
