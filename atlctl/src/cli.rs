@@ -69,7 +69,8 @@ pub enum Command {
     )]
     Get(GetArgs),
     /// Live usage: `top nodes` (CPU, memory, disk, network, temperature from nodemetrics),
-    /// `top pods` (each pod's CPU and memory from its cgroup).
+    /// `top pods` (each pod's CPU and memory from its cgroup). On a terminal: the console,
+    /// opened on nodes or pods; `--once` prints one table.
     Top(TopArgs),
     /// Events, newest last (`-w` to follow).
     Events(EventsArgs),
@@ -89,7 +90,7 @@ pub enum Command {
     #[command(subcommand)]
     Config(ConfigCommand),
     /// The whole product on one machine: a simulated cluster, its agent, this host's
-    /// nodemetrics, and master.
+    /// nodemetrics, and master, then the console on it (on a terminal; the demo stops with it).
     Demo(DemoArgs),
     /// Shell completions: `atlctl completions bash > /etc/bash_completion.d/atlctl`.
     Completions { shell: clap_complete::Shell },
@@ -262,7 +263,7 @@ pub enum ConfigCommand {
 
 #[derive(Debug, Args, Clone)]
 pub struct DemoArgs {
-    /// Run without a user interface: print the `export` lines, then logs, until Ctrl-C.
+    /// Run without the console: print the `export` lines, then logs, until Ctrl-C.
     #[arg(long)]
     pub headless: bool,
 

@@ -213,3 +213,49 @@ async fn when_the_terminal_goes_away_the_console_exits() {
     assert!(gone, "atlctl {atlctl} outlived its terminal by 2 s");
     stack.demo.stop().await;
 }
+
+/// The stream task reports a master that went away and comes back on its own once master is
+/// up again (same address, same database), so the console can list again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_comes_back_after_master_restarts() {
+    use atlctl::console::app::Msg;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = atlhyper_master::Config::defaults();
+    config.listen = "127.0.0.1:0".parse().unwrap();
+    config.db = Some(dir.path().join("master.db"));
+    config.admin_token = Some("atl_admin_token_for_the_restart_test".to_owned());
+    config.clusters = vec!["c1=atl_agent_token_for_the_restart_test".to_owned()];
+    let master = atlhyper_master::start(&config).await.unwrap();
+    let addr = master.addr;
+    let client = atlctl::client::Client::new(
+        &format!("http://{addr}"),
+        config.admin_token.clone(),
+        Duration::from_secs(5),
+    )
+    .unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(atlctl::console::net::follow(client, tx, stop.clone()));
+    let mut next_state = async move |want_up: bool| {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, rx.recv())
+                .await
+                .expect("the stream's state never changed")
+                .expect("the stream task ended");
+            match msg {
+                Msg::StreamUp if want_up => return,
+                Msg::StreamDown(_) if !want_up => return,
+                _ => {}
+            }
+        }
+    };
+    next_state(true).await;
+    master.stop().await;
+    next_state(false).await;
+    config.listen = addr;
+    let master = atlhyper_master::start(&config).await.unwrap();
+    next_state(true).await;
+    stop.cancel();
+    master.stop().await;
+}

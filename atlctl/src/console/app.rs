@@ -195,6 +195,8 @@ pub enum Action {
     Drain,
     /// Node chart range: 15 min, 1 h, 6 h, 24 h.
     Range(u32),
+    /// Text: wrap long lines or cut them.
+    Wrap,
     Resize(u16, u16),
     Tick(i64),
 }
@@ -232,8 +234,12 @@ impl ListScreen {
         Some(&self.rows.rows[i].id)
     }
 
-    /// Filters and sorts again, keeping the selected object selected.
+    /// Filters and sorts again, keeping the selected object selected — or, for the events'
+    /// live tail, the last row when it was on the last row.
     pub fn refresh(&mut self) {
+        let tail = self.resource == Resource::Events
+            && self.sort.is_none()
+            && self.selected + 1 >= self.visible.len();
         let keep = self.selected_id().cloned();
         self.visible = self.rows.select(&self.filter);
         if let Some((column, descending)) = self.sort {
@@ -247,6 +253,9 @@ impl ListScreen {
             })
             .unwrap_or(self.selected)
             .min(self.visible.len().saturating_sub(1));
+        if tail {
+            self.selected = self.visible.len().saturating_sub(1);
+        }
     }
 }
 
@@ -273,6 +282,8 @@ pub struct TextScreen {
     /// The command whose output this waits for.
     pub waiting_for: Option<String>,
     pub scroll: usize,
+    /// Long lines wrap (`w`) instead of being cut at the edge.
+    pub wrap: bool,
 }
 
 #[derive(Debug, Clone)]

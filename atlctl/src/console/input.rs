@@ -75,6 +75,12 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Wrap => {
+            if let Screen::Text(text) = app.screen_mut() {
+                text.wrap = !text.wrap;
+            }
+            Vec::new()
+        }
         Action::Logs => logs(app),
         Action::Describe => describe(app),
         Action::Restart
@@ -291,6 +297,7 @@ fn enter(app: &mut App) -> Vec<Effect> {
                 lines,
                 waiting_for: None,
                 scroll: 0,
+                wrap: false,
             }))
         }
         Resource::Ingresses | Resource::ConfigMaps => describe(app),
@@ -306,6 +313,7 @@ fn run_for_text(app: &mut App, cluster: String, kind: CommandKind, title: String
         // Filled in when master names the command.
         waiting_for: Some(String::new()),
         scroll: 0,
+        wrap: false,
     }));
     effects.push(Effect::Command { cluster, kind });
     effects

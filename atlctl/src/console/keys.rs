@@ -84,6 +84,9 @@ pub fn for_resource(resource: Resource) -> &'static [Binding] {
     }
 }
 
+/// Keys of a text screen (logs, describe, a command's output).
+pub const TEXT: &[Binding] = &[b("w", "wrap long lines (again: cut them)")];
+
 /// Keys of the node detail screen.
 pub const NODE: &[Binding] = &[b("1 2 3 4", "chart range: 15m, 1h, 6h, 24h")];
 
@@ -184,6 +187,7 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
                 None => return None,
             }
         }
+        (KeyCode::Char('w'), _) if matches!(app.screen(), Screen::Text(_)) => Action::Wrap,
         (KeyCode::Char('l'), _) => Action::Logs,
         (KeyCode::Char('d'), _) => Action::Describe,
         (KeyCode::Char('r'), _) if resource == Some(Resource::Nodes) => Action::Drain,

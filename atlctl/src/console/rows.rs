@@ -345,7 +345,8 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
     Rows::new(columns, rows)
 }
 
-/// Rows for master's clusters (not `InCluster`: each is its own cluster).
+/// Rows for master's clusters (not `InCluster`: each is its own cluster), with which of each
+/// cluster's sources have gone quiet.
 pub fn clusters(items: &[ClusterSummary], now_ms: i64) -> Rows {
     let wrapped: Vec<InCluster<ClusterSummary>> = items
         .iter()
@@ -354,14 +355,41 @@ pub fn clusters(items: &[ClusterSummary], now_ms: i64) -> Rows {
             object: c.clone(),
         })
         .collect();
-    build(
+    let mut rows = build(
         &wrapped,
         Shape {
             now_ms,
             clusters: false,
             namespaces: false,
         },
-    )
+    );
+    rows.columns.push(Column {
+        title: "STALE SOURCES",
+        drop_order: 30,
+    });
+    for (row, cluster) in rows.rows.iter_mut().zip(items) {
+        let stale: Vec<&str> = cluster
+            .sources
+            .iter()
+            .filter(|s| s.stale)
+            .map(|s| s.source.as_str().trim_end_matches("_snapshot"))
+            .collect();
+        if !stale.is_empty() && row.tone == Tone::Normal {
+            row.tone = Tone::Warn;
+        }
+        let cell = if stale.is_empty() {
+            "none".to_owned()
+        } else {
+            stale.join(",")
+        };
+        *row = Row::new(
+            row.id.clone(),
+            row.cells.iter().cloned().chain([cell]).collect(),
+            row.tone,
+            Labels::new(),
+        );
+    }
+    Rows::new(rows.columns, rows.rows)
 }
 
 /// Rows for commands, newest first.

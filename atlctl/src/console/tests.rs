@@ -40,7 +40,11 @@ macro_rules! fixture {
 fn cluster() -> ClusterSummary {
     serde_json::from_value(serde_json::json!({
         "id": CLUSTER, "name": "Production EU", "created_ms": NOW - 86_400_000,
-        "last_push_ms": NOW - 2_000, "stale": false, "sources": [],
+        "last_push_ms": NOW - 2_000, "stale": false, "sources": [
+            {"source": "pod_list_snapshot", "last_push_ms": NOW - 2_000, "ts_ms": NOW - 2_100,
+             "age_ms": 2_000, "items": 4, "stale": false},
+            {"source": "metrics_snapshot", "last_push_ms": NOW - 600_000,
+             "ts_ms": NOW - 600_100, "age_ms": 600_000, "items": 2, "stale": true}],
         "counts": {"nodes": 2, "nodes_ready": 2, "pods": 4, "pods_running": 1,
             "pods_unhealthy": 2, "deployments": 2, "services": 4, "namespaces": 4,
             "ingresses": 1, "configmaps": 2, "events": 3, "warning_events": 1}
@@ -557,4 +561,26 @@ fn every_screen_renders_at_80x24_and_160x48() {
         typed(&mut app, "deploy");
         insta::assert_snapshot!(format!("command_line_{w}x{h}"), render(&mut app, w, h));
     }
+}
+
+#[test]
+fn the_event_tail_follows_new_events_unless_the_cursor_moved_away() {
+    let mut app = console(Resource::Events);
+    let last = |app: &App| {
+        let list = app.list().unwrap();
+        list.selected + 1 == list.visible.len()
+    };
+    assert!(last(&app), "the tail opens at its newest line");
+    let mut fresh = items::<atlhyper_model::resources::Event>(fixture!("events"))[0]
+        .object
+        .clone();
+    fresh.uid = "new-event".to_owned();
+    fresh.last_seen_ms = NOW;
+    app.receive(Msg::Events(CLUSTER.to_owned(), vec![fresh.clone()]));
+    assert_eq!(app.list().unwrap().visible.len(), 4);
+    assert!(last(&app));
+    key(&mut app, KeyCode::Char('g'));
+    fresh.uid = "newer-event".to_owned();
+    app.receive(Msg::Events(CLUSTER.to_owned(), vec![fresh]));
+    assert_eq!(app.list().unwrap().selected, 0, "reading older lines: stay there");
 }

@@ -420,5 +420,13 @@ pub fn text(screen: &TextScreen, theme: Theme, frame: &mut Frame, area: Rect) {
         .take(page)
         .map(|l| Line::raw(l.as_str()))
         .collect();
-    frame.render_widget(Paragraph::new(lines), inner);
+    let paragraph = Paragraph::new(lines);
+    if screen.wrap {
+        frame.render_widget(
+            paragraph.wrap(ratatui::widgets::Wrap { trim: false }),
+            inner,
+        );
+    } else {
+        frame.render_widget(paragraph, inner);
+    }
 }

@@ -201,6 +201,11 @@ fn hints(app: &App) -> String {
             }
         }
     }
+    match app.screen() {
+        Screen::Text(_) => parts.push("w wrap"),
+        Screen::Node(_) => parts.push("1-4 range"),
+        _ => {}
+    }
     if app.screens.len() > 1 {
         parts.push("Esc back");
     }
@@ -240,6 +245,12 @@ fn help(app: &App, theme: Theme, frame: &mut Frame) {
             for b in keys::NODE {
                 lines.push(row(b.keys, b.what));
             }
+        }
+    }
+    if matches!(app.screen(), Screen::Text(_)) {
+        lines.push(Line::from(""));
+        for b in keys::TEXT {
+            lines.push(row(b.keys, b.what));
         }
     }
     if let Screen::List(list) = app.screen() {

@@ -1,0 +1,330 @@
+//! The console's figures.
+//!
+//! In process, on 10,000 pods: building the rows when a list arrives, drawing one 160×48 frame,
+//! and one filter keystroke. Then the release `atlctl` in a real terminal (tmux, 160×48) against
+//! the demo stack on kubesim's `large` scenario (5,000 pods, 200 nodes): spawn → the first frame
+//! with data, change in kubesim → visible on screen, peak RSS, and CPU while nothing changes.
+//!
+//! `cargo bench -p atlctl --bench console` (`RUNS`, default 20 changes; `IDLE_SECS`, default 10)
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use atlctl::cli::DemoArgs;
+use atlctl::console::app::{Action, App, Loaded, Mode, Msg};
+use atlctl::console::views;
+use atlctl::demo::Demo;
+use atlctl::kinds::Resource;
+use atlhyper_model::api::InCluster;
+use atlhyper_model::resources::Pod;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn pod(i: usize) -> InCluster<Pod> {
+    let status = [
+        "Running",
+        "Running",
+        "Running",
+        "CrashLoopBackOff",
+        "Pending",
+    ][i % 5];
+    let object = serde_json::from_value(serde_json::json!({
+        "namespace": format!("team-{}", i % 40),
+        "name": format!("service-{}-7c6d5b4a3f-{i:05}", i % 300),
+        "uid": format!("uid-{i}"),
+        "node": format!("worker-{}", i % 200),
+        "phase": "Running",
+        "status": status,
+        "ready": 1, "total": 1, "restarts": i % 7,
+        "labels": {"app": format!("service-{}", i % 300)},
+        "pod_ip": format!("10.244.{}.{}", i / 250, i % 250),
+        "created_ms": 1_795_600_000_000_i64 + i as i64 * 1000,
+    }))
+    .expect("a pod");
+    InCluster {
+        cluster_id: "large".to_owned(),
+        object,
+    }
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort();
+    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[at]
+}
+
+fn in_process() {
+    let pods: Vec<InCluster<Pod>> = (0..10_000).map(pod).collect();
+    let mut app = App::new(
+        "http://bench".into(),
+        "bench (admin)".into(),
+        false,
+        Resource::Pods,
+    );
+    app.now_ms = 1_795_608_000_000;
+    app.update(Action::Resize(160, 48));
+    let mut builds = Vec::new();
+    for _ in 0..20 {
+        let started = Instant::now();
+        app.receive(Msg::Loaded(app.scope.clone(), Loaded::Pods(pods.clone())));
+        builds.push(started.elapsed());
+    }
+    let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("a terminal");
+    let mut frames = Vec::new();
+    for i in 0..200 {
+        app.update(if i % 2 == 0 {
+            Action::Down
+        } else {
+            Action::PageDown
+        });
+        let started = Instant::now();
+        terminal.draw(|f| views::draw(&app, f)).expect("drawn");
+        frames.push(started.elapsed());
+    }
+    let mut keystrokes = Vec::new();
+    for round in 0..20 {
+        app.mode = Mode::Filter(String::new());
+        for c in format!("service-{}", round + 10).chars() {
+            let started = Instant::now();
+            app.update(Action::Type(c));
+            keystrokes.push(started.elapsed());
+        }
+        app.update(Action::Cancel);
+    }
+    println!(
+        "10,000 pods: rows built in {:.2} ms (median), a 160x48 frame drawn in {:.3} ms (median; \
+         p99 {:.3}), a filter keystroke {:.3} ms (median; p99 {:.3})",
+        median(&mut builds).as_secs_f64() * 1e3,
+        median(&mut frames).as_secs_f64() * 1e3,
+        percentile(&mut frames, 0.99).as_secs_f64() * 1e3,
+        median(&mut keystrokes).as_secs_f64() * 1e3,
+        percentile(&mut keystrokes, 0.99).as_secs_f64() * 1e3,
+    );
+}
+
+struct Tmux(String);
+
+impl Tmux {
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.0])
+            .args(args)
+            .output()
+            .expect("tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn screen(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "t"])
+    }
+    fn wait(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> Duration {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < timeout, "never saw {what}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+/// The row count in the list's title: `pods(all)[5000]`, `pods(all)[1/5000]`.
+fn shown(screen: &str) -> Option<usize> {
+    let after = screen.split_once("pods(all)[")?.1;
+    let end = after.find(['/', ']'])?;
+    after[..end].parse().ok()
+}
+
+fn proc_field(pid: u32, key: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// utime + stime in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
+}
+
+fn child_named(parent: u32, name: &str) -> Option<u32> {
+    std::fs::read_to_string(format!("/proc/{parent}/task/{parent}/children"))
+        .ok()?
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .find(|pid| {
+            std::fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|exe| exe.file_name().is_some_and(|n| n == name))
+        })
+}
+
+fn end_to_end() {
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(20);
+    let idle_secs: u64 = std::env::var("IDLE_SECS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let demo = runtime.block_on(async {
+        Demo::start(&DemoArgs {
+            headless: true,
+            scenario: "large".to_owned(),
+            data_dir: Some(dir.path().to_owned()),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            // Slow time: nothing changes unless the bench changes it.
+            speed: 0.01,
+        })
+        .await
+        .unwrap()
+    });
+    // The stack is ready when master holds the whole cluster.
+    let client = atlctl::client::Client::new(
+        &demo.server,
+        Some(demo.admin_token.clone()),
+        Duration::from_secs(30),
+    )
+    .unwrap();
+    let ready = Instant::now();
+    loop {
+        let pods: atlhyper_model::api::List<InCluster<Pod>> =
+            runtime.block_on(client.list("pods", &[])).unwrap();
+        if pods.items.len() >= 5_000 {
+            break;
+        }
+        assert!(
+            ready.elapsed() < Duration::from_secs(120),
+            "master never got the pods"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+
+    let tmux = Tmux(format!("atlctl-bench-{}", std::process::id()));
+    let script = format!(
+        "ATLHYPER_SERVER={} ATLHYPER_TOKEN={} ATLHYPER_CONFIG={} exec {} top nodes",
+        demo.server,
+        demo.admin_token,
+        dir.path().join("none.toml").display(),
+        env!("CARGO_BIN_EXE_atlctl"),
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "160",
+        "-y",
+        "48",
+        &script,
+    ]);
+    let first = tmux.wait("the nodes", Duration::from_secs(30), |s| {
+        s.contains("nodes[200]") && s.contains("node-001")
+    });
+    let pid: u32 = tmux
+        .run(&["display-message", "-p", "-t", "t", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .expect("the pane's pid");
+    let pid = child_named(pid, "atlctl").unwrap_or(pid);
+    println!(
+        "first frame with data (200 nodes): {:.0} ms after spawn",
+        first.as_secs_f64() * 1e3
+    );
+
+    // All 5,000 pods on screen, then a change in kubesim per run: the pod turns Terminating.
+    tmux.run(&["send-keys", "-t", "t", ":po", "Enter"]);
+    tmux.wait("the pods", Duration::from_secs(30), |s| {
+        shown(s).is_some_and(|n| n >= 5_000)
+    });
+    let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).unwrap();
+    let kube = runtime.block_on(async {
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+            .await
+            .unwrap();
+        kube::Client::try_from(config).unwrap()
+    });
+    let mut victims: Vec<(String, String)> = runtime
+        .block_on(client.list::<InCluster<Pod>>("pods", &[]))
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|p| p.object.namespace != "kube-system" && p.object.status == "Running")
+        .map(|p| (p.object.namespace, p.object.name))
+        .collect();
+    victims.truncate(runs);
+    let mut seen = Vec::new();
+    for (namespace, name) in &victims {
+        tmux.run(&[
+            "send-keys",
+            "-t",
+            "t",
+            "Escape",
+            "/",
+            name.as_str(),
+            "Enter",
+        ]);
+        tmux.wait("the pod alone", Duration::from_secs(10), |s| {
+            shown(s) == Some(1) && s.contains(name.as_str())
+        });
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(kube.clone(), namespace);
+        let started = Instant::now();
+        runtime
+            .block_on(api.delete(name, &kube::api::DeleteParams::default()))
+            .unwrap();
+        tmux.wait("Terminating", Duration::from_secs(10), |s| {
+            s.contains("Terminating")
+        });
+        seen.push(started.elapsed());
+    }
+    println!(
+        "change in kubesim → on screen ({} pod deletions): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        seen.len(),
+        percentile(&mut seen, 0.5).as_secs_f64() * 1e3,
+        percentile(&mut seen, 0.99).as_secs_f64() * 1e3,
+        percentile(&mut seen, 1.0).as_secs_f64() * 1e3,
+    );
+
+    // Quiet: wait out the last changes, then count CPU ticks.
+    tmux.run(&["send-keys", "-t", "t", "Escape"]);
+    std::thread::sleep(Duration::from_secs(5));
+    let ticks = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(idle_secs));
+    let used = cpu_ticks(pid) - ticks;
+    let hz = 100.0;
+    println!(
+        "idle: {:.2} % of a core over {idle_secs} s; peak RSS {:.1} MiB (VmHWM), now {:.1} MiB",
+        used as f64 / hz / idle_secs as f64 * 100.0,
+        proc_field(pid, "VmHWM:") as f64 / 1024.0,
+        proc_field(pid, "VmRSS:") as f64 / 1024.0,
+    );
+    drop(tmux);
+    runtime.block_on(demo.stop());
+}
+
+fn main() {
+    in_process();
+    end_to_end();
+}
