@@ -582,5 +582,9 @@ fn the_event_tail_follows_new_events_unless_the_cursor_moved_away() {
     key(&mut app, KeyCode::Char('g'));
     fresh.uid = "newer-event".to_owned();
     app.receive(Msg::Events(CLUSTER.to_owned(), vec![fresh]));
-    assert_eq!(app.list().unwrap().selected, 0, "reading older lines: stay there");
+    assert_eq!(
+        app.list().unwrap().selected,
+        0,
+        "reading older lines: stay there"
+    );
 }
