@@ -325,7 +325,11 @@ pub enum Mode {
 pub struct Status {
     pub text: String,
     pub tone: Tone,
+    pub at_ms: i64,
 }
+
+/// How long a status message stays before the key hints come back.
+pub const STATUS_MS: i64 = 8_000;
 
 #[derive(Debug, Clone, Default)]
 pub struct Data {
@@ -489,6 +493,7 @@ impl App {
         self.status = Some(Status {
             text: text.into(),
             tone,
+            at_ms: self.now_ms,
         });
     }
 
@@ -852,8 +857,10 @@ impl App {
                         Some(out) => out.lines().map(str::to_owned).collect(),
                         None => vec![format!("{}: {detail}", info.status)],
                     };
-                    // Logs open at their end, as `kubectl logs` leaves you.
-                    text.scroll = text.lines.len().saturating_sub(page + 1);
+                    // Logs open at their end, as `kubectl logs` leaves you; the rest at the top.
+                    if info.command.kind.name() == "pod_logs" {
+                        text.scroll = text.lines.len().saturating_sub(page + 1);
+                    }
                 }
             }
         }

@@ -433,12 +433,20 @@ fn ask_confirmation(app: &mut App, cluster: String, kind: CommandKind) {
     });
 }
 
+/// What a change does, in words: `scale shop/cart to 3 replicas`.
+pub fn change_label(kind: &CommandKind) -> String {
+    let base = format!("{} {}", kind.name().replace('_', "-"), kind.target());
+    match kind {
+        CommandKind::Scale { replicas, .. } => format!("{base} to {replicas} replicas"),
+        CommandKind::UpdateImage {
+            container, image, ..
+        } => format!("{base}: {container}={image}"),
+        _ => base,
+    }
+}
+
 pub fn confirm(app: &mut App, mut confirm: Confirm, action: Action) -> Vec<Effect> {
-    let label = format!(
-        "{} {}",
-        confirm.kind.name().replace('_', "-"),
-        confirm.kind.target()
-    );
+    let label = change_label(&confirm.kind);
     let go = match (&confirm.name, action) {
         (_, Action::Cancel | Action::Back) => false,
         (None, Action::Type('y' | 'Y')) | (None, Action::Submit) => true,

@@ -588,3 +588,20 @@ fn the_event_tail_follows_new_events_unless_the_cursor_moved_away() {
         "reading older lines: stay there"
     );
 }
+
+#[test]
+fn a_column_sorted_by_stays_on_screen_and_a_status_fades() {
+    let mut app = console(Resource::Pods);
+    let screen = render(&mut app, 80, 24);
+    assert!(!screen.contains(" IP"), "{screen}");
+    typed(&mut app, "I");
+    let screen = render(&mut app, 80, 24);
+    assert!(screen.contains("IP↑"), "{screen}");
+
+    typed(&mut app, ":nope");
+    key(&mut app, KeyCode::Enter);
+    let footer = |app: &mut App| render(app, 80, 24).lines().last().unwrap().to_owned();
+    assert!(footer(&mut app).contains("not a resource"));
+    app.update(Action::Tick(NOW + 9_000));
+    assert!(footer(&mut app).contains("? help"));
+}

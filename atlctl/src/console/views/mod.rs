@@ -11,7 +11,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
-use super::app::{App, Ask, Mode, Screen};
+use super::app::{App, Ask, Mode, STATUS_MS, Screen};
 use super::keys;
 use super::rows::Tone;
 
@@ -83,9 +83,8 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Mode::Help => help(app, theme, frame),
         Mode::Confirm(confirm) => {
             let label = format!(
-                "{} {} in {}",
-                confirm.kind.name().replace('_', "-"),
-                confirm.kind.target(),
+                "{} in {}",
+                super::input::change_label(&confirm.kind),
                 confirm.cluster
             );
             let lines = match &confirm.name {
@@ -178,8 +177,10 @@ fn footer_line(app: &App, theme: Theme) -> Line<'static> {
             Span::raw(format!("{text}█")),
         ]),
         _ => match &app.status {
-            Some(status) => Line::styled(format!(" {}", status.text), theme.tone(status.tone)),
-            None => Line::styled(hints(app), theme.tone(Tone::Dim)),
+            Some(status) if app.now_ms - status.at_ms < STATUS_MS => {
+                Line::styled(format!(" {}", status.text), theme.tone(status.tone))
+            }
+            _ => Line::styled(hints(app), theme.tone(Tone::Dim)),
         },
     }
 }

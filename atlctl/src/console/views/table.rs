@@ -16,8 +16,8 @@ const MAX_COLUMN: u16 = 48;
 /// The least room the last column is given before others are dropped for it.
 const LAST_COLUMN_MIN: u16 = 16;
 
-/// Which columns fit in `width`, and how wide each is drawn.
-pub fn fit(rows: &Rows, width: u16) -> Vec<(usize, u16)> {
+/// Which columns fit in `width`, and how wide each is drawn; the sorted-by column stays.
+pub fn fit(rows: &Rows, width: u16, keep: Option<usize>) -> Vec<(usize, u16)> {
     let mut shown: Vec<usize> = (0..rows.columns.len()).collect();
     // The last column may be cut short (a message reads fine truncated), so it counts less.
     let need = |shown: &[usize]| -> u32 {
@@ -36,7 +36,7 @@ pub fn fit(rows: &Rows, width: u16) -> Vec<(usize, u16)> {
         let drop = shown
             .iter()
             .enumerate()
-            .filter(|(_, i)| rows.columns[**i].drop_order > 0)
+            .filter(|(_, i)| rows.columns[**i].drop_order > 0 && Some(**i) != keep)
             .max_by_key(|(_, i)| rows.columns[**i].drop_order)
             .map(|(at, _)| at);
         match drop {
@@ -99,7 +99,7 @@ pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area:
         return;
     }
 
-    let columns = fit(&list.rows, inner.width);
+    let columns = fit(&list.rows, inner.width, list.sort.map(|(c, _)| c));
     let header = Row::new(columns.iter().map(|&(i, _)| {
         let mut title = list.rows.columns[i].title.to_owned();
         if let Some((column, descending)) = list.sort
