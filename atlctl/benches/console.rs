@@ -276,15 +276,12 @@ fn end_to_end() {
     victims.truncate(runs);
     let mut seen = Vec::new();
     for (namespace, name) in &victims {
-        tmux.run(&[
-            "send-keys",
-            "-t",
-            "t",
-            "Escape",
-            "/",
-            name.as_str(),
-            "Enter",
-        ]);
+        // Esc clears the last filter; sent alone, or the terminal reads Esc + `/` as Alt-/.
+        tmux.run(&["send-keys", "-t", "t", "Escape"]);
+        tmux.wait("the whole list", Duration::from_secs(10), |s| {
+            shown(s).is_some_and(|n| n >= 5_000)
+        });
+        tmux.run(&["send-keys", "-t", "t", "/", name.as_str(), "Enter"]);
         tmux.wait("the pod alone", Duration::from_secs(10), |s| {
             shown(s) == Some(1) && s.contains(name.as_str())
         });

@@ -564,6 +564,23 @@ impl App {
         }
     }
 
+    /// Rebuilds the current list when it shows `feed` (a pod list is not rebuilt for a
+    /// node sample).
+    fn rebuild_for(&mut self, feed: Feed) {
+        let shown = match self.screen() {
+            Screen::List(list) => {
+                Feed::of_resource(list.resource) == feed
+                    || (list.resource == Resource::Nodes && feed == Feed::Metrics)
+                    // The header's cluster list is built with every list (the CLUSTER column).
+                    || feed == Feed::Clusters
+            }
+            _ => false,
+        };
+        if shown {
+            self.rebuild();
+        }
+    }
+
     /// Whether a cluster has gone quiet for longer than master calls stale.
     pub fn stale(&self, cluster: &str) -> bool {
         self.heard_ms
@@ -591,7 +608,7 @@ impl App {
                     if feed == Feed::Metrics {
                         effects.extend(self.fill_sparks());
                     }
-                    self.rebuild();
+                    self.rebuild_for(feed);
                 }
                 if again && self.needed().contains(&feed) {
                     effects.push(self.load(feed));
@@ -652,7 +669,7 @@ impl App {
                     });
                     self.data.events.push(e);
                 }
-                self.rebuild();
+                self.rebuild_for(Feed::Events);
                 Vec::new()
             }
             Msg::Metrics(cluster, samples) => {
@@ -679,7 +696,7 @@ impl App {
                         }
                     }
                 }
-                self.rebuild();
+                self.rebuild_for(Feed::Metrics);
                 Vec::new()
             }
             Msg::Command(info) => self.command_update(info),
@@ -730,7 +747,7 @@ impl App {
                         line.push_back((p.ts_ms, p.cpu_percent));
                     }
                 }
-                self.rebuild();
+                self.rebuild_for(Feed::Metrics);
                 Vec::new()
             }
             Msg::Reset => self.load_needed(true),
@@ -864,7 +881,7 @@ impl App {
                 }
             }
         }
-        self.rebuild();
+        self.rebuild_for(Feed::Commands);
         Vec::new()
     }
 

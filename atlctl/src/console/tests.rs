@@ -605,3 +605,31 @@ fn a_column_sorted_by_stays_on_screen_and_a_status_fades() {
     app.update(Action::Tick(NOW + 9_000));
     assert!(footer(&mut app).contains("? help"));
 }
+
+#[test]
+fn with_two_clusters_every_list_names_the_cluster_of_each_row() {
+    let mut app = console(Resource::Pods);
+    let mut edge = cluster();
+    edge.id = "edge".to_owned();
+    loaded(&mut app, Loaded::Clusters(vec![cluster(), edge]));
+    let mut pods = items::<atlhyper_model::resources::Pod>(fixture!("pod_list_snapshot"));
+    let mut more = pods.clone();
+    for p in &mut more {
+        p.cluster_id = "edge".to_owned();
+    }
+    pods.extend(more.clone());
+    loaded(&mut app, Loaded::Pods(pods));
+    let screen = render(&mut app, 160, 48);
+    assert!(screen.contains("CLUSTER"), "{screen}");
+    assert_eq!(screen.matches("edge ").count(), 4 + 1, "{screen}");
+    // One cluster chosen: its rows only, and no CLUSTER column.
+    typed(&mut app, ":ctx edge");
+    let effects = key(&mut app, KeyCode::Enter);
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::Load { feed: Feed::Pods, scope: Scope { cluster: Some(c), .. }, .. } if c == "edge")));
+    loaded(&mut app, Loaded::Pods(more));
+    let screen = render(&mut app, 160, 48);
+    assert!(!screen.contains("CLUSTER"), "{screen}");
+    assert!(screen.contains("cluster:edge"), "{screen}");
+    assert!(!screen.contains("prod-eu"), "{screen}");
+}
