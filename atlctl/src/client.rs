@@ -241,7 +241,9 @@ async fn read_capped(
     mut response: reqwest::Response,
     cap: usize,
 ) -> Result<Vec<u8>, reqwest::Error> {
-    let mut body = Vec::new();
+    // The announced size up front: a 10 MB list is not grown by doubling to 16 MB.
+    let announced = response.content_length().unwrap_or(0).min(cap as u64 + 1);
+    let mut body = Vec::with_capacity(announced as usize);
     while let Some(chunk) = response.chunk().await? {
         body.extend_from_slice(&chunk);
         if body.len() > cap {

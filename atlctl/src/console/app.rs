@@ -386,8 +386,8 @@ pub struct App {
     pub quit: bool,
 }
 
-/// Loads wait so that one feed is listed at most twice a second.
-const MIN_RELOAD_MS: i64 = 500;
+/// Loads wait so that one feed is listed at most about three times a second.
+const MIN_RELOAD_MS: i64 = 300;
 
 impl App {
     pub fn new(server: String, user: String, readonly: bool, first: Resource) -> App {

@@ -126,6 +126,18 @@ fn resource_of(app: &App) -> Option<Resource> {
     }
 }
 
+/// The keys a key event stands for. A terminal reads Esc quickly followed by a key as that key
+/// with Alt (there is no Alt binding here): it is given back as the two keys typed.
+pub fn split_alt(key: KeyEvent) -> Vec<KeyEvent> {
+    if key.modifiers.contains(KeyModifiers::ALT) && matches!(key.code, KeyCode::Char(_)) {
+        let mut plain = key;
+        plain.modifiers.remove(KeyModifiers::ALT);
+        vec![KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), plain]
+    } else {
+        vec![key]
+    }
+}
+
 /// The action a key means now, if any.
 pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
     if key.kind == KeyEventKind::Release {
@@ -203,6 +215,20 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn esc_read_together_with_the_next_key_is_both_keys() {
+        let alt_slash = KeyEvent::new(KeyCode::Char('/'), KeyModifiers::ALT);
+        let keys = split_alt(alt_slash);
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[0].code, KeyCode::Esc);
+        assert_eq!(
+            keys[1],
+            KeyEvent::new(KeyCode::Char('/'), KeyModifiers::NONE)
+        );
+        let plain = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        assert_eq!(split_alt(plain), [plain]);
+    }
 
     #[test]
     fn every_column_gets_its_own_sort_letter() {

@@ -36,6 +36,29 @@ pub struct Options {
     pub scope: Scope,
 }
 
+/// glibc raises its mmap threshold to the size of each big buffer freed, so after the first
+/// 10 MB list every later one comes from the heap and stays in RSS once freed. A fixed
+/// threshold keeps big buffers mmapped (returned on free), and two arenas bound what the
+/// runtime's threads hold.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before the console allocates
+    // its lists.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
+/// Hands the heap's free pages back after a big list replaced the previous one.
+fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free memory to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -56,6 +79,7 @@ pub async fn run(session: &Session, options: Options) -> Result<()> {
                 .to_owned(),
         ));
     }
+    tune_allocator();
     let who = session.client.whoami().await?;
     let viewer = who.role == atlhyper_model::api::Role::Viewer;
     let mut app = App::new(
@@ -119,13 +143,14 @@ async fn event_loop(
             event = keys.next() => match event {
                 Some(Ok(TermEvent::Key(key))) => {
                     app.now_ms = now_ms();
-                    match keys::action(app, key) {
-                        Some(action) => {
+                    let mut effects = Vec::new();
+                    for key in keys::split_alt(key) {
+                        if let Some(action) = keys::action(app, key) {
                             dirty = true;
-                            app.update(action)
+                            effects.extend(app.update(action));
                         }
-                        None => Vec::new(),
                     }
+                    effects
                 }
                 Some(Ok(TermEvent::Resize(w, h))) => {
                     dirty = true;
@@ -138,7 +163,15 @@ async fn event_loop(
             Some(msg) = rx.recv() => {
                 app.now_ms = now_ms();
                 dirty = true;
-                app.receive(msg)
+                let big = matches!(
+                    &msg,
+                    app::Msg::Loaded(_, app::Loaded::Pods(_) | app::Loaded::Events(_))
+                );
+                let effects = app.receive(msg);
+                if big {
+                    release_freed_memory();
+                }
+                effects
             }
             _ = clock.tick() => {
                 // Ages and each cluster's freshness move on.

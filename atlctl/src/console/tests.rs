@@ -397,7 +397,7 @@ fn changes_reload_once_per_burst_and_only_what_is_shown() {
             &effects[..],
             [Effect::Load {
                 feed: Feed::Pods,
-                delay_ms: 500,
+                delay_ms: 300,
                 ..
             }]
         ),
