@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, MetricSeries};
 use atlhyper_model::resources::{
-    ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
+    ConfigMap, Deployment, Event, Ingress, Labels, Namespace, Node, Pod, Service,
 };
 use atlhyper_model::{CommandKind, NodeMetricsSnapshot};
 
@@ -236,12 +236,14 @@ impl ListScreen {
 
     /// Filters and sorts again, keeping the selected object selected — or, for the events'
     /// live tail, the last row when it was on the last row.
-    pub fn refresh(&mut self) {
+    pub fn refresh(&mut self, data: &Data) {
         let tail = self.resource == Resource::Events
             && self.sort.is_none()
             && self.selected + 1 >= self.visible.len();
         let keep = self.selected_id().cloned();
-        self.visible = self.rows.select(&self.filter);
+        self.visible = self
+            .rows
+            .select(&self.filter, labels_of(data, self.resource));
         if let Some((column, descending)) = self.sort {
             self.rows.sort(&mut self.visible, column, descending);
         }
@@ -446,19 +448,51 @@ impl App {
     /// The feeds the current screen (and the header) shows.
     pub fn needed(&self) -> Vec<Feed> {
         let mut feeds = vec![Feed::Clusters];
-        match self.screen() {
-            Screen::List(list) => {
-                feeds.push(Feed::of_resource(list.resource));
-                if list.resource == Resource::Nodes {
-                    feeds.push(Feed::Metrics);
-                }
-            }
-            Screen::Node(_) => feeds.extend([Feed::Nodes, Feed::Metrics, Feed::Pods, Feed::Events]),
-            Screen::Pod(_) => feeds.extend([Feed::Pods, Feed::Events]),
-            Screen::Text(_) => {}
-        }
+        feeds.extend(feeds_of(self.screen()));
         feeds.dedup();
         feeds
+    }
+
+    /// Lets go of lists no screen on the stack shows (listed again when one does): a
+    /// 5,000-pod list is not kept while looking at nodes.
+    fn forget_unused(&mut self) {
+        let kept: HashSet<Feed> = self
+            .screens
+            .iter()
+            .flat_map(feeds_of)
+            .chain([Feed::Clusters])
+            .collect();
+        let d = &mut self.data;
+        for feed in [
+            Feed::Pods,
+            Feed::Nodes,
+            Feed::Metrics,
+            Feed::Deployments,
+            Feed::Services,
+            Feed::Namespaces,
+            Feed::Ingresses,
+            Feed::ConfigMaps,
+            Feed::Events,
+            Feed::Commands,
+        ] {
+            if kept.contains(&feed) {
+                continue;
+            }
+            self.loaded.remove(&feed);
+            match feed {
+                Feed::Pods => d.pods = Vec::new(),
+                Feed::Nodes => d.nodes = Vec::new(),
+                Feed::Metrics => d.metrics = Vec::new(),
+                Feed::Deployments => d.deployments = Vec::new(),
+                Feed::Services => d.services = Vec::new(),
+                Feed::Namespaces => d.namespaces = Vec::new(),
+                Feed::Ingresses => d.ingresses = Vec::new(),
+                Feed::ConfigMaps => d.configmaps = Vec::new(),
+                Feed::Events => d.events = Vec::new(),
+                Feed::Commands => d.commands = Vec::new(),
+                Feed::Clusters => {}
+            }
+        }
     }
 
     fn load(&mut self, feed: Feed) -> Effect {
@@ -508,6 +542,7 @@ impl App {
     pub fn show(&mut self, resource: Resource) -> Vec<Effect> {
         self.screens.truncate(1);
         self.screens[0] = Screen::List(ListScreen::new(resource));
+        self.forget_unused();
         self.rebuild();
         self.load_needed(false)
     }
@@ -558,7 +593,7 @@ impl App {
         };
         if let Some(Screen::List(list)) = self.screens.last_mut() {
             list.rows = rows;
-            list.refresh();
+            list.refresh(&self.data);
             let page = usize::from(self.height.saturating_sub(5)).max(1);
             clamp_offset(list, page);
         }
@@ -645,7 +680,10 @@ impl App {
             }
             Msg::Events(cluster, events) => {
                 self.heard(&cluster);
-                if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster) {
+                // Only a held list grows: events are not gathered while no screen shows them.
+                if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster)
+                    || !self.loaded.contains(&Feed::Events)
+                {
                     return Vec::new();
                 }
                 let wanted = |e: &Event| {
@@ -690,7 +728,9 @@ impl App {
                     }) {
                         Some(old) => *old = fresh,
                         None => {
-                            if self.scope.cluster.as_ref().is_none_or(|c| *c == cluster) {
+                            if self.loaded.contains(&Feed::Metrics)
+                                && self.scope.cluster.as_ref().is_none_or(|c| *c == cluster)
+                            {
                                 self.data.metrics.push(fresh);
                             }
                         }
@@ -917,6 +957,31 @@ impl App {
             Mode::Confirm(confirm) => super::input::confirm(self, confirm, action),
             Mode::Input(ask, text) => super::input::ask(self, ask, text, action),
         }
+    }
+}
+
+/// The lists a screen draws from.
+fn feeds_of(screen: &Screen) -> Vec<Feed> {
+    match screen {
+        Screen::List(list) if list.resource == Resource::Nodes => vec![Feed::Nodes, Feed::Metrics],
+        Screen::List(list) => vec![Feed::of_resource(list.resource)],
+        Screen::Node(_) => vec![Feed::Nodes, Feed::Metrics, Feed::Pods, Feed::Events],
+        Screen::Pod(_) => vec![Feed::Pods, Feed::Events],
+        Screen::Text(_) => Vec::new(),
+    }
+}
+
+/// Row `i`'s object's labels in a list of `resource` (rows keep their objects' order).
+pub fn labels_of<'a>(data: &'a Data, resource: Resource) -> impl Fn(usize) -> Option<&'a Labels> {
+    move |i| match resource {
+        Resource::Pods => data.pods.get(i).map(|x| &x.object.labels),
+        Resource::Nodes => data.nodes.get(i).map(|x| &x.object.labels),
+        Resource::Deployments => data.deployments.get(i).map(|x| &x.object.labels),
+        Resource::Services => data.services.get(i).map(|x| &x.object.labels),
+        Resource::Namespaces => data.namespaces.get(i).map(|x| &x.object.labels),
+        Resource::Ingresses => data.ingresses.get(i).map(|x| &x.object.labels),
+        Resource::ConfigMaps => data.configmaps.get(i).map(|x| &x.object.labels),
+        Resource::Events | Resource::Clusters | Resource::Commands => None,
     }
 }
 

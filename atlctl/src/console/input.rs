@@ -96,9 +96,9 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
 
 fn sort(app: &mut App, next: impl FnOnce(Option<(usize, bool)>) -> Option<(usize, bool)>) {
     let page = app.page();
-    if let Screen::List(list) = app.screen_mut() {
+    if let Some(Screen::List(list)) = app.screens.last_mut() {
         list.sort = next(list.sort);
-        list.refresh();
+        list.refresh(&app.data);
         clamp_offset(list, page);
     }
 }
@@ -143,12 +143,12 @@ fn move_cursor(app: &mut App, action: &Action, page: usize) {
 }
 
 fn back(app: &mut App) -> Vec<Effect> {
-    if let Screen::List(list) = app.screen_mut()
+    if let Some(Screen::List(list)) = app.screens.last_mut()
         && list.filter != Filter::All
     {
         list.filter = Filter::All;
         list.filter_text.clear();
-        list.refresh();
+        list.refresh(&app.data);
         return Vec::new();
     }
     if app.screens.len() > 1 {
@@ -557,13 +557,13 @@ pub fn filter_line(app: &mut App, mut text: String, action: Action) -> Vec<Effec
         }
         _ => return Vec::new(),
     }
-    if let Screen::List(list) = app.screen_mut() {
+    if let Some(Screen::List(list)) = app.screens.last_mut() {
         // Filtering as one types: the first match is selected.
         list.filter = Filter::parse(&text);
         list.filter_text.clone_from(&text);
         list.selected = 0;
         list.offset = 0;
-        list.refresh();
+        list.refresh(&app.data);
         clamp_offset(list, page);
     }
     if app.mode != Mode::Normal {

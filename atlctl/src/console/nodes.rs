@@ -159,7 +159,6 @@ pub fn rows(
                 },
                 cells,
                 tone,
-                node.labels.clone(),
             )
         })
         .collect();

@@ -54,19 +54,17 @@ pub struct Row {
     pub id: RowId,
     pub cells: Vec<String>,
     pub tone: Tone,
-    pub labels: Labels,
     /// Every cell, lowercased, joined by tabs: what `/` searches.
     haystack: String,
 }
 
 impl Row {
-    pub fn new(id: RowId, cells: Vec<String>, tone: Tone, labels: Labels) -> Row {
+    pub fn new(id: RowId, cells: Vec<String>, tone: Tone) -> Row {
         let haystack = cells.join("\t").to_lowercase();
         Row {
             id,
             cells,
             tone,
-            labels,
             haystack,
         }
     }
@@ -95,12 +93,17 @@ impl Rows {
         }
     }
 
-    /// The row indexes that pass `filter`, in order.
-    pub fn select(&self, filter: &Filter) -> Vec<usize> {
+    /// The row indexes that pass `filter`, in order. `labels` gives row `i`'s object's labels
+    /// (rows are built in their objects' order; the labels stay with the objects).
+    pub fn select<'a>(
+        &self,
+        filter: &Filter,
+        labels: impl Fn(usize) -> Option<&'a Labels>,
+    ) -> Vec<usize> {
         self.rows
             .iter()
             .enumerate()
-            .filter(|(_, r)| filter.matches(r))
+            .filter(|(i, r)| filter.matches(r, || labels(*i)))
             .map(|(i, _)| i)
             .collect()
     }
@@ -176,17 +179,21 @@ impl Filter {
         }
     }
 
-    pub fn matches(&self, row: &Row) -> bool {
+    pub fn matches<'a>(&self, row: &Row, labels: impl FnOnce() -> Option<&'a Labels>) -> bool {
         match self {
             Filter::All => true,
             Filter::Contains(text) => row.haystack.contains(text.as_str()),
             Filter::Excludes(text) => !row.haystack.contains(text.as_str()),
-            Filter::Labels(terms) => terms.iter().all(|t| match t {
-                LabelTerm::Equals(k, v) => row.labels.get(k) == Some(v),
-                LabelTerm::NotEquals(k, v) => row.labels.get(k) != Some(v),
-                LabelTerm::Exists(k) => row.labels.contains_key(k),
-                LabelTerm::Missing(k) => !row.labels.contains_key(k),
-            }),
+            Filter::Labels(terms) => {
+                let none = Labels::new();
+                let labels = labels().unwrap_or(&none);
+                terms.iter().all(|t| match t {
+                    LabelTerm::Equals(k, v) => labels.get(k) == Some(v),
+                    LabelTerm::NotEquals(k, v) => labels.get(k) != Some(v),
+                    LabelTerm::Exists(k) => labels.contains_key(k),
+                    LabelTerm::Missing(k) => !labels.contains_key(k),
+                })
+            }
         }
     }
 }
@@ -280,8 +287,8 @@ pub trait Listed: Printable {
     fn tone(&self) -> Tone {
         Tone::Normal
     }
-    fn labels(&self) -> Labels {
-        Labels::new()
+    fn labels(&self) -> Option<&Labels> {
+        None
     }
 }
 
@@ -338,7 +345,6 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
                 },
                 cells,
                 item.object.tone(),
-                item.object.labels(),
             )
         })
         .collect();
@@ -386,7 +392,6 @@ pub fn clusters(items: &[ClusterSummary], now_ms: i64) -> Rows {
             row.id.clone(),
             row.cells.iter().cloned().chain([cell]).collect(),
             row.tone,
-            Labels::new(),
         );
     }
     Rows::new(rows.columns, rows.rows)
@@ -421,8 +426,8 @@ impl Listed for Pod {
     fn tone(&self) -> Tone {
         pod_tone(self)
     }
-    fn labels(&self) -> Labels {
-        self.labels.clone()
+    fn labels(&self) -> Option<&Labels> {
+        Some(&self.labels)
     }
 }
 
@@ -447,8 +452,8 @@ impl Listed for Node {
             Tone::Normal
         }
     }
-    fn labels(&self) -> Labels {
-        self.labels.clone()
+    fn labels(&self) -> Option<&Labels> {
+        Some(&self.labels)
     }
 }
 
@@ -460,26 +465,26 @@ impl Listed for Deployment {
             Tone::Normal
         }
     }
-    fn labels(&self) -> Labels {
-        self.labels.clone()
+    fn labels(&self) -> Option<&Labels> {
+        Some(&self.labels)
     }
 }
 
 impl Listed for Service {
-    fn labels(&self) -> Labels {
-        self.labels.clone()
+    fn labels(&self) -> Option<&Labels> {
+        Some(&self.labels)
     }
 }
 
 impl Listed for Ingress {
-    fn labels(&self) -> Labels {
-        self.labels.clone()
+    fn labels(&self) -> Option<&Labels> {
+        Some(&self.labels)
     }
 }
 
 impl Listed for ConfigMap {
-    fn labels(&self) -> Labels {
-        self.labels.clone()
+    fn labels(&self) -> Option<&Labels> {
+        Some(&self.labels)
     }
 }
 
@@ -491,8 +496,8 @@ impl Listed for Namespace {
             Tone::Warn
         }
     }
-    fn labels(&self) -> Labels {
-        self.labels.clone()
+    fn labels(&self) -> Option<&Labels> {
+        Some(&self.labels)
     }
 }
 
@@ -525,7 +530,7 @@ impl Listed for CommandInfo {
 mod tests {
     use super::*;
 
-    fn row(cells: &[&str], labels: &[(&str, &str)]) -> Row {
+    fn row(cells: &[&str]) -> Row {
         Row::new(
             RowId {
                 cluster: "c".into(),
@@ -534,20 +539,26 @@ mod tests {
             },
             cells.iter().map(|c| (*c).to_owned()).collect(),
             Tone::Normal,
-            labels
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
         )
+    }
+
+    fn labels(pairs: &[(&str, &str)]) -> Labels {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn filters_match_substrings_their_inverse_and_label_selectors() {
-        let a = row(
-            &["web-1", "CrashLoopBackOff"],
-            &[("app", "web"), ("tier", "fe")],
-        );
-        let b = row(&["db-0", "Running"], &[("app", "db")]);
+        let a = row(&["web-1", "CrashLoopBackOff"]);
+        let b = row(&["db-0", "Running"]);
+        let objects = [
+            labels(&[("app", "web"), ("tier", "fe")]),
+            labels(&[("app", "db")]),
+        ];
+        let select =
+            |rows: &Rows, text: &str| rows.select(&Filter::parse(text), |i| objects.get(i));
         let rows = Rows::new(
             vec![
                 Column {
@@ -561,14 +572,14 @@ mod tests {
             ],
             vec![a, b],
         );
-        assert_eq!(rows.select(&Filter::parse("crash")), [0]);
-        assert_eq!(rows.select(&Filter::parse("CRASH")), [0]);
-        assert_eq!(rows.select(&Filter::parse("!crash")), [1]);
-        assert_eq!(rows.select(&Filter::parse("-l app=db")), [1]);
-        assert_eq!(rows.select(&Filter::parse("-l app!=db")), [0]);
-        assert_eq!(rows.select(&Filter::parse("-l tier")), [0]);
-        assert_eq!(rows.select(&Filter::parse("-l !tier,app==db")), [1]);
-        assert_eq!(rows.select(&Filter::parse("")), [0, 1]);
+        assert_eq!(select(&rows, "crash"), [0]);
+        assert_eq!(select(&rows, "CRASH"), [0]);
+        assert_eq!(select(&rows, "!crash"), [1]);
+        assert_eq!(select(&rows, "-l app=db"), [1]);
+        assert_eq!(select(&rows, "-l app!=db"), [0]);
+        assert_eq!(select(&rows, "-l tier"), [0]);
+        assert_eq!(select(&rows, "-l !tier,app==db"), [1]);
+        assert_eq!(select(&rows, ""), [0, 1]);
         assert_eq!(rows.widths, [5, 16]);
     }
 
@@ -587,7 +598,7 @@ mod tests {
                     drop_order: 1,
                 })
                 .collect(),
-            cells.iter().map(|c| row(c, &[])).collect(),
+            cells.iter().map(|c| row(c)).collect(),
         );
         let sorted = |column, descending| {
             let mut i = vec![0, 1, 2];

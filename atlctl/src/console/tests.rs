@@ -633,3 +633,29 @@ fn with_two_clusters_every_list_names_the_cluster_of_each_row() {
     assert!(screen.contains("cluster:edge"), "{screen}");
     assert!(!screen.contains("prod-eu"), "{screen}");
 }
+
+#[test]
+fn lists_no_screen_shows_are_let_go_and_not_gathered() {
+    let mut app = console(Resource::Nodes);
+    assert!(!app.data.metrics.is_empty());
+    typed(&mut app, ":po");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.data.metrics.is_empty() && app.data.nodes.is_empty());
+    assert!(app.data.events.is_empty() && !app.loaded.contains(&Feed::Events));
+    let event = items::<atlhyper_model::resources::Event>(fixture!("events"))[0]
+        .object
+        .clone();
+    app.receive(Msg::Events(CLUSTER.to_owned(), vec![event]));
+    assert!(app.data.events.is_empty());
+    // Back on the nodes, they are listed again.
+    typed(&mut app, ":no");
+    let effects = key(&mut app, KeyCode::Enter);
+    for feed in [Feed::Nodes, Feed::Metrics] {
+        assert!(
+            effects
+                .iter()
+                .any(|e| matches!(e, Effect::Load { feed: f, .. } if *f == feed)),
+            "{effects:?}"
+        );
+    }
+}
