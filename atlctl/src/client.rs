@@ -109,12 +109,58 @@ impl Client {
         }
     }
 
-    /// Reads a successful answer as `T`.
-    async fn decode<T: DeserializeOwned>(&self, response: reqwest::Response) -> Result<T> {
-        let body = read_capped(response, MAX_ANSWER_BYTES)
+    /// Reads a successful answer as `T`, decoding while it arrives: a 10 MB list is never
+    /// held as text and as objects at once.
+    async fn decode<T: DeserializeOwned + Send + 'static>(
+        &self,
+        mut response: reqwest::Response,
+    ) -> Result<T> {
+        let (chunks, arriving) = tokio::sync::mpsc::channel::<Vec<u8>>(16);
+        let decoding = tokio::task::spawn_blocking(move || {
+            let reader = std::io::BufReader::with_capacity(
+                64 << 10,
+                ChunkReader {
+                    arriving,
+                    chunk: Vec::new(),
+                    at: 0,
+                },
+            );
+            serde_json::from_reader::<_, T>(reader)
+        });
+        let mut total = 0usize;
+        let mut failed = None;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    total += chunk.len();
+                    if total > MAX_ANSWER_BYTES {
+                        failed = Some(CliError::Failed(format!(
+                            "master at {} answered more than {} MiB",
+                            self.base,
+                            MAX_ANSWER_BYTES >> 20
+                        )));
+                        break;
+                    }
+                    // The decoder stopped (bad JSON): its error says why.
+                    if chunks.send(chunk.to_vec()).await.is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    failed = Some(self.transport(&e));
+                    break;
+                }
+            }
+        }
+        drop(chunks);
+        let decoded = decoding
             .await
-            .map_err(|e| self.transport(&e))?;
-        serde_json::from_slice(&body).map_err(|e| {
+            .map_err(|e| CliError::Failed(format!("decoding master's answer failed: {e}")))?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        decoded.map_err(|e| {
             CliError::Failed(format!(
                 "master at {} answered something that is not the expected JSON ({e})",
                 self.base
@@ -123,13 +169,13 @@ impl Client {
     }
 
     /// GETs `path` and reads the answer as `T`.
-    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+    pub async fn get<T: DeserializeOwned + Send + 'static>(&self, path: &str) -> Result<T> {
         let response = self.send(self.request(path).timeout(self.timeout)).await?;
         self.decode(response).await
     }
 
     /// Every page of a list: `plural` is the path under `/api/v1` (`pods`), `query` its filters.
-    pub async fn list<T: DeserializeOwned>(
+    pub async fn list<T: DeserializeOwned + Send + 'static>(
         &self,
         plural: &str,
         query: &[(&str, String)],
@@ -155,7 +201,7 @@ impl Client {
     }
 
     /// POSTs `body` as JSON with an `Idempotency-Key`; reads the answer as `T`.
-    pub async fn post<B: serde::Serialize, T: DeserializeOwned>(
+    pub async fn post<B: serde::Serialize, T: DeserializeOwned + Send + 'static>(
         &self,
         path: &str,
         body: &B,
@@ -237,18 +283,77 @@ fn encode(value: &str) -> String {
     out
 }
 
-async fn read_capped(
-    mut response: reqwest::Response,
-    cap: usize,
-) -> Result<Vec<u8>, reqwest::Error> {
-    // The announced size up front: a 10 MB list is not grown by doubling to 16 MB.
-    let announced = response.content_length().unwrap_or(0).min(cap as u64 + 1);
-    let mut body = Vec::with_capacity(announced as usize);
-    while let Some(chunk) = response.chunk().await? {
-        body.extend_from_slice(&chunk);
-        if body.len() > cap {
-            break;
+/// The chunks of an answer as they arrive, as a blocking reader for serde_json.
+struct ChunkReader {
+    arriving: tokio::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    at: usize,
+}
+
+impl std::io::Read for ChunkReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.chunk.len() {
+            match self.arriving.blocking_recv() {
+                Some(chunk) => {
+                    self.chunk = chunk;
+                    self.at = 0;
+                }
+                None => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.at);
+        buf[..n].copy_from_slice(&self.chunk[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+
+    /// A server that answers every request with `body`, written in small pieces.
+    async fn serve(body: &'static [u8]) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = vec![0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                for piece in body.chunks(7) {
+                    let _ = socket.write_all(piece).await;
+                    let _ = socket.flush().await;
+                }
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn an_answer_is_decoded_as_it_arrives_and_bad_json_is_a_clear_error() {
+        let body =
+            br#"{"api_version":"atlhyper.io/v1","kind":"WhoAmI","name":"alice","role":"viewer"}"#;
+        let client = Client::new(&serve(body).await, None, Duration::from_secs(5)).unwrap();
+        let who: WhoAmI = client.get("/api/v1/whoami").await.unwrap();
+        assert_eq!(who.name, "alice");
+
+        for bad in [
+            &b"{\"name\": \"alice\", \"role\": "[..],
+            b"<html>oops</html>",
+            b"",
+        ] {
+            let body: &'static [u8] = Box::leak(bad.to_vec().into_boxed_slice());
+            let client = Client::new(&serve(body).await, None, Duration::from_secs(5)).unwrap();
+            let e = client.get::<WhoAmI>("/api/v1/whoami").await.unwrap_err();
+            assert!(e.to_string().contains("not the expected JSON"), "{e}");
+            assert_eq!(e.exit_code(), 1);
         }
     }
-    Ok(body)
 }

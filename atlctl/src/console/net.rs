@@ -84,7 +84,7 @@ pub fn run(client: &Client, effect: Effect, msgs: &UnboundedSender<Msg>) {
     });
 }
 
-async fn list<T: DeserializeOwned>(
+async fn list<T: DeserializeOwned + Send + 'static>(
     client: &Client,
     plural: &str,
     scope: &Scope,
