@@ -21,10 +21,15 @@ Examples:
 
 Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 unauthorized/forbidden, 5 unreachable.";
 
-/// AtlHyper's command line: read every cluster's state from master, follow it live, and run
-/// the embedded demo.
+/// AtlHyper's console and command line: every cluster's state from master, live, with
+/// commands through each cluster's agent, and the embedded demo.
 #[derive(Debug, Parser)]
-#[command(name = "atlctl", version, after_help = EXAMPLES)]
+#[command(
+    name = "atlctl",
+    version,
+    after_help = EXAMPLES,
+    after_long_help = format!("{EXAMPLES}\n\n{}", crate::console::keys::help_text())
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,

@@ -36,6 +36,10 @@ pub const GENERAL: &[Binding] = &[
         ":",
         "views: :po :no :deploy :svc :ns :ing :cm :ev :cmd :ctx :q",
     ),
+    b(
+        ":ctx X :ns X",
+        "one cluster or namespace (X = all: every one)",
+    ),
     b("/", "filter: text, !text (inverse), -l key=value (labels)"),
     b("?", "this help"),
     b("Enter", "open the selected row"),
@@ -92,6 +96,45 @@ pub const NODE: &[Binding] = &[b("1 2 3 4", "chart range: 15m, 1h, 6h, 24h")];
 
 /// Columns that get their initial first, as in k9s (Shift-N name, Shift-A age, Shift-S status).
 const FIRST_PICK: [&str; 3] = ["NAME", "AGE", "STATUS"];
+
+/// Every key, as plain text for `atlctl --help` and the man page (the `?` screen shows the same
+/// tables for the screen at hand).
+pub fn help_text() -> String {
+    let mut out = String::from("Console keys (atlctl on a terminal; ? shows them in place):\n");
+    let line = |out: &mut String, b: &Binding| {
+        out.push_str(&format!("  {:<16} {}\n", b.keys, b.what));
+    };
+    for b in GENERAL {
+        line(&mut out, b);
+    }
+    for (title, resource) in [
+        ("pods", Resource::Pods),
+        ("deployments", Resource::Deployments),
+        ("nodes", Resource::Nodes),
+        (
+            "services, namespaces, ingresses, config maps",
+            Resource::Services,
+        ),
+    ] {
+        out.push_str(&format!("On {title}:\n"));
+        for b in for_resource(resource) {
+            line(&mut out, b);
+        }
+    }
+    out.push_str("On a node:\n");
+    for b in NODE {
+        line(&mut out, b);
+    }
+    out.push_str("On logs, a describe or a command's output:\n");
+    for b in TEXT {
+        line(&mut out, b);
+    }
+    out.push_str(
+        "Changes ask for the object's name to be typed (cordon and uncordon for y); \
+         --readonly or a viewer token hides them.",
+    );
+    out
+}
 
 /// The letter that sorts by each column: the first letter of its title no other column took
 /// (NAME, AGE and STATUS choose first, then the columns in order), else another of its letters.
