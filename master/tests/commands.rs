@@ -179,6 +179,20 @@ async fn a_viewer_may_read_logs_but_not_restart_and_only_admin_drains() {
 }
 
 #[tokio::test]
+async fn describe_namespace_finds_the_namespace() {
+    let master = with_cluster(|_| {}).await;
+    let (status, body) = master
+        .push(C1_TOKEN, &fixture("namespace_list_snapshot", "c1"))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let describe = r#"{"kind":"describe","args":{"object":"namespace","name":"shop"}}"#;
+    let (status, body) = master.command(ADMIN, "c1", describe, None).await;
+    assert_eq!(status, 201, "{body}");
+    let missing = r#"{"kind":"describe","args":{"object":"namespace","name":"nope"}}"#;
+    assert_eq!(master.command(ADMIN, "c1", missing, None).await.0, 404);
+}
+
+#[tokio::test]
 async fn the_same_idempotency_key_is_the_same_command() {
     let master = with_cluster(|_| {}).await;
     let (first, a) = master.command(ADMIN, "c1", RESTART, Some("retry-1")).await;

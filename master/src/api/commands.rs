@@ -175,7 +175,8 @@ fn check_target(state: &Shared, cluster: &str, kind: &CommandKind) -> Result<(),
                 ObjectKind::Node => present::<Node>(state, cluster, None, name),
                 ObjectKind::Deployment => present::<Deployment>(state, cluster, ns, name),
                 ObjectKind::Service => present::<Service>(state, cluster, ns, name),
-                ObjectKind::Namespace => present::<Namespace>(state, cluster, None, name),
+                // A namespace is its own namespace (as its `namespace=` filter reads it).
+                ObjectKind::Namespace => present::<Namespace>(state, cluster, Some(name), name),
                 ObjectKind::Ingress => present::<Ingress>(state, cluster, ns, name),
                 ObjectKind::ConfigMap => present::<ConfigMap>(state, cluster, ns, name),
             };
