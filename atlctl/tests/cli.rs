@@ -225,7 +225,9 @@ fn one_line(run: &Run) {
 async fn each_failure_has_its_documented_exit_code_and_one_line() {
     let stack = start().await;
     let config = stack.dir.path().join("config.toml");
-    let cases: [(&[&str], i32, &str); 6] = [
+    let cases: [(&[&str], i32, &str); 7] = [
+        // The console, asked for without a terminal.
+        (&[], 2, "needs a terminal"),
         (&["get", "widgets"], 2, "widgets"),
         (&["get", "pods", "-l", "app in (oops"], 2, "-l"),
         (
