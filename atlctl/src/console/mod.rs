@@ -9,6 +9,7 @@ mod input;
 pub mod keys;
 pub mod net;
 pub mod nodes;
+mod receive;
 pub mod rows;
 pub mod views;
 

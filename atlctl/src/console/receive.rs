@@ -1,0 +1,313 @@
+//! What the network's messages do to the console: lists stored (answers for an older scope
+//! dropped), the stream's changes turned into coalesced reloads, events and node samples
+//! appended, commands followed to their result.
+
+use atlhyper_model::api::{CommandInfo, InCluster};
+use atlhyper_model::resources::Event;
+
+use super::app::{App, Effect, Feed, Loaded, Msg, SPARK_POINTS, SPARK_STEP_MS, Screen};
+use super::rows::Tone;
+
+impl App {
+    fn heard(&mut self, cluster: &str) {
+        let t = self.heard_ms.entry(cluster.to_owned()).or_insert(0);
+        *t = (*t).max(self.now_ms);
+    }
+
+    /// Applies a message from the network.
+    pub fn receive(&mut self, msg: Msg) -> Vec<Effect> {
+        match msg {
+            Msg::Loaded(scope, loaded) => {
+                let feed = loaded.feed();
+                self.loading.remove(&feed);
+                self.last_load_ms.insert(feed, self.now_ms);
+                let again = self.dirty.remove(&feed) || scope != self.scope;
+                let mut effects = Vec::new();
+                if scope == self.scope || feed == Feed::Clusters {
+                    self.loaded.insert(feed);
+                    self.store(loaded);
+                    if feed == Feed::Metrics {
+                        effects.extend(self.fill_sparks());
+                    }
+                    self.rebuild_for(feed);
+                }
+                if again && self.needed().contains(&feed) {
+                    effects.push(self.load(feed));
+                }
+                effects
+            }
+            Msg::LoadFailed(feed, error) => {
+                self.loading.remove(&feed);
+                self.last_load_ms.insert(feed, self.now_ms);
+                self.set_status(error, Tone::Bad);
+                Vec::new()
+            }
+            Msg::Changed { cluster, kind } => {
+                self.heard(&cluster);
+                let Some(feed) = Feed::of_stream_kind(&kind) else {
+                    return Vec::new();
+                };
+                if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster) {
+                    return Vec::new();
+                }
+                let mut effects = Vec::new();
+                // The cluster list's counts follow the pods and nodes.
+                for feed in [feed, Feed::Clusters] {
+                    if !self.needed().contains(&feed) {
+                        continue;
+                    }
+                    if self.loading.contains(&feed) {
+                        self.dirty.insert(feed);
+                    } else {
+                        effects.push(self.load(feed));
+                    }
+                }
+                effects
+            }
+            Msg::Events(cluster, events) => {
+                self.heard(&cluster);
+                // Only a held list grows: events are not gathered while no screen shows them.
+                if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster)
+                    || !self.loaded.contains(&Feed::Events)
+                {
+                    return Vec::new();
+                }
+                let wanted = |e: &Event| {
+                    self.scope
+                        .namespace
+                        .as_ref()
+                        .is_none_or(|ns| *ns == e.namespace)
+                };
+                let fresh: Vec<InCluster<Event>> = events
+                    .into_iter()
+                    .filter(wanted)
+                    .map(|object| InCluster {
+                        cluster_id: cluster.clone(),
+                        object,
+                    })
+                    .collect();
+                // An event seen again (its count went up) replaces the old line.
+                for e in fresh {
+                    self.data.events.retain(|old| {
+                        !(old.cluster_id == e.cluster_id && old.object.uid == e.object.uid)
+                    });
+                    self.data.events.push(e);
+                }
+                self.rebuild_for(Feed::Events);
+                Vec::new()
+            }
+            Msg::Metrics(cluster, samples) => {
+                self.heard(&cluster);
+                for sample in samples {
+                    self.spark(
+                        &cluster,
+                        &sample.node,
+                        sample.ts_ms,
+                        sample.cpu.usage_percent,
+                    );
+                    let fresh = InCluster {
+                        cluster_id: cluster.clone(),
+                        object: sample,
+                    };
+                    match self.data.metrics.iter_mut().find(|m| {
+                        m.cluster_id == fresh.cluster_id && m.object.node == fresh.object.node
+                    }) {
+                        Some(old) => *old = fresh,
+                        None => {
+                            if self.loaded.contains(&Feed::Metrics)
+                                && self.scope.cluster.as_ref().is_none_or(|c| *c == cluster)
+                            {
+                                self.data.metrics.push(fresh);
+                            }
+                        }
+                    }
+                }
+                self.rebuild_for(Feed::Metrics);
+                Vec::new()
+            }
+            Msg::Command(info) => self.command_update(info),
+            Msg::Queued(info) => {
+                let label = self.sent_label(&info);
+                let id = info.command.id.clone();
+                self.sent.insert(id.clone(), label.clone());
+                self.set_status(format!("{label}: queued as {id}"), Tone::Normal);
+                for screen in self.screens.iter_mut().rev() {
+                    if let Screen::Text(text) = screen
+                        && text.waiting_for.as_deref() == Some("")
+                    {
+                        text.waiting_for = Some(id.clone());
+                        break;
+                    }
+                }
+                // The stream may have brought the result before master's answer came back.
+                let known = self
+                    .data
+                    .commands
+                    .iter()
+                    .find(|c| c.command.id == id && c.status.is_final())
+                    .cloned();
+                self.command_update(known.unwrap_or(info))
+            }
+            Msg::Refused { label, error } => {
+                self.set_status(format!("{label}: {error}"), Tone::Bad);
+                if let Screen::Text(text) = self.screen_mut()
+                    && text.waiting_for.is_some()
+                {
+                    text.waiting_for = None;
+                    text.lines = vec![error];
+                }
+                Vec::new()
+            }
+            Msg::Series(series) => {
+                let key = (series.cluster_id.clone(), series.node.clone());
+                if let Screen::Node(node) = self.screen_mut()
+                    && node.cluster == key.0
+                    && node.node == key.1
+                {
+                    node.series = Some(series.clone());
+                }
+                if series.step_ms == SPARK_STEP_MS {
+                    let line = self.sparks.entry(key).or_default();
+                    line.clear();
+                    for p in series.points.iter().rev().take(SPARK_POINTS).rev() {
+                        line.push_back((p.ts_ms, p.cpu_percent));
+                    }
+                }
+                self.rebuild_for(Feed::Metrics);
+                Vec::new()
+            }
+            Msg::Reset => self.load_needed(true),
+            Msg::StreamUp => {
+                let was = self.stream_up;
+                self.stream_up = true;
+                // Back after a loss (master restarted?): what changed meanwhile is listed.
+                if was {
+                    Vec::new()
+                } else {
+                    self.load_needed(true)
+                }
+            }
+            Msg::StreamDown(reason) => {
+                self.stream_up = false;
+                self.set_status(format!("stream lost: {reason}; reconnecting"), Tone::Warn);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Nodes whose sparkline has no history yet get it from master once.
+    fn fill_sparks(&mut self) -> Option<Effect> {
+        let nodes: Vec<(String, String)> = self
+            .data
+            .metrics
+            .iter()
+            .map(|m| (m.cluster_id.clone(), m.object.node.clone()))
+            .filter(|key| self.sparks.get(key).is_none_or(|l| l.len() < 2))
+            .filter(|key| self.sparks_asked.insert(key.clone()))
+            .collect();
+        (!nodes.is_empty()).then_some(Effect::Sparks { nodes })
+    }
+
+    fn spark(&mut self, cluster: &str, node: &str, ts_ms: i64, cpu: f64) {
+        let line = self
+            .sparks
+            .entry((cluster.to_owned(), node.to_owned()))
+            .or_default();
+        if line.back().is_some_and(|(t, _)| ts_ms - t < SPARK_STEP_MS) {
+            return;
+        }
+        line.push_back((ts_ms, cpu));
+        while line.len() > SPARK_POINTS {
+            line.pop_front();
+        }
+    }
+
+    fn store(&mut self, loaded: Loaded) {
+        let d = &mut self.data;
+        match loaded {
+            Loaded::Clusters(c) => {
+                for cluster in &c {
+                    if let Some(t) = cluster.last_push_ms {
+                        let heard = self.heard_ms.entry(cluster.id.clone()).or_insert(0);
+                        *heard = (*heard).max(t);
+                    }
+                }
+                d.clusters = c;
+            }
+            Loaded::Pods(p) => d.pods = p,
+            Loaded::Nodes(n) => d.nodes = n,
+            Loaded::Metrics(m) => {
+                for s in &m {
+                    let (cluster, node) = (s.cluster_id.clone(), s.object.node.clone());
+                    let (ts, cpu) = (s.object.ts_ms, s.object.cpu.usage_percent);
+                    let line = self.sparks.entry((cluster, node)).or_default();
+                    if line.back().is_none_or(|(t, _)| ts - t >= SPARK_STEP_MS) {
+                        line.push_back((ts, cpu));
+                    }
+                }
+                d.metrics = m;
+            }
+            Loaded::Deployments(x) => d.deployments = x,
+            Loaded::Services(x) => d.services = x,
+            Loaded::Namespaces(x) => d.namespaces = x,
+            Loaded::Ingresses(x) => d.ingresses = x,
+            Loaded::ConfigMaps(x) => d.configmaps = x,
+            Loaded::Events(mut x) => {
+                x.sort_by_key(|e| e.object.last_seen_ms);
+                d.events = x;
+            }
+            Loaded::Commands(x) => d.commands = x,
+        }
+    }
+
+    fn sent_label(&self, info: &CommandInfo) -> String {
+        format!(
+            "{} {}",
+            info.command.kind.name().replace('_', "-"),
+            info.command.kind.target()
+        )
+    }
+
+    fn command_update(&mut self, info: CommandInfo) -> Vec<Effect> {
+        self.heard(&info.command.cluster_id.clone());
+        let id = info.command.id.clone();
+        match self.data.commands.iter_mut().find(|c| c.command.id == id) {
+            Some(old) => *old = info.clone(),
+            None => self.data.commands.push(info.clone()),
+        }
+        let page = self.page();
+        if let Some(label) = self.sent.get(&id).cloned()
+            && info.status.is_final()
+        {
+            let tone = if info.status == atlhyper_model::CommandStatus::Succeeded {
+                Tone::Normal
+            } else {
+                Tone::Bad
+            };
+            let detail = info.message.clone().unwrap_or_default();
+            self.set_status(
+                format!("{label}: {} {detail}", info.status)
+                    .trim_end()
+                    .to_owned(),
+                tone,
+            );
+            for screen in &mut self.screens {
+                if let Screen::Text(text) = screen
+                    && text.waiting_for.as_deref() == Some(id.as_str())
+                {
+                    text.waiting_for = None;
+                    text.lines = match &info.output {
+                        Some(out) => out.lines().map(str::to_owned).collect(),
+                        None => vec![format!("{}: {detail}", info.status)],
+                    };
+                    // Logs open at their end, as `kubectl logs` leaves you; the rest at the top.
+                    if info.command.kind.name() == "pod_logs" {
+                        text.scroll = text.lines.len().saturating_sub(page + 1);
+                    }
+                }
+            }
+        }
+        self.rebuild_for(Feed::Commands);
+        Vec::new()
+    }
+}
