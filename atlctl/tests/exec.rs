@@ -487,7 +487,8 @@ async fn on_a_terminal_a_change_waits_for_the_typed_name() {
         env!("CARGO_BIN_EXE_atlctl"),
     );
     let socket = format!("atlctl-test-{}", std::process::id());
-    let refused = in_tmux(&socket, &script, "not-the-name").await;
+    // A tmux server per run: a new session on a socket whose server is still exiting fails.
+    let refused = in_tmux(&format!("{socket}-refused"), &script, "not-the-name").await;
     assert!(
         refused.contains("not confirmed") && refused.contains("EXIT=1"),
         "{refused}"
@@ -500,7 +501,7 @@ async fn on_a_terminal_a_change_waits_for_the_typed_name() {
             .any(|p| p.metadata.name.as_deref() == Some(&pod))
     );
 
-    let confirmed = in_tmux(&socket, &script, &pod).await;
+    let confirmed = in_tmux(&format!("{socket}-confirmed"), &script, &pod).await;
     assert!(
         confirmed.contains("recreates it") && confirmed.contains("EXIT=0"),
         "{confirmed}"
