@@ -103,6 +103,22 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         acked.len()
     );
 
+    // The newest acknowledged pod snapshot is in the file. (Not the cluster's `sources` stamp:
+    // that is the last push *received*, and with four concurrent pushers the last one received
+    // may carry an older `ts_ms` than another one acknowledged.)
+    let stored_ts: i64 = rusqlite::Connection::open(&db)
+        .unwrap()
+        .query_row(
+            "SELECT ts_ms FROM snapshots WHERE cluster_id = 'c1' AND source = 'pod_list_snapshot'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        stored_ts >= acked_ts,
+        "stored pod snapshot {stored_ts} is older than the acknowledged {acked_ts}"
+    );
+
     let (mut child, url) = spawn(&db, &log).await;
     let list: serde_json::Value = client
         .get(format!("{url}/api/v1/events?cluster=c1"))
@@ -145,7 +161,21 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         .iter()
         .find(|s| s["source"] == "pod_list_snapshot")
         .expect("the pod snapshot survived");
-    assert!(pods_source["ts_ms"].as_i64().unwrap() >= acked_ts);
+    assert_eq!(pods_source["items"], 50, "{pods_source}");
+    let pods: serde_json::Value = client
+        .get(format!("{url}/api/v1/pods?cluster=c1"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        pods["items"].as_array().unwrap().len(),
+        50,
+        "the snapshot is served"
+    );
     eprintln!(
         "{} acknowledged events and the latest pod snapshot survived SIGKILL",
         acked.len()
