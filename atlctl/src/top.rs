@@ -29,7 +29,7 @@ pub fn bytes(n: f64) -> String {
     }
 }
 
-fn fullest_disk(s: &NodeMetricsSnapshot) -> Option<f64> {
+pub(crate) fn fullest_disk(s: &NodeMetricsSnapshot) -> Option<f64> {
     s.filesystems
         .iter()
         .filter(|f| f.size_bytes > 0)
@@ -37,7 +37,7 @@ fn fullest_disk(s: &NodeMetricsSnapshot) -> Option<f64> {
         .max_by(f64::total_cmp)
 }
 
-fn memory_percent(s: &NodeMetricsSnapshot) -> f64 {
+pub(crate) fn memory_percent(s: &NodeMetricsSnapshot) -> f64 {
     if s.memory.total_bytes == 0 {
         return 0.0;
     }

@@ -433,9 +433,14 @@ fn ask_confirmation(app: &mut App, cluster: String, kind: CommandKind) {
     });
 }
 
+/// A command as the status line names it: `restart-pod shop/cart-7d9f`.
+pub fn kind_label(kind: &CommandKind) -> String {
+    format!("{} {}", kind.name().replace('_', "-"), kind.target())
+}
+
 /// What a change does, in words: `scale shop/cart to 3 replicas`.
 pub fn change_label(kind: &CommandKind) -> String {
-    let base = format!("{} {}", kind.name().replace('_', "-"), kind.target());
+    let base = kind_label(kind);
     match kind {
         CommandKind::Scale { replicas, .. } => format!("{base} to {replicas} replicas"),
         CommandKind::UpdateImage {

@@ -23,6 +23,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::Session;
 use crate::error::{CliError, Result};
+use crate::get::now_ms;
 use crate::kinds::Resource;
 use app::{Action, App, Scope};
 
@@ -58,12 +59,6 @@ fn release_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
-}
-
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Opens the console on this terminal until `q`, Ctrl-C, SIGHUP (the ssh session went away)

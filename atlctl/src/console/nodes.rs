@@ -9,7 +9,7 @@ use atlhyper_model::resources::Node;
 
 use super::rows::{Column, Listed as _, Row, RowId, Rows, Shape, Tone};
 use crate::kinds::Printable as _;
-use crate::top::bytes;
+use crate::top::{bytes, fullest_disk, memory_percent};
 
 const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -21,21 +21,6 @@ pub fn sparkline(points: impl Iterator<Item = f64>) -> String {
             BARS[level.min(7)]
         })
         .collect()
-}
-
-pub fn memory_percent(s: &NodeMetricsSnapshot) -> f64 {
-    if s.memory.total_bytes == 0 {
-        return 0.0;
-    }
-    s.memory.used_bytes as f64 * 100.0 / s.memory.total_bytes as f64
-}
-
-pub fn fullest_disk(s: &NodeMetricsSnapshot) -> Option<f64> {
-    s.filesystems
-        .iter()
-        .filter(|f| f.size_bytes > 0)
-        .map(|f| f.used_bytes as f64 * 100.0 / f.size_bytes as f64)
-        .max_by(f64::total_cmp)
 }
 
 pub fn hottest(s: &NodeMetricsSnapshot) -> Option<f64> {

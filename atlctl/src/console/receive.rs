@@ -127,7 +127,7 @@ impl App {
             }
             Msg::Command(info) => self.command_update(info),
             Msg::Queued(info) => {
-                let label = self.sent_label(&info);
+                let label = super::input::kind_label(&info.command.kind);
                 let id = info.command.id.clone();
                 self.sent.insert(id.clone(), label.clone());
                 self.set_status(format!("{label}: queued as {id}"), Tone::Normal);
@@ -258,14 +258,6 @@ impl App {
             }
             Loaded::Commands(x) => d.commands = x,
         }
-    }
-
-    fn sent_label(&self, info: &CommandInfo) -> String {
-        format!(
-            "{} {}",
-            info.command.kind.name().replace('_', "-"),
-            info.command.kind.target()
-        )
     }
 
     fn command_update(&mut self, info: CommandInfo) -> Vec<Effect> {

@@ -13,10 +13,10 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 
 use super::Theme;
 use crate::console::app::{App, NodeScreen, PodScreen, TextScreen};
-use crate::console::nodes::{fullest_disk, hottest, memory_percent, net};
+use crate::console::nodes::{hottest, net};
 use crate::console::rows::{Tone, pod_tone};
 use crate::kinds::Printable as _;
-use crate::top::bytes;
+use crate::top::{bytes, fullest_disk, memory_percent};
 
 fn bar(percent: f64, width: usize) -> String {
     let full = ((percent.clamp(0.0, 100.0) / 100.0) * width as f64).round() as usize;
