@@ -87,6 +87,11 @@ impl Recorder {
         if world.create(event, now_ms).is_ok() {
             self.seen.insert(key, (namespace, name));
         }
+        // A start-up burst records tens of thousands of events within one controller step:
+        // keep the cap as they come, not only at the end of the step.
+        if world.events.len() > MAX_EVENTS + MAX_EVENTS / 10 {
+            self.expire(world, now_ms);
+        }
     }
 
     /// Deletes events past their TTL, and the oldest beyond the cap.
@@ -117,6 +122,61 @@ impl Recorder {
         if !doomed.is_empty() {
             self.seen
                 .retain(|_, (ns, name)| world.events.get(ns, name).is_some());
+            if self.seen.capacity() > 2 * self.seen.len() + 64 {
+                self.seen.shrink_to_fit();
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Scenario;
+
+    #[test]
+    fn a_burst_of_events_never_holds_far_more_than_the_cap() {
+        let mut world = World::new(1, 100);
+        Scenario::default().apply(&mut world, 0).unwrap();
+        let mut recorder = Recorder::default();
+        let source = Source {
+            component: "kubelet",
+            host: None,
+        };
+        let burst = MAX_EVENTS * 2;
+        for i in 0..burst {
+            let object = ObjectReference {
+                kind: Some("Pod".to_owned()),
+                namespace: Some("default".to_owned()),
+                name: Some(format!("pod-{i}")),
+                uid: Some(format!("uid-{i}")),
+                ..ObjectReference::default()
+            };
+            // One controller step: the clock does not move.
+            recorder.record(
+                &mut world, &object, "Normal", "Pulled", "pulled", source, 1_000,
+            );
+            assert!(world.events.len() <= MAX_EVENTS + MAX_EVENTS / 10, "at {i}");
+        }
+        recorder.expire(&mut world, 1_000);
+        assert_eq!(world.events.len(), MAX_EVENTS);
+        assert!(recorder.seen.len() <= world.events.len());
+        // The newest stays, and a repeat of it is counted, not recorded again.
+        let newest = ObjectReference {
+            namespace: Some("default".to_owned()),
+            name: Some(format!("pod-{}", burst - 1)),
+            uid: Some(format!("uid-{}", burst - 1)),
+            ..ObjectReference::default()
+        };
+        recorder.record(
+            &mut world, &newest, "Normal", "Pulled", "pulled", source, 2_000,
+        );
+        let counted: Vec<_> = world
+            .events
+            .iter()
+            .filter(|e| e.object.involved_object.uid == newest.uid)
+            .map(|e| e.object.count)
+            .collect();
+        assert_eq!(counted, [Some(2)]);
     }
 }
