@@ -283,6 +283,8 @@ const BROADCAST_CAPACITY: usize = 1_024;
 pub struct World {
     rv: u64,
     rng: StdRng,
+    /// Where objects are serialized before being copied into their stored bytes.
+    scratch: Vec<u8>,
     pub namespaces: Table<Namespace>,
     pub nodes: Table<Node>,
     pub pods: Table<Pod>,
@@ -382,6 +384,7 @@ impl World {
         World {
             rv: 1,
             rng: StdRng::seed_from_u64(seed),
+            scratch: Vec::new(),
             namespaces: Table::new(history),
             nodes: Table::new(history),
             pods: Table::new(history),
@@ -455,7 +458,11 @@ impl World {
                 .map(|f| (*f, field_value(&object, f)))
                 .collect(),
         });
-        let json = Bytes::from(serde_json::to_vec(&object).expect("k8s objects serialize"));
+        // Serialized into a reused buffer and copied at its exact length: a `Vec` grown by
+        // doubling keeps up to twice the bytes for as long as the object lives.
+        self.scratch.clear();
+        serde_json::to_writer(&mut self.scratch, &object).expect("k8s objects serialize");
+        let json = Bytes::copy_from_slice(&self.scratch);
         let object = Arc::new(object);
         let key = (meta.namespace.clone(), meta.name.clone());
         let table = K::table_mut(self);

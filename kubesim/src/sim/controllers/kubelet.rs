@@ -482,7 +482,8 @@ fn render(
     let namespace = pod.metadata.namespace.clone().unwrap_or_default();
     let uid = pod.metadata.uid.clone().unwrap_or_default();
     let mut status = pod.status.clone().unwrap_or_default();
-    let mut statuses = Vec::new();
+    // Exact capacities: the status is stored for the pod's lifetime, 5,000 times over.
+    let mut statuses = Vec::with_capacity(runtime.containers.len());
     let mut unready = Vec::new();
     let mut ever_started = false;
     for c in &runtime.containers {
@@ -682,6 +683,7 @@ fn render(
             .position(|o| *o == c.type_)
             .unwrap_or(order.len())
     });
+    conditions.shrink_to_fit();
     status
 }
 
