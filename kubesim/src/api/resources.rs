@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Path, Query, State};
-use axum::http::header::{ACCEPT, CONTENT_TYPE};
+use axum::http::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::ApiState;
 use super::discovery;
 use super::subresources;
-use super::table::{self, IncludeObject, Printable};
+use super::table::{IncludeObject, Printable, TableWriter};
 use crate::kinds::ResourceKind;
 use crate::selector::{FieldSelector, LabelSelector};
 use crate::status::{ApiError, ApiResult};
@@ -272,35 +272,67 @@ fn list<K: Stored + Printable>(
     let token = next.map(|key| encode_continue(list_rv, &key));
     if call.wants_table() {
         let include = IncludeObject::parse(call.param("includeObject"));
-        let rows = page
-            .iter()
-            .map(|e| table::row(&*e.object, &e.json, include, now))
-            .collect();
-        let body = table::table::<K>(rows, list_rv, token);
-        return Ok(axum::Json(body).into_response());
+        let mut table = TableWriter::new::<K>(list_rv, token.as_deref(), true);
+        for entry in &page {
+            table.row(&*entry.object, &entry.json, include, now);
+        }
+        drop(world);
+        return Ok(json_response(StatusCode::OK, Bytes::from(table.finish())));
     }
-    let mut out =
-        BytesMut::with_capacity(page.iter().map(|e| e.json.len() + 1).sum::<usize>() + 256);
     let metadata = match &token {
         Some(t) => format!(r#"{{"resourceVersion":"{list_rv}","continue":"{t}"}}"#),
         None => format!(r#"{{"resourceVersion":"{list_rv}"}}"#),
     };
-    out.put_slice(
-        format!(
-            r#"{{"kind":"{}","apiVersion":"{}","metadata":{metadata},"items":["#,
-            K::RESOURCE.list_kind(),
-            K::RESOURCE.api_version()
-        )
-        .as_bytes(),
+    let head = format!(
+        r#"{{"kind":"{}","apiVersion":"{}","metadata":{metadata},"items":["#,
+        K::RESOURCE.list_kind(),
+        K::RESOURCE.api_version()
     );
-    for (i, entry) in page.iter().enumerate() {
-        if i > 0 {
-            out.put_u8(b',');
+    let items: Vec<Bytes> = page.iter().map(|e| e.json.clone()).collect();
+    drop(world);
+    Ok(list_body(Bytes::from(head), items))
+}
+
+/// How much of a list is copied together before it is handed to the connection.
+const LIST_CHUNK: usize = 64 << 10;
+
+/// A list's JSON streamed from the stored bytes of its items: the lock is released before the
+/// first byte is written, and a 5,000-pod list never exists as one 10 MB buffer.
+fn list_body(head: Bytes, items: Vec<Bytes>) -> Response {
+    let length = head.len()
+        + items.iter().map(Bytes::len).sum::<usize>()
+        + items.len().saturating_sub(1)
+        + 2;
+    let mut items = items.into_iter().enumerate().peekable();
+    let mut head = Some(head);
+    let chunks = futures::stream::poll_fn(move |_| {
+        let mut out = BytesMut::with_capacity(LIST_CHUNK);
+        if let Some(head) = head.take() {
+            out.put_slice(&head);
         }
-        out.put_slice(&entry.json);
-    }
-    out.put_slice(b"]}");
-    Ok(json_response(StatusCode::OK, out.freeze()))
+        if items.peek().is_none() && out.is_empty() {
+            return std::task::Poll::Ready(None);
+        }
+        while let Some((i, item)) = items.next_if(|_| out.len() < LIST_CHUNK) {
+            if i > 0 {
+                out.put_u8(b',');
+            }
+            out.put_slice(&item);
+        }
+        if items.peek().is_none() {
+            out.put_slice(b"]}");
+        }
+        std::task::Poll::Ready(Some(Ok::<_, std::convert::Infallible>(out.freeze())))
+    });
+    (
+        StatusCode::OK,
+        [
+            (CONTENT_TYPE, "application/json".to_owned()),
+            (CONTENT_LENGTH, length.to_string()),
+        ],
+        Body::from_stream(chunks),
+    )
+        .into_response()
 }
 
 /// `resourceVersion` on a list: unset or `0` read the latest; `N` with `NotOlderThan` (the
@@ -345,8 +377,9 @@ fn get<K: Stored + Printable>(
         .ok_or_else(|| ApiError::not_found(K::RESOURCE.plural(), name))?;
     if call.wants_table() {
         let include = IncludeObject::parse(call.param("includeObject"));
-        let row = table::row(&*entry.object, &entry.json, include, now);
-        return Ok(axum::Json(table::table::<K>(vec![row], world.rv(), None)).into_response());
+        let mut table = TableWriter::new::<K>(world.rv(), None, true);
+        table.row(&*entry.object, &entry.json, include, now);
+        return Ok(json_response(StatusCode::OK, Bytes::from(table.finish())));
     }
     Ok(json_response(StatusCode::OK, entry.json.clone()))
 }
@@ -548,6 +581,30 @@ fn delete_collection<K: Stored>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn streamed_lists_are_whole_json_of_the_length_they_announce() {
+        let head = || Bytes::from_static(br#"{"kind":"PodList","items":["#);
+        let item = |i: usize| Bytes::from(format!(r#"{{"n":{i},"pad":"{}"}}"#, "x".repeat(1000)));
+        // Empty, one item, and enough for several chunks (about 3.4 × LIST_CHUNK).
+        for count in [0, 1, 230] {
+            let response = list_body(head(), (0..count).map(item).collect());
+            let announced: usize = response.headers()[CONTENT_LENGTH]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            assert_eq!(body.len(), announced, "{count} items");
+            let list: Value = serde_json::from_slice(&body).unwrap();
+            let items = list["items"].as_array().unwrap();
+            assert_eq!(items.len(), count);
+            assert!(items.iter().enumerate().all(|(i, v)| v["n"] == i));
+        }
+    }
 
     #[test]
     fn urls_resolve_to_kinds_namespaces_names_and_subresources() {

@@ -13,7 +13,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::ApiState;
 use super::resources::Call;
-use super::table::{self, IncludeObject, Printable};
+use super::table::{IncludeObject, Printable, TableWriter};
 use crate::status::ApiError;
 use crate::store::{ChangeType, Filter, Stored};
 
@@ -45,15 +45,9 @@ fn event_line<K: Stored + Printable>(
         return line(type_.as_str(), json);
     }
     let object: K = serde_json::from_slice(json).expect("stored JSON is the kind");
-    let row = table::row(&object, json, format.include, now_ms);
-    let table = json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": rv.to_string()},
-        "columnDefinitions": [],
-        "rows": [row],
-    });
-    line(type_.as_str(), &serde_json::to_vec(&table).expect("JSON"))
+    let mut table = TableWriter::new::<K>(rv, None, false);
+    table.row(&object, json, format.include, now_ms);
+    line(type_.as_str(), &table.finish())
 }
 
 fn bookmark<K: Stored>(rv: u64, initial_events_end: bool) -> Bytes {
