@@ -3,8 +3,29 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<ExitCode> {
+/// glibc gives each thread that meets a locked arena an arena of its own, and keeps what each
+/// one held at its peak. The controllers' objects then spread over the arenas of every runtime
+/// thread that served a request meanwhile (the `large` scenario settled anywhere between 125
+/// and 210 MiB); one arena keeps it where the live objects are (about 125 MiB). A fixed mmap
+/// threshold hands large transient buffers (a 5,000-row table) back when they are freed.
+fn tune_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator parameters; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
+}
+
+fn main() -> anyhow::Result<ExitCode> {
+    tune_allocator();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(serve())
+}
+
+async fn serve() -> anyhow::Result<ExitCode> {
     let config = kubesim::Config::parse();
     if config.print_config {
         print!("{}", config.render());
