@@ -10,10 +10,10 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use atlctl::cli::DemoArgs;
+mod common;
+
 use atlctl::console::app::{Action, App, Loaded, Mode, Msg};
 use atlctl::console::views;
-use atlctl::demo::Demo;
 use atlctl::kinds::Resource;
 use atlhyper_model::api::InCluster;
 use atlhyper_model::resources::Pod;
@@ -187,38 +187,13 @@ fn end_to_end() {
         .unwrap_or(10);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let demo = runtime.block_on(async {
-        Demo::start(&DemoArgs {
-            headless: true,
-            scenario: "large".to_owned(),
-            data_dir: Some(dir.path().to_owned()),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            // Slow time: nothing changes unless the bench changes it.
-            speed: 0.01,
-        })
-        .await
-        .unwrap()
-    });
-    // The stack is ready when master holds the whole cluster.
+    let demo = common::large_stack(&runtime, dir.path());
     let client = atlctl::client::Client::new(
         &demo.server,
         Some(demo.admin_token.clone()),
         Duration::from_secs(30),
     )
     .unwrap();
-    let ready = Instant::now();
-    loop {
-        let pods: atlhyper_model::api::List<InCluster<Pod>> =
-            runtime.block_on(client.list("pods", &[])).unwrap();
-        if pods.items.len() >= 5_000 {
-            break;
-        }
-        assert!(
-            ready.elapsed() < Duration::from_secs(120),
-            "master never got the pods"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
 
     let tmux = Tmux(format!("atlctl-bench-{}", std::process::id()));
     let script = format!(

@@ -8,8 +8,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use atlctl::cli::DemoArgs;
-use atlctl::demo::Demo;
+mod common;
 
 /// Runs a command to completion with stdout discarded; returns (wall, peak RSS in MiB).
 fn measure(mut command: Command) -> (Duration, f64) {
@@ -59,18 +58,7 @@ fn main() {
     let atlctl = env!("CARGO_BIN_EXE_atlctl");
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let demo = runtime.block_on(async {
-        Demo::start(&DemoArgs {
-            headless: true,
-            scenario: "large".to_owned(),
-            data_dir: Some(dir.path().to_owned()),
-            listen: "127.0.0.1:0".parse().unwrap(),
-            // Slow time: the same 5,000 pods throughout the runs.
-            speed: 0.01,
-        })
-        .await
-        .unwrap()
-    });
+    let demo = common::large_stack(&runtime, dir.path());
     let atl = |args: &[&str]| {
         let mut c = Command::new(atlctl);
         c.args(args)
@@ -79,22 +67,6 @@ fn main() {
             .env("ATLHYPER_CONFIG", dir.path().join("none.toml"));
         c
     };
-    // Wait for master to hold the whole cluster.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let out = atl(&["get", "pods", "-A", "--json"]).output().unwrap();
-        let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-        let n = list["items"].as_array().map_or(0, Vec::len);
-        if n >= 5_000 {
-            println!("master holds {n} pods");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "master never held the large cluster ({n} pods)"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
 
     let mut mine: Vec<(Duration, f64)> = (0..runs)
         .map(|_| measure(atl(&["get", "pods", "-A", "--json"])))

@@ -3,81 +3,10 @@
 
 mod common;
 
-use std::process::Output;
 use std::time::Duration;
 
+use common::tmux::Tmux;
 use common::{Stack, start, wait_for};
-
-/// A tmux server of its own, with one 80×24 session running `script`.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn new(name: &str, script: &str) -> Tmux {
-        let tmux = Tmux {
-            socket: format!("atlctl-{name}-{}", std::process::id()),
-        };
-        let started = tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "t",
-            "-x",
-            "80",
-            "-y",
-            "24",
-            script,
-        ]);
-        assert!(started.status.success(), "{started:?}");
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        std::process::Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux runs (scripts/test installs it)")
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.run(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
-    }
-
-    /// Types `keys` (tmux key names, e.g. `Enter`, `Escape`, or literal text).
-    fn send(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "t"];
-        args.extend(keys);
-        assert!(self.run(&args).status.success());
-    }
-
-    /// Waits until the screen satisfies `check`; panics with the screen if it never does.
-    async fn wait(&self, what: &str, check: impl Fn(&str) -> bool) -> String {
-        let mut screen = String::new();
-        let seen = wait_for(Duration::from_secs(30), async || {
-            screen = self.screen();
-            check(&screen)
-        })
-        .await;
-        assert!(seen, "never saw {what}:\n{screen}");
-        screen
-    }
-
-    fn server_pid(&self) -> u32 {
-        let out = self.run(&["display-message", "-p", "#{pid}"]);
-        String::from_utf8_lossy(&out.stdout)
-            .trim()
-            .parse()
-            .expect("tmux's pid")
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = self.run(&["kill-server"]);
-    }
-}
 
 /// `atlctl` (the console) against the stack, then the exit code and the terminal's modes.
 fn console_script(stack: &Stack) -> String {
@@ -95,7 +24,7 @@ fn console_script(stack: &Stack) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes() {
     let stack = start().await;
-    let tmux = Tmux::new("walk", &console_script(&stack));
+    let tmux = Tmux::new("walk", &console_script(&stack), (80, 24));
 
     tmux.wait("the pods", |s| s.contains("pods(all)")).await;
     tmux.send(&[":po", "Enter"]);
@@ -170,7 +99,7 @@ async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_the_terminal_goes_away_the_console_exits() {
     let stack = start().await;
-    let tmux = Tmux::new("drop", &console_script(&stack));
+    let tmux = Tmux::new("drop", &console_script(&stack), (80, 24));
     tmux.wait("the console", |s| s.contains("pods(all)")).await;
     let config = stack.dir.path().join("console.toml");
     let pids = std::process::Command::new("pgrep")

@@ -12,6 +12,7 @@ use k8s_openapi::api::apps::v1::Deployment as KubeDeployment;
 use k8s_openapi::api::core::v1::Pod as KubePod;
 use kube::api::{ListParams, LogParams};
 
+use common::tmux::Tmux;
 use common::{Stack, start, wait_for};
 
 impl Stack {
@@ -428,46 +429,14 @@ async fn the_clusters_policy_rejects_changes_in_protected_namespaces() {
     stack.demo.stop().await;
 }
 
-/// Runs `script` in a detached tmux session (its own server) and returns the screen once it
-/// shows `EXIT=`, after typing `keys` at the prompt.
-async fn in_tmux(socket: &str, script: &str, keys: &str) -> String {
-    let tmux = |args: &[&str]| {
-        std::process::Command::new("tmux")
-            .args(["-L", socket])
-            .args(args)
-            .output()
-            .expect("tmux runs (scripts/test installs it)")
-    };
-    let started = tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "160",
-        "-y",
-        "20",
-        script,
-    ]);
-    assert!(started.status.success(), "{started:?}");
-    let mut screen = String::new();
-    let prompted = wait_for(Duration::from_secs(10), async || {
-        screen =
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
-        screen.contains("to confirm:")
-    })
-    .await;
-    assert!(prompted, "no prompt: {screen}");
-    tmux(&["send-keys", "-t", "t", keys, "Enter"]);
-    let done = wait_for(Duration::from_secs(15), async || {
-        screen =
-            String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned();
-        screen.contains("EXIT=")
-    })
-    .await;
-    tmux(&["kill-server"]);
-    assert!(done, "never finished: {screen}");
-    screen
+/// Runs `script` in a terminal of its own and returns the screen once it shows `EXIT=`, after
+/// typing `keys` at the prompt.
+async fn in_tmux(name: &str, script: &str, keys: &str) -> String {
+    let tmux = Tmux::new(name, script, (160, 20));
+    tmux.wait("the prompt", |s| s.contains("to confirm:")).await;
+    tmux.send(&[keys, "Enter"]);
+    tmux.wait("the command's end", |s| s.contains("EXIT="))
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -486,9 +455,7 @@ async fn on_a_terminal_a_change_waits_for_the_typed_name() {
         stack.dir.path().join("none.toml").display(),
         env!("CARGO_BIN_EXE_atlctl"),
     );
-    let socket = format!("atlctl-test-{}", std::process::id());
-    // A tmux server per run: a new session on a socket whose server is still exiting fails.
-    let refused = in_tmux(&format!("{socket}-refused"), &script, "not-the-name").await;
+    let refused = in_tmux("exec-refused", &script, "not-the-name").await;
     assert!(
         refused.contains("not confirmed") && refused.contains("EXIT=1"),
         "{refused}"
@@ -501,7 +468,7 @@ async fn on_a_terminal_a_change_waits_for_the_typed_name() {
             .any(|p| p.metadata.name.as_deref() == Some(&pod))
     );
 
-    let confirmed = in_tmux(&format!("{socket}-confirmed"), &script, &pod).await;
+    let confirmed = in_tmux("exec-confirmed", &script, &pod).await;
     assert!(
         confirmed.contains("recreates it") && confirmed.contains("EXIT=0"),
         "{confirmed}"

@@ -1,6 +1,8 @@
 //! The demo stack in process, the real `atlctl` binary, and helpers to run it.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::collections::BTreeSet;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
