@@ -186,6 +186,8 @@ pub enum Action {
     SortPrev,
     Logs,
     Describe,
+    /// The pods on the selected node.
+    NodePods,
     Restart,
     Delete,
     Scale,

@@ -83,6 +83,7 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Logs => logs(app),
         Action::Describe => describe(app),
+        Action::NodePods => node_pods(app),
         Action::Restart
         | Action::Delete
         | Action::Scale
@@ -545,6 +546,22 @@ pub fn ask(app: &mut App, ask: Ask, mut text: String, action: Action) -> Vec<Eff
     Vec::new()
 }
 
+/// The pods list, filtered to the selected node's pods (and its cluster's, when the list shows
+/// several), as k9s shows a node's pods.
+fn node_pods(app: &mut App) -> Vec<Effect> {
+    let Some((Resource::Nodes, id)) = selected(app) else {
+        return Vec::new();
+    };
+    let mut text = format!("-c node={}", id.name);
+    if app.shape().clusters {
+        text = format!("-c cluster={},node={}", id.cluster, id.name);
+    }
+    let mut list = ListScreen::new(Resource::Pods);
+    list.filter = Filter::parse(&text);
+    list.filter_text = text;
+    app.push(Screen::List(list))
+}
+
 pub fn filter_line(app: &mut App, mut text: String, action: Action) -> Vec<Effect> {
     let page = app.page();
     match action {
@@ -554,6 +571,14 @@ pub fn filter_line(app: &mut App, mut text: String, action: Action) -> Vec<Effec
         }
         Action::Submit => {
             app.mode = Mode::Normal;
+            let unknown = app.list().and_then(|list| {
+                list.filter
+                    .unknown_column(&list.rows.columns)
+                    .map(str::to_owned)
+            });
+            if let Some(column) = unknown {
+                app.set_status(format!("this list has no column {column}"), Tone::Warn);
+            }
             return Vec::new();
         }
         Action::Cancel | Action::Back => {

@@ -40,7 +40,10 @@ pub const GENERAL: &[Binding] = &[
         ":ctx X :ns X",
         "one cluster or namespace (X = all: every one)",
     ),
-    b("/", "filter: text, !text (inverse), -l key=value (labels)"),
+    b(
+        "/",
+        "filter: text, !text (not), -l key=value, -c column=value",
+    ),
     b("?", "this help"),
     b("Enter", "open the selected row"),
     b("Esc", "clear the filter, then go back"),
@@ -68,6 +71,7 @@ const DEPLOYMENT_KEYS: &[Binding] = &[
     c("i", "set image"),
 ];
 const NODE_KEYS: &[Binding] = &[
+    b("p", "its pods"),
     b("d", "describe"),
     c("c", "cordon"),
     c("u", "uncordon"),
@@ -243,6 +247,7 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
             }
         }
         (KeyCode::Char('w'), _) if matches!(app.screen(), Screen::Text(_)) => Action::Wrap,
+        (KeyCode::Char('p'), _) if resource == Some(Resource::Nodes) => Action::NodePods,
         (KeyCode::Char('l'), _) => Action::Logs,
         (KeyCode::Char('d'), _) => Action::Describe,
         (KeyCode::Char('r'), _) if resource == Some(Resource::Nodes) => Action::Drain,

@@ -103,7 +103,7 @@ impl Rows {
         self.rows
             .iter()
             .enumerate()
-            .filter(|(i, r)| filter.matches(r, || labels(*i)))
+            .filter(|(i, r)| filter.matches(r, &self.columns, || labels(*i)))
             .map(|(i, _)| i)
             .collect()
     }
@@ -127,8 +127,8 @@ impl Rows {
     }
 }
 
-/// The `/` filter: a substring (any cell), its inverse (`!text`), or a label selector
-/// (`-l app=web,tier!=db,env`).
+/// The `/` filter: a substring (any cell), its inverse (`!text`), a label selector
+/// (`-l app=web,tier!=db,env`), or whole cells of named columns (`-c node=worker-1`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Filter {
     #[default]
@@ -136,6 +136,16 @@ pub enum Filter {
     Contains(String),
     Excludes(String),
     Labels(Vec<LabelTerm>),
+    Columns(Vec<ColumnTerm>),
+}
+
+/// One `-c` term: a column's whole cell is (or is not) `value`, as kubectl's field selectors
+/// compare a field; titles and values ignore case, `last-seen` names `LAST SEEN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnTerm {
+    pub column: String,
+    pub value: String,
+    pub equals: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -173,14 +183,58 @@ impl Filter {
                 .collect();
             return Filter::Labels(terms);
         }
+        if let Some(terms) = text.strip_prefix("-c") {
+            let terms = terms
+                .split(',')
+                .filter_map(|t| {
+                    let (column, value, equals) = match t.split_once("!=") {
+                        Some((c, v)) => (c, v, false),
+                        None => {
+                            let (c, v) = t.split_once('=')?;
+                            (c, v.strip_prefix('=').unwrap_or(v), true)
+                        }
+                    };
+                    Some(ColumnTerm {
+                        column: column.trim().to_uppercase().replace(['-', '_'], " "),
+                        value: value.trim().to_lowercase(),
+                        equals,
+                    })
+                })
+                .collect();
+            return Filter::Columns(terms);
+        }
         match text.strip_prefix('!') {
             Some(rest) => Filter::Excludes(rest.to_lowercase()),
             None => Filter::Contains(text.to_lowercase()),
         }
     }
 
-    pub fn matches<'a>(&self, row: &Row, labels: impl FnOnce() -> Option<&'a Labels>) -> bool {
+    /// The first `-c` column that `columns` do not have.
+    pub fn unknown_column(&self, columns: &[Column]) -> Option<&str> {
+        let Filter::Columns(terms) = self else {
+            return None;
+        };
+        terms
+            .iter()
+            .find(|t| !columns.iter().any(|c| c.title == t.column))
+            .map(|t| t.column.as_str())
+    }
+
+    pub fn matches<'a>(
+        &self,
+        row: &Row,
+        columns: &[Column],
+        labels: impl FnOnce() -> Option<&'a Labels>,
+    ) -> bool {
         match self {
+            Filter::Columns(terms) => terms.iter().all(|t| {
+                // A column the list does not have matches nothing (`unknown_column` says so).
+                columns
+                    .iter()
+                    .position(|c| c.title == t.column)
+                    .and_then(|i| row.cells.get(i))
+                    .is_some_and(|cell| (cell.to_lowercase() == t.value) == t.equals)
+            }),
             Filter::All => true,
             Filter::Contains(text) => row.haystack.contains(text.as_str()),
             Filter::Excludes(text) => !row.haystack.contains(text.as_str()),
@@ -290,6 +344,11 @@ pub trait Listed: Printable {
     fn labels(&self) -> Option<&Labels> {
         None
     }
+    /// Where a column goes when the terminal is narrow, for a kind whose most telling columns
+    /// are not its first ones (higher goes first, 0 never); `None` keeps the general rule.
+    fn drop_order(_title: &str) -> Option<u8> {
+        None
+    }
 }
 
 /// Rows of any listed kind, with the kubectl columns (wide ones dropped first).
@@ -299,18 +358,20 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
     if shape.clusters {
         columns.push(Column {
             title: "CLUSTER",
-            drop_order: 3,
+            drop_order: T::drop_order("CLUSTER").unwrap_or(3),
         });
     }
     let namespaced = T::RESOURCE.namespaced();
     if namespaced && shape.namespaces {
         columns.push(Column {
             title: "NAMESPACE",
-            drop_order: 2,
+            drop_order: T::drop_order("NAMESPACE").unwrap_or(2),
         });
     }
     for (i, title) in T::headers(true).into_iter().enumerate() {
-        let drop_order = if i == 0 && (title == "NAME" || title == "ID") {
+        let drop_order = if let Some(order) = T::drop_order(title) {
+            order
+        } else if i == 0 && (title == "NAME" || title == "ID") {
             0
         } else if title == "STATUS" {
             3
@@ -508,6 +569,18 @@ impl Listed for Event {
             _ => Tone::Normal,
         }
     }
+    /// What happened to which object outlives when and where: at 80 columns an event reads
+    /// REASON, OBJECT, MESSAGE (the type still shows as the row's colour).
+    fn drop_order(title: &str) -> Option<u8> {
+        match title {
+            "TYPE" => Some(9),
+            "NAMESPACE" => Some(8),
+            "LAST SEEN" => Some(7),
+            "REASON" => Some(3),
+            "OBJECT" => Some(2),
+            _ => None,
+        }
+    }
 }
 
 impl Listed for ClusterSummary {
@@ -522,6 +595,14 @@ impl Listed for CommandInfo {
             CommandStatus::Succeeded => Tone::Normal,
             CommandStatus::Queued | CommandStatus::Delivered => Tone::Warn,
             _ => Tone::Bad,
+        }
+    }
+    /// A command is what it did to what: at 80 columns ID, KIND, TARGET, STATUS.
+    fn drop_order(title: &str) -> Option<u8> {
+        match title {
+            "CLUSTER" => Some(8),
+            "TARGET" => Some(2),
+            _ => None,
         }
     }
 }
@@ -579,6 +660,28 @@ mod tests {
         assert_eq!(select(&rows, "-l app!=db"), [0]);
         assert_eq!(select(&rows, "-l tier"), [0]);
         assert_eq!(select(&rows, "-l !tier,app==db"), [1]);
+        assert_eq!(select(&rows, "-c status=running"), [1]);
+        assert_eq!(select(&rows, "-c STATUS!=Running"), [0]);
+        assert_eq!(select(&rows, "-c name=web-1,status==CrashLoopBackOff"), [0]);
+        // A whole cell, not a substring.
+        assert_eq!(select(&rows, "-c name=web"), Vec::<usize>::new());
+        assert_eq!(select(&rows, "-c node=x"), Vec::<usize>::new());
+        assert_eq!(
+            Filter::parse("-c node=x").unknown_column(&rows.columns),
+            Some("NODE")
+        );
+        assert_eq!(
+            Filter::parse("-c status=x").unknown_column(&rows.columns),
+            None
+        );
+        assert_eq!(
+            Filter::parse("-c last-seen=2m"),
+            Filter::Columns(vec![ColumnTerm {
+                column: "LAST SEEN".into(),
+                value: "2m".into(),
+                equals: true
+            }])
+        );
         assert_eq!(select(&rows, ""), [0, 1]);
         assert_eq!(rows.widths, [5, 16]);
     }

@@ -607,6 +607,41 @@ fn a_column_sorted_by_stays_on_screen_and_a_status_fades() {
 }
 
 #[test]
+fn p_on_a_node_or_its_detail_lists_the_pods_on_it() {
+    let mut app = console(Resource::Nodes);
+    typed(&mut app, "/worker-3");
+    key(&mut app, KeyCode::Enter);
+    typed(&mut app, "p");
+    let list = app.list().unwrap();
+    assert_eq!(list.resource, Resource::Pods);
+    assert_eq!(list.filter_text, "-c node=worker-3");
+    assert_eq!(names(&app), ["cart-66f5d4c3b2-lk9sd"]);
+    // Esc clears the filter (every pod), then goes back to the nodes.
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(names(&app).len(), 4);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.list().unwrap().resource, Resource::Nodes);
+
+    // From the node's detail too.
+    key(&mut app, KeyCode::Enter);
+    assert!(matches!(app.screen(), Screen::Node(n) if n.node == "worker-3"));
+    typed(&mut app, "p");
+    assert_eq!(names(&app), ["cart-66f5d4c3b2-lk9sd"]);
+
+    // A column the list does not have is said, not silently empty.
+    key(&mut app, KeyCode::Esc);
+    typed(&mut app, "/-c nod=worker-3");
+    assert!(names(&app).is_empty());
+    key(&mut app, KeyCode::Enter);
+    let status = app
+        .status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default();
+    assert!(status.contains("no column NOD"), "{status}");
+}
+
+#[test]
 fn with_two_clusters_every_list_names_the_cluster_of_each_row() {
     let mut app = console(Resource::Pods);
     let mut edge = cluster();

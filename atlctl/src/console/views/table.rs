@@ -16,19 +16,24 @@ const MAX_COLUMN: u16 = 48;
 /// The least room the last column is given before others are dropped for it.
 const LAST_COLUMN_MIN: u16 = 16;
 
+/// Columns at or below this drop order tell what a row is about (a status, an event's object
+/// and reason): before one is dropped, wide columns are cut down instead.
+const TELLING: u8 = 3;
+/// How far a wide column is cut down to keep a telling one on screen.
+const SHRUNK_COLUMN: u16 = 24;
+
 /// Which columns fit in `width`, and how wide each is drawn; the sorted-by column stays.
 pub fn fit(rows: &Rows, width: u16, keep: Option<usize>) -> Vec<(usize, u16)> {
-    let mut shown: Vec<usize> = (0..rows.columns.len()).collect();
+    let mut shown: Vec<(usize, u16)> = (0..rows.columns.len())
+        .map(|i| (i, rows.widths[i].min(MAX_COLUMN)))
+        .collect();
     // The last column may be cut short (a message reads fine truncated), so it counts less.
-    let need = |shown: &[usize]| -> u32 {
+    let need = |shown: &[(usize, u16)]| -> u32 {
         let last = shown.len().saturating_sub(1);
         shown
             .iter()
             .enumerate()
-            .map(|(n, &i)| {
-                let w = rows.widths[i].min(MAX_COLUMN);
-                u32::from(if n == last { w.min(LAST_COLUMN_MIN) } else { w })
-            })
+            .map(|(n, &(_, w))| u32::from(if n == last { w.min(LAST_COLUMN_MIN) } else { w }))
             .sum::<u32>()
             + last as u32
     };
@@ -36,26 +41,33 @@ pub fn fit(rows: &Rows, width: u16, keep: Option<usize>) -> Vec<(usize, u16)> {
         let drop = shown
             .iter()
             .enumerate()
-            .filter(|(_, i)| rows.columns[**i].drop_order > 0 && Some(**i) != keep)
-            .max_by_key(|(_, i)| rows.columns[**i].drop_order)
+            .filter(|(_, (i, _))| rows.columns[*i].drop_order > 0 && Some(*i) != keep)
+            .max_by_key(|(_, (i, _))| rows.columns[*i].drop_order)
             .map(|(at, _)| at);
-        match drop {
-            Some(at) => {
-                shown.remove(at);
+        let Some(at) = drop else { break };
+        if rows.columns[shown[at].0].drop_order <= TELLING {
+            let excess = need(&shown) - u32::from(width);
+            let last = shown.len() - 1;
+            let widest = shown[..last]
+                .iter_mut()
+                .filter(|(_, w)| *w > SHRUNK_COLUMN)
+                .max_by_key(|(_, w)| *w);
+            if let Some((_, w)) = widest {
+                let cut = u16::try_from(excess)
+                    .unwrap_or(u16::MAX)
+                    .min(*w - SHRUNK_COLUMN);
+                *w -= cut;
+                continue;
             }
-            None => break,
         }
+        shown.remove(at);
     }
-    let mut widths: Vec<(usize, u16)> = shown
-        .iter()
-        .map(|&i| (i, rows.widths[i].min(MAX_COLUMN)))
-        .collect();
     // The last column gets the rest of the line (messages, hosts), however long it is.
-    let others: u16 = widths.iter().rev().skip(1).map(|(_, w)| w + 1).sum();
-    if let Some(last) = widths.last_mut() {
+    let others: u16 = shown.iter().rev().skip(1).map(|(_, w)| w + 1).sum();
+    if let Some(last) = shown.last_mut() {
         last.1 = width.saturating_sub(others).max(1);
     }
-    widths
+    shown
 }
 
 pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area: Rect) {
@@ -131,4 +143,48 @@ pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area:
         Table::new(body, widths).header(header).column_spacing(1),
         inner,
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::rows::{Column, Row, RowId, Tone};
+
+    /// One row whose cells are as wide as `widths`, under columns of these drop orders.
+    fn rows(columns: &[(&'static str, u8, usize)]) -> Rows {
+        let row = Row::new(
+            RowId {
+                cluster: "c".into(),
+                namespace: None,
+                name: "n".into(),
+            },
+            columns.iter().map(|(_, _, w)| "x".repeat(*w)).collect(),
+            Tone::Normal,
+        );
+        Rows::new(
+            columns
+                .iter()
+                .map(|&(title, drop_order, _)| Column { title, drop_order })
+                .collect(),
+            vec![row],
+        )
+    }
+
+    #[test]
+    fn wide_columns_are_cut_down_before_a_telling_one_is_dropped() {
+        let events = rows(&[
+            ("AGE", 8, 5),
+            ("REASON", 3, 25),
+            ("OBJECT", 2, 46),
+            ("MESSAGE", 1, 60),
+        ]);
+        // AGE goes (it tells less); OBJECT is cut just enough to keep REASON.
+        assert_eq!(fit(&events, 78, None), [(1, 25), (2, 35), (3, 16)]);
+        // Wide enough: nothing dropped, nothing cut.
+        assert_eq!(fit(&events, 140, None), [(0, 5), (1, 25), (2, 46), (3, 61)]);
+        // Too narrow even cut down: the telling columns go by their order.
+        assert_eq!(fit(&events, 50, None), [(2, 24), (3, 25)]);
+        // The sorted-by column stays.
+        assert_eq!(fit(&events, 50, Some(0)), [(0, 5), (2, 24), (3, 19)]);
+    }
 }
