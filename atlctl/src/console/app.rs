@@ -10,7 +10,8 @@ use atlhyper_model::resources::{
 };
 use atlhyper_model::{CommandKind, NodeMetricsSnapshot};
 
-use super::rows::{self, Filter, RowId, Rows, Shape, Tone};
+use super::filter::Filter;
+use super::rows::{self, RowId, Rows, Shape, Tone};
 use crate::kinds::Resource;
 
 /// The data the console loads; each is one list call at master.

@@ -7,7 +7,8 @@ use super::app::{
     Action, App, Ask, Confirm, Effect, ListScreen, Mode, NodeScreen, PodScreen, Scope, Screen,
     TextScreen, clamp_offset,
 };
-use super::rows::{Filter, RowId, Tone};
+use super::filter::Filter;
+use super::rows::{RowId, Tone};
 use crate::kinds::Resource;
 
 /// Lines of logs a `l` asks for.

@@ -9,7 +9,8 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
 
 use super::Theme;
 use crate::console::app::{App, Feed, ListScreen};
-use crate::console::rows::{Filter, Rows};
+use crate::console::filter::Filter;
+use crate::console::rows::Rows;
 
 /// No column is drawn wider than this; the last shown column takes what is left.
 const MAX_COLUMN: u16 = 48;

@@ -1,0 +1,164 @@
+//! The `/` filter of a list: text, its inverse, label selectors and whole-cell column terms.
+
+use atlhyper_model::resources::Labels;
+
+use super::rows::{Column, Row};
+
+/// The `/` filter: a substring (any cell), its inverse (`!text`), a label selector
+/// (`-l app=web,tier!=db,env`), or whole cells of named columns (`-c node=worker-1`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Filter {
+    #[default]
+    All,
+    Contains(String),
+    Excludes(String),
+    Labels(Vec<LabelTerm>),
+    Columns(Vec<ColumnTerm>),
+}
+
+/// One `-c` term: a column's whole cell is (or is not) `value`, as kubectl's field selectors
+/// compare a field; titles and values ignore case, `last-seen` names `LAST SEEN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnTerm {
+    pub column: String,
+    pub value: String,
+    pub equals: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LabelTerm {
+    Equals(String, String),
+    NotEquals(String, String),
+    Exists(String),
+    Missing(String),
+}
+
+impl Filter {
+    /// Reads what was typed after `/`.
+    pub fn parse(text: &str) -> Filter {
+        let text = text.trim();
+        if text.is_empty() {
+            return Filter::All;
+        }
+        if let Some(selector) = text.strip_prefix("-l") {
+            let terms = selector
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    if let Some((k, v)) = t.split_once("!=") {
+                        LabelTerm::NotEquals(k.trim().to_owned(), v.trim().to_owned())
+                    } else if let Some((k, v)) = t.split_once('=') {
+                        let v = v.strip_prefix('=').unwrap_or(v);
+                        LabelTerm::Equals(k.trim().to_owned(), v.trim().to_owned())
+                    } else if let Some(k) = t.strip_prefix('!') {
+                        LabelTerm::Missing(k.trim().to_owned())
+                    } else {
+                        LabelTerm::Exists(t.to_owned())
+                    }
+                })
+                .collect();
+            return Filter::Labels(terms);
+        }
+        if let Some(terms) = text.strip_prefix("-c") {
+            let terms = terms
+                .split(',')
+                .filter_map(|t| {
+                    let (column, value, equals) = match t.split_once("!=") {
+                        Some((c, v)) => (c, v, false),
+                        None => {
+                            let (c, v) = t.split_once('=')?;
+                            (c, v.strip_prefix('=').unwrap_or(v), true)
+                        }
+                    };
+                    Some(ColumnTerm {
+                        column: column.trim().to_uppercase().replace(['-', '_'], " "),
+                        value: value.trim().to_lowercase(),
+                        equals,
+                    })
+                })
+                .collect();
+            return Filter::Columns(terms);
+        }
+        match text.strip_prefix('!') {
+            Some(rest) => Filter::Excludes(rest.to_lowercase()),
+            None => Filter::Contains(text.to_lowercase()),
+        }
+    }
+
+    /// The first `-c` column that `columns` do not have.
+    pub fn unknown_column(&self, columns: &[Column]) -> Option<&str> {
+        let Filter::Columns(terms) = self else {
+            return None;
+        };
+        terms
+            .iter()
+            .find(|t| !columns.iter().any(|c| c.title == t.column))
+            .map(|t| t.column.as_str())
+    }
+
+    pub fn matches<'a>(
+        &self,
+        row: &Row,
+        columns: &[Column],
+        labels: impl FnOnce() -> Option<&'a Labels>,
+    ) -> bool {
+        match self {
+            Filter::Columns(terms) => terms.iter().all(|t| {
+                // A column the list does not have matches nothing (`unknown_column` says so).
+                columns
+                    .iter()
+                    .position(|c| c.title == t.column)
+                    .and_then(|i| row.cells.get(i))
+                    .is_some_and(|cell| (cell.to_lowercase() == t.value) == t.equals)
+            }),
+            Filter::All => true,
+            Filter::Contains(text) => row.haystack.contains(text.as_str()),
+            Filter::Excludes(text) => !row.haystack.contains(text.as_str()),
+            Filter::Labels(terms) => {
+                let none = Labels::new();
+                let labels = labels().unwrap_or(&none);
+                terms.iter().all(|t| match t {
+                    LabelTerm::Equals(k, v) => labels.get(k) == Some(v),
+                    LabelTerm::NotEquals(k, v) => labels.get(k) != Some(v),
+                    LabelTerm::Exists(k) => labels.contains_key(k),
+                    LabelTerm::Missing(k) => !labels.contains_key(k),
+                })
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_terms_name_columns_as_titles_do_and_say_which_are_unknown() {
+        assert_eq!(
+            Filter::parse("-c last-seen=2m, Node!=Worker-1 ,junk"),
+            Filter::Columns(vec![
+                ColumnTerm {
+                    column: "LAST SEEN".into(),
+                    value: "2m".into(),
+                    equals: true
+                },
+                ColumnTerm {
+                    column: "NODE".into(),
+                    value: "worker-1".into(),
+                    equals: false
+                },
+            ])
+        );
+        let columns = ["NAME", "STATUS"].map(|title| Column {
+            title,
+            drop_order: 0,
+        });
+        assert_eq!(
+            Filter::parse("-c status=x,node=y").unknown_column(&columns),
+            Some("NODE")
+        );
+        assert_eq!(Filter::parse("-c status=x").unknown_column(&columns), None);
+        assert_eq!(Filter::parse("node=y").unknown_column(&columns), None);
+    }
+}
