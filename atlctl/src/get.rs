@@ -3,7 +3,9 @@
 use std::collections::BTreeSet;
 use std::io::Write as _;
 
-use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, Item, List, WatchEventType};
+use atlhyper_model::api::{
+    API_VERSION, ClusterSummary, CommandInfo, InCluster, Item, List, ListKind, WatchEventType,
+};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
@@ -279,7 +281,7 @@ impl Print {
             Some(Output::Json | Output::Yaml) if self.single && items.len() == 1 => {
                 write_doc(self.output, &Item::new(items[0].clone()))
             }
-            Some(Output::Json | Output::Yaml) => write_doc(self.output, &List::new(items.to_vec())),
+            Some(Output::Json | Output::Yaml) => write_doc(self.output, &ListView::of(items)),
             Some(Output::Name) => {
                 let singular = T::RESOURCE.plural().trim_end_matches('s');
                 write_out(
@@ -320,18 +322,43 @@ impl Print {
     }
 }
 
-/// Prints one document as JSON (pretty) or YAML.
+/// A list printed as [`List`] prints, borrowing its items: 5,000 pods are not copied to be
+/// printed.
+#[derive(Serialize)]
+struct ListView<'a, T> {
+    api_version: &'static str,
+    kind: &'static str,
+    items: &'a [T],
+}
+
+impl<'a, T: ListKind> ListView<'a, T> {
+    fn of(items: &'a [T]) -> Self {
+        ListView {
+            api_version: API_VERSION,
+            kind: T::LIST_KIND,
+            items,
+        }
+    }
+}
+
+/// Prints one document as JSON (pretty, written as it is serialized) or YAML.
 pub fn write_doc<T: Serialize>(output: Option<Output>, doc: &T) -> Result<()> {
-    let text = if output == Some(Output::Yaml) {
-        serde_yaml_ng::to_string(doc)
-            .map_err(|e| CliError::Failed(format!("cannot print YAML: {e}")))?
-    } else {
-        let mut text = serde_json::to_string_pretty(doc)
-            .map_err(|e| CliError::Failed(format!("cannot print JSON: {e}")))?;
-        text.push('\n');
-        text
-    };
-    write_out(&text)
+    if output == Some(Output::Yaml) {
+        let text = serde_yaml_ng::to_string(doc)
+            .map_err(|e| CliError::Failed(format!("cannot print YAML: {e}")))?;
+        return write_out(&text);
+    }
+    let mut out = std::io::BufWriter::with_capacity(64 << 10, std::io::stdout().lock());
+    // serde_json hands an I/O error back as it was (a closed pipe stays a closed pipe).
+    let written = serde_json::to_writer_pretty(&mut out, doc)
+        .map_err(std::io::Error::from)
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(CliError::Failed(format!("cannot print JSON: {e}"))),
+    }
 }
 
 /// Writes to stdout; a closed pipe (`| head`) ends the program quietly, as for any Unix tool.
