@@ -255,7 +255,7 @@ fn list<K: Stored + Printable>(
         Some(token) => {
             let (rv, key) = decode_continue(token)
                 .ok_or_else(|| ApiError::bad_request("invalid continue token"))?;
-            if rv < table.log.compacted_rv() {
+            if rv < world.compacted_rv() {
                 return Err(ApiError::expired(
                     "The provided continue parameter is too old to display a consistent list \
                      result. You can start a new list without the continue parameter.",
