@@ -331,14 +331,12 @@ async fn a_continue_token_lives_until_compaction_not_just_the_watch_window() {
         .as_str()
         .expect("a next page")
         .to_owned();
-    let (code, _) = send(
-        &cluster,
-        Method::GET,
-        &format!("/api/v1/configmaps?limit=1&continue={token}"),
-        "application/json",
-        vec![],
-    )
-    .await;
+    let next_page = |token: &str| {
+        let path = format!("/api/v1/configmaps?limit=1&continue={token}");
+        let cluster = &cluster;
+        async move { send(cluster, Method::GET, &path, "application/json", vec![]).await }
+    };
+    let (code, _) = next_page(&token).await;
     assert_eq!(code, 200, "a fresh token works");
     // Ten writes move the watch window past the token's version, as a start-up burst does
     // while a paged `kubectl get` reads: the token still works (etcd has not compacted).
@@ -352,14 +350,7 @@ async fn a_continue_token_lives_until_compaction_not_just_the_watch_window() {
             })
             .unwrap();
     }
-    let (code, _) = send(
-        &cluster,
-        Method::GET,
-        &format!("/api/v1/configmaps?limit=1&continue={token}"),
-        "application/json",
-        vec![],
-    )
-    .await;
+    let (code, _) = next_page(&token).await;
     assert_eq!(code, 200, "a token outlives the watch window");
     let now = cluster.running.sim.now_ms();
     kubesim::sim::faults::apply(
@@ -368,14 +359,7 @@ async fn a_continue_token_lives_until_compaction_not_just_the_watch_window() {
         now,
     )
     .unwrap();
-    let (code, body) = send(
-        &cluster,
-        Method::GET,
-        &format!("/api/v1/configmaps?limit=1&continue={token}"),
-        "application/json",
-        vec![],
-    )
-    .await;
+    let (code, body) = next_page(&token).await;
     assert_eq!(code, 410);
     assert_eq!(status_body(&body)["reason"], "Expired");
     cluster.running.stop().await;

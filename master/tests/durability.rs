@@ -10,6 +10,19 @@ use std::time::Duration;
 use common::{ADMIN, C1_TOKEN, events, pods};
 use tokio::io::AsyncBufReadExt as _;
 
+/// `GET url+path` as the admin, as JSON.
+async fn admin_get(client: &reqwest::Client, url: &str, path: &str) -> serde_json::Value {
+    client
+        .get(format!("{url}{path}"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn spawn(db: &std::path::Path, log: &std::path::Path) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_atlhyper-master"))
         .args([
@@ -120,15 +133,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
     );
 
     let (mut child, url) = spawn(&db, &log).await;
-    let list: serde_json::Value = client
-        .get(format!("{url}/api/v1/events?cluster=c1"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: serde_json::Value = admin_get(&client, &url, "/api/v1/events?cluster=c1").await;
     let served: std::collections::HashSet<&str> = list["items"]
         .as_array()
         .unwrap()
@@ -146,15 +151,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         acked.len(),
         &lost[..lost.len().min(5)]
     );
-    let cluster: serde_json::Value = client
-        .get(format!("{url}/api/v1/clusters/c1"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let cluster: serde_json::Value = admin_get(&client, &url, "/api/v1/clusters/c1").await;
     let pods_source = cluster["sources"]
         .as_array()
         .unwrap()
@@ -162,15 +159,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         .find(|s| s["source"] == "pod_list_snapshot")
         .expect("the pod snapshot survived");
     assert_eq!(pods_source["items"], 50, "{pods_source}");
-    let pods: serde_json::Value = client
-        .get(format!("{url}/api/v1/pods?cluster=c1"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pods: serde_json::Value = admin_get(&client, &url, "/api/v1/pods?cluster=c1").await;
     assert_eq!(
         pods["items"].as_array().unwrap().len(),
         50,

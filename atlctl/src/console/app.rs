@@ -232,6 +232,15 @@ impl ListScreen {
         }
     }
 
+    /// A list opened with `text` already in its `/` filter (a drill-in: a deployment's pods).
+    pub fn filtered(resource: Resource, text: String) -> ListScreen {
+        ListScreen {
+            filter: Filter::parse(&text),
+            filter_text: text,
+            ..ListScreen::new(resource)
+        }
+    }
+
     pub fn selected_id(&self) -> Option<&RowId> {
         let i = *self.visible.get(self.selected)?;
         Some(&self.rows.rows[i].id)

@@ -270,10 +270,7 @@ fn enter(app: &mut App) -> Vec<Effect> {
                     .collect::<Vec<_>>()
                     .join(",")
             );
-            let mut list = ListScreen::new(Resource::Pods);
-            list.filter = Filter::parse(&text);
-            list.filter_text = text;
-            app.push(Screen::List(list))
+            app.push(Screen::List(ListScreen::filtered(Resource::Pods, text)))
         }
         Resource::Commands => {
             let Some(info) = app.data.commands.iter().find(|c| c.command.id == id.name) else {
@@ -557,10 +554,7 @@ fn node_pods(app: &mut App) -> Vec<Effect> {
     if app.shape().clusters {
         text = format!("-c cluster={},node={}", id.cluster, id.name);
     }
-    let mut list = ListScreen::new(Resource::Pods);
-    list.filter = Filter::parse(&text);
-    list.filter_text = text;
-    app.push(Screen::List(list))
+    app.push(Screen::List(ListScreen::filtered(Resource::Pods, text)))
 }
 
 pub fn filter_line(app: &mut App, mut text: String, action: Action) -> Vec<Effect> {
