@@ -3,12 +3,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{ADMIN, C1_TOKEN, events, pods};
-use tokio::io::AsyncBufReadExt as _;
 
 /// `GET url+path` as the admin, as JSON.
 async fn admin_get(client: &reqwest::Client, url: &str, path: &str) -> serde_json::Value {
@@ -24,34 +23,7 @@ async fn admin_get(client: &reqwest::Client, url: &str, path: &str) -> serde_jso
 }
 
 async fn spawn(db: &std::path::Path, log: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_atlhyper-master"))
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--admin-token",
-            ADMIN,
-            "--max-records",
-            "1000000",
-        ])
-        .arg("--cluster")
-        .arg(format!("c1={C1_TOKEN}"))
-        .arg("--db")
-        .arg(db)
-        .env("ATLHYPER_MASTER_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap();
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::io::BufReader::new(stdout).read_line(&mut line),
-    )
-    .await
-    .expect("master printed its URL")
-    .unwrap();
-    (child, line.trim().to_owned())
+    common::spawn_binary(db, log, &["--max-records", "1000000"], None).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -166,6 +166,51 @@ impl Master {
     }
 }
 
+/// Starts the real `atlhyper-master` binary on a loopback port with the test clusters and
+/// admin token, logging at debug to `log`; its child and URL. `shell` runs it through
+/// `sh -c 'SHELL; exec master ARGS'` (to set a `ulimit` first, say).
+pub async fn spawn_binary(
+    db: &std::path::Path,
+    log: &std::path::Path,
+    args: &[&str],
+    shell: Option<&str>,
+) -> (std::process::Child, String) {
+    use tokio::io::AsyncBufReadExt as _;
+    let master = env!("CARGO_BIN_EXE_atlhyper-master");
+    let mut command = match shell {
+        Some(prefix) => {
+            let mut c = std::process::Command::new("sh");
+            c.arg("-c")
+                .arg(format!("{prefix}; exec \"$0\" \"$@\""))
+                .arg(master);
+            c
+        }
+        None => std::process::Command::new(master),
+    };
+    let mut child = command
+        .args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN])
+        .arg("--cluster")
+        .arg(format!("c1={C1_TOKEN}"))
+        .arg("--db")
+        .arg(db)
+        .args(args)
+        .env("ATLHYPER_MASTER_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap();
+    let mut line = String::new();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::io::BufReader::new(stdout).read_line(&mut line),
+    )
+    .await
+    .expect("master printed its URL")
+    .unwrap();
+    (child, line.trim().to_owned())
+}
+
 pub fn now_ms() -> i64 {
     atlhyper_master::datasource::now_ms()
 }
