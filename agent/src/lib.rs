@@ -205,6 +205,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let control = Arc::new(control::Control {
         http: reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            // Below master's default --idle-timeout (60 s): the client lets a pooled
+            // connection go before master closes it under a request.
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| StartError::Config(format!("an HTTP client: {e}")))?,
         base: config.master.trim_end_matches('/').to_owned(),

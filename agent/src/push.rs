@@ -43,6 +43,8 @@ impl Master {
         Master {
             client: reqwest::Client::builder()
                 .timeout(timeout)
+                // Below master's default --idle-timeout (60 s).
+                .pool_idle_timeout(Duration::from_secs(30))
                 .build()
                 .expect("an HTTP client without custom TLS builds"),
             url: format!("{}/ingest", base.trim_end_matches('/')),

@@ -35,6 +35,8 @@ impl Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .connect_timeout(timeout.min(Duration::from_secs(10)))
+            // Below master's default --idle-timeout (60 s).
+            .pool_idle_timeout(Duration::from_secs(30))
             .build()
             .map_err(|e| CliError::Failed(format!("cannot build an HTTP client: {e}")))?;
         Ok(Client {

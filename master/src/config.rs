@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 fn duration(s: &str) -> Result<Duration, String> {
     humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e} (examples: 30s, 15m, 24h, 30d)"))
@@ -33,7 +33,7 @@ pub struct Config {
 
     /// SQLite database file [default: $XDG_DATA_HOME/atlhyper/master.db, else
     /// ~/.local/share/atlhyper/master.db, else ./atlhyper.db].
-    #[arg(long, env = "ATLHYPER_MASTER_DB")]
+    #[arg(long, env = "ATLHYPER_MASTER_DB", global = true)]
     pub db: Option<PathBuf>,
 
     /// Largest the database may grow, in bytes (0: no limit). Past it writes fail with 507 and
@@ -100,6 +100,22 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub header_timeout: Duration,
 
+    /// Longest a connection may stay open with no request in flight (a held long poll or
+    /// stream is in flight). A new connection must send its first request's headers within
+    /// --header-timeout.
+    #[arg(long, env = "ATLHYPER_MASTER_IDLE_TIMEOUT", default_value = "60s", value_parser = duration)]
+    pub idle_timeout: Duration,
+
+    /// Most client connections open at once (each agent holds one or two: pushes and its
+    /// command long poll). Lowered to fit the file-descriptor limit; at the cap the connection
+    /// idle the longest is closed to make room.
+    #[arg(
+        long,
+        env = "ATLHYPER_MASTER_MAX_CONNECTIONS",
+        default_value_t = 10_000
+    )]
+    pub max_connections: usize,
+
     /// Longest a client may take to send a request's body.
     #[arg(long, env = "ATLHYPER_MASTER_BODY_TIMEOUT", default_value = "30s", value_parser = duration)]
     pub body_timeout: Duration,
@@ -124,6 +140,22 @@ pub struct Config {
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     pub print_config: bool,
+
+    #[command(subcommand)]
+    pub command: Option<MasterCommand>,
+}
+
+/// What master does instead of serving.
+#[derive(Clone, Debug, Subcommand)]
+pub enum MasterCommand {
+    /// Store a new admin token in the database and print it (the way back in when every admin
+    /// token is lost, revoked or expired). Master need not run; a running master accepts the
+    /// token after its next start. The change is audited.
+    ResetAdminToken {
+        /// Name of the new token.
+        #[arg(long, default_value = "admin-reset")]
+        name: String,
+    },
 }
 
 /// A cluster registered from the configuration.
@@ -209,6 +241,12 @@ impl Config {
         if self.max_records == 0 || self.stream_buffer == 0 {
             return Err("--max-records and --stream-buffer must be above 0".to_owned());
         }
+        if self.max_connections == 0 {
+            return Err("--max-connections must be above 0".to_owned());
+        }
+        if self.header_timeout.is_zero() || self.idle_timeout.is_zero() {
+            return Err("--header-timeout and --idle-timeout must be above 0".to_owned());
+        }
         if self.cleanup_interval.is_zero() {
             return Err("--cleanup-interval must be above 0".to_owned());
         }
@@ -230,7 +268,7 @@ impl Config {
              max_body_bytes = {}\nmax_decompressed_bytes = {}\nttl = {}\nmetrics_ttl = {}\n\
              max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
              hour_rollup_ttl = {}\nstale_after = {}\nstream_buffer = {}\nheader_timeout = {}\n\
-             body_timeout = {}\nlog = {}\n",
+             idle_timeout = {}\nmax_connections = {}\nbody_timeout = {}\nlog = {}\n",
             self.listen,
             self.db_path().display(),
             self.db_max_bytes,
@@ -255,6 +293,8 @@ impl Config {
             d(self.stale_after),
             self.stream_buffer,
             d(self.header_timeout),
+            d(self.idle_timeout),
+            self.max_connections,
             d(self.body_timeout),
             self.log,
         )

@@ -25,7 +25,7 @@ use std::time::Duration;
 use atlhyper_model::api::Role;
 use atlhyper_model::codec::{self, ContentEncoding, Limits};
 use atlhyper_model::{Envelope, Payload};
-pub use config::{ClusterToken, Config};
+pub use config::{ClusterToken, Config, MasterCommand};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -206,7 +206,29 @@ async fn bootstrap(
     }
     let (token, made) = match &config.admin_token {
         Some(token) if tokens.lookup(token).is_some() => return Ok(None),
-        Some(token) => (token.clone(), false),
+        Some(token) => {
+            let hash = auth::hash(token);
+            if db
+                .read(ops::tokens)
+                .await?
+                .iter()
+                .any(|t| t.token_hash == hash)
+            {
+                // Rotated away: it stays revoked, whatever the setting still says.
+                tracing::warn!(
+                    "the configured admin token (--admin-token / ATLHYPER_MASTER_ADMIN_TOKEN) \
+                     was revoked and stays revoked; remove it from the configuration"
+                );
+                if !tokens.has_admin() {
+                    tracing::warn!(
+                        "no live admin token: run `atlhyper-master reset-admin-token --db PATH` \
+                         to make one"
+                    );
+                }
+                return Ok(None);
+            }
+            (token.clone(), false)
+        }
         None if tokens.has_admin() => return Ok(None),
         None => (auth::generate("atl_"), true),
     };
@@ -272,6 +294,47 @@ async fn maintain(store: Arc<Store>, db: Db, config: Config, shutdown: Cancellat
     }
 }
 
+/// `atlhyper-master reset-admin-token`: stores a new admin token named `name` in an existing
+/// database, with an audit record, and returns it. Master need not run; a running master
+/// accepts the token once it restarts.
+///
+/// # Errors
+/// [`StartError`] when there is no database at the path or it cannot be written.
+pub async fn reset_admin_token(config: &Config, name: &str) -> Result<String, StartError> {
+    let path = config.db_path();
+    if !path.exists() {
+        return Err(StartError::Config(format!(
+            "no database at {} (is --db right?)",
+            path.display()
+        )));
+    }
+    let db = Db::open(&path, 0, |_, _| {})?;
+    let token = auth::generate("atl_");
+    let hash = auth::hash(&token);
+    let now = now_ms();
+    let name = name.to_owned();
+    let written = db
+        .write(move |ctx| {
+            let id = ops::insert_token(ctx, &name, Role::Admin, &hash, now)?;
+            ops::audit(
+                ctx,
+                &atlhyper_model::api::AuditRecord {
+                    id: 0,
+                    ts_ms: now,
+                    actor: "local:reset-admin-token".to_owned(),
+                    action: "reset_admin_token".to_owned(),
+                    target: id.to_string(),
+                    outcome: "ok".to_owned(),
+                    detail: Some(format!("new admin token `{name}`, made offline")),
+                },
+            )
+        })
+        .await;
+    db.close().await;
+    written.map_err(StartError::Bootstrap)?;
+    Ok(token)
+}
+
 /// Opens the database, loads it, binds and serves.
 ///
 /// # Errors
@@ -335,7 +398,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         db: db.clone(),
         tokens,
         hub,
-        telemetry,
+        telemetry: telemetry.clone(),
         limits: Limits {
             max_compressed_bytes: config.max_body_bytes,
             max_decompressed_bytes: config.max_decompressed_bytes,
@@ -350,7 +413,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let server = tokio::spawn(server::serve(
         listener,
         app,
-        config.header_timeout,
+        server::ConnectionLimits {
+            header_timeout: config.header_timeout,
+            idle_timeout: config.idle_timeout,
+            max_connections: config.max_connections,
+        },
+        telemetry,
         shutdown.clone(),
         Duration::from_secs(1),
     ));

@@ -17,16 +17,28 @@ async fn main() -> anyhow::Result<ExitCode> {
         )
         .with_writer(std::io::stderr)
         .init();
+    if let Some(atlhyper_master::MasterCommand::ResetAdminToken { name }) = &config.command {
+        return match atlhyper_master::reset_admin_token(&config, name).await {
+            Ok(token) => {
+                // The token alone on stdout, for scripts; the note on stderr.
+                println!("{token}");
+                eprintln!(
+                    "atlhyper-master: a new admin token `{name}` is stored in {}; a running \
+                     master accepts it after its next start",
+                    config.db_path().display()
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("atlhyper-master: {}", chain(&e));
+                Ok(ExitCode::from(2))
+            }
+        };
+    }
     let running = match atlhyper_master::start(&config).await {
         Ok(running) => running,
         Err(e) => {
-            let mut message = e.to_string();
-            let mut source = std::error::Error::source(&e);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            eprintln!("atlhyper-master: {message}");
+            eprintln!("atlhyper-master: {}", chain(&e));
             return Ok(ExitCode::from(2));
         }
     };
@@ -42,6 +54,17 @@ async fn main() -> anyhow::Result<ExitCode> {
     shutdown_signal().await;
     running.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An error and its causes, on one line.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut message = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        message.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    message
 }
 
 async fn shutdown_signal() {

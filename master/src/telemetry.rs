@@ -25,6 +25,13 @@ pub struct Telemetry {
     pub db_commit_jobs: Histogram,
     store_records: IntGaugeVec,
     pub stream_subscribers: IntGauge,
+    /// Connections open now, and the most that may be.
+    pub connections_open: IntGauge,
+    pub connection_cap: IntGauge,
+    /// Connections master closed or turned away, by reason.
+    connections_closed: IntCounterVec,
+    /// `accept` calls that failed (out of file descriptors and the like).
+    pub accept_errors: prometheus::IntCounter,
 }
 
 impl Telemetry {
@@ -99,8 +106,39 @@ impl Telemetry {
         registry
             .register(Box::new(stream_subscribers.clone()))
             .expect("unique metric");
+        let connections_closed = counter(
+            "atlhyper_connections_closed_total",
+            "Connections master closed or refused, by reason (first_byte_timeout, idle_timeout, \
+             evicted: idle and closed to make room at the cap, refused: at the cap with none idle).",
+            &["reason"],
+        );
+        let gauge = |name: &str, help: &str| {
+            let g = IntGauge::new(name, help).expect("valid metric");
+            registry
+                .register(Box::new(g.clone()))
+                .expect("unique metric");
+            g
+        };
+        let connections_open = gauge("atlhyper_connections_open", "Client connections open.");
+        let connection_cap = gauge(
+            "atlhyper_connection_cap",
+            "Most client connections open at once (the configured cap, lowered to fit the \
+             file-descriptor limit).",
+        );
+        let accept_errors = prometheus::IntCounter::new(
+            "atlhyper_accept_errors_total",
+            "Failed accepts (out of file descriptors and the like).",
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(accept_errors.clone()))
+            .expect("unique metric");
         Telemetry {
             registry,
+            connections_open,
+            connection_cap,
+            connections_closed,
+            accept_errors,
             ingest_bytes,
             ingest_envelopes,
             ingest_items,
@@ -111,6 +149,10 @@ impl Telemetry {
             store_records,
             stream_subscribers,
         }
+    }
+
+    pub fn connections_closed(&self, reason: &str) {
+        self.connections_closed.with_label_values(&[reason]).inc();
     }
 
     pub fn observe_commit(&self, jobs: usize, took: Duration) {

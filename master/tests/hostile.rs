@@ -96,3 +96,64 @@ async fn idle_sockets_beyond_the_fd_limit_do_not_stop_healthz_or_ingest() {
         "accept failures are logged at a bounded rate, not per attempt: {warnings} WARN lines"
     );
 }
+
+#[tokio::test]
+async fn idle_connections_close_but_held_streams_and_long_polls_do_not() {
+    use tokio::io::AsyncReadExt as _;
+    let master = common::start_with(|c| {
+        c.header_timeout = Duration::from_millis(500);
+        c.idle_timeout = Duration::from_millis(500);
+        c.poll_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let addr = master.url.trim_start_matches("http://").to_owned();
+
+    // Nothing sent: closed once the header timeout has passed since the accept.
+    let mut silent = TcpStream::connect(&addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut buf)).await;
+    assert!(matches!(read, Ok(Ok(0))), "closed without a word: {read:?}");
+    assert!(started.elapsed() >= Duration::from_millis(400));
+
+    // One request, then quiet: closed after the idle timeout.
+    let mut keep_alive = TcpStream::connect(&addr).await.unwrap();
+    keep_alive
+        .write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(5), keep_alive.read_to_end(&mut answer))
+        .await
+        .expect("the idle keep-alive connection is closed");
+    assert!(closed.is_ok());
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+
+    // A stream held well past both timeouts still delivers.
+    let mut stream = common::SseClient::connect(&master, "?kind=pods", None).await;
+    let poll = tokio::spawn({
+        let (client, url) = (master.client.clone(), master.url.clone());
+        async move {
+            client
+                .post(format!("{url}/control/watch"))
+                .bearer_auth(C1_TOKEN)
+                .json(&serde_json::json!({"cluster_id": "c1", "rv": 0}))
+                .send()
+                .await
+                .map(|r| r.status().as_u16())
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, _) = master.push(C1_TOKEN, &pods("c1", 2)).await;
+    assert_eq!(status, 202);
+    let event = stream.next(Duration::from_secs(5)).await;
+    assert!(
+        event.is_some(),
+        "the stream outlived the idle timeout and delivered"
+    );
+    assert_eq!(
+        poll.await.unwrap().unwrap(),
+        204,
+        "the long poll was held to its own timeout"
+    );
+}

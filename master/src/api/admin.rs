@@ -268,44 +268,35 @@ pub async fn revoke_token(
         let e = ApiError::bad_request(format!("token id `{id}` is not a number"));
         return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
     };
-    let tokens = state.reader.tokens().await?;
-    let Some(target) = tokens
-        .iter()
-        .find(|t| t.id == token_id && t.revoked_ms.is_none())
-    else {
-        let e = ApiError::not_found(format!("no live token with id {token_id}"));
-        return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
-    };
-    let live_admins = tokens
-        .iter()
-        .filter(|t| t.role == Role::Admin && t.revoked_ms.is_none())
-        .count();
-    if target.role == Role::Admin && live_admins == 1 {
-        let e = ApiError::new(
-            StatusCode::CONFLICT,
-            "last_admin",
-            "the last admin token cannot be revoked: create another admin token first",
-        );
-        return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
-    }
-    let audit = record(&user, "revoke_token", &id, "ok", Some(target.name.clone()));
+    let mut audit = record(&user, "revoke_token", &id, "ok", None);
     let revoked = state
         .db
         .write(move |ctx| {
-            let hash = ops::revoke_token(ctx, token_id, now_ms())?;
-            if hash.is_some() {
+            let revoked = ops::revoke_token(ctx, token_id, now_ms())?;
+            if let ops::Revoked::Done { name, .. } = &revoked {
+                audit.detail = Some(name.clone());
                 ops::audit(ctx, &audit)?;
             }
-            Ok(hash)
+            Ok(revoked)
         })
         .await;
-    match revoked {
-        Ok(Some(hash)) => state.tokens.remove(&hash),
-        Ok(None) => {
-            let e = ApiError::not_found(format!("no live token with id {token_id}"));
-            return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
+    let e = match revoked {
+        Ok(ops::Revoked::Done { token_hash, .. }) => {
+            state.tokens.remove(&token_hash);
+            None
         }
-        Err(e) => return Err(audited_error(&state, &user, "revoke_token", &id, e.into()).await),
+        Ok(ops::Revoked::NotFound) => Some(ApiError::not_found(format!(
+            "no live token with id {token_id}"
+        ))),
+        Ok(ops::Revoked::LastAdmin) => Some(ApiError::new(
+            StatusCode::CONFLICT,
+            "last_admin",
+            "the last admin token cannot be revoked: create another admin token first",
+        )),
+        Err(e) => Some(e.into()),
+    };
+    if let Some(e) = e {
+        return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
     }
     tracing::info!(token_id, by = %user.name, "token revoked");
     Ok(json(

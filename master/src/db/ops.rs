@@ -272,18 +272,47 @@ pub fn insert_token(
     Ok(ctx.conn.last_insert_rowid())
 }
 
-/// Revokes a token; the hash it had, if it was live.
-pub fn revoke_token(ctx: &mut WriterCtx, id: i64, now_ms: i64) -> Result<Option<String>, DbError> {
-    let hash: Option<String> = ctx
+/// What revoking a token did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revoked {
+    /// Revoked now: the hash it had and its name.
+    Done { token_hash: String, name: String },
+    /// No live token has that id.
+    NotFound,
+    /// It is the last live admin token, so it stays.
+    LastAdmin,
+}
+
+/// Revokes a live token unless it is the last live admin token. The check and the change run
+/// in one transaction (the writer's), so two admins revoking each other cannot both win.
+pub fn revoke_token(ctx: &mut WriterCtx, id: i64, now_ms: i64) -> Result<Revoked, DbError> {
+    let target: Option<(String, String)> = ctx
         .conn
         .query_row(
-            "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 AND revoked_ms IS NULL
-             RETURNING token_hash",
-            params![id, now_ms],
-            |r| r.get(0),
+            "SELECT role, name FROM tokens WHERE id = ?1 AND revoked_ms IS NULL",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    Ok(hash)
+    let Some((role, name)) = target else {
+        return Ok(Revoked::NotFound);
+    };
+    if role == Role::Admin.as_str() {
+        let live_admins: i64 = ctx.conn.query_row(
+            "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_ms IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        if live_admins <= 1 {
+            return Ok(Revoked::LastAdmin);
+        }
+    }
+    let token_hash: String = ctx.conn.query_row(
+        "UPDATE tokens SET revoked_ms = ?2 WHERE id = ?1 RETURNING token_hash",
+        params![id, now_ms],
+        |r| r.get(0),
+    )?;
+    Ok(Revoked::Done { token_hash, name })
 }
 
 /// Appends an audit record; its id.
