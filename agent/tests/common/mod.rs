@@ -26,12 +26,20 @@ pub async fn start() -> Stack {
     start_with("1", SimOptions::default(), |_| {}).await
 }
 
-/// `speed`: simulated seconds per real second.
-pub async fn start_with(
-    speed: &str,
-    sim: SimOptions,
-    tweak: impl FnOnce(&mut atlhyper_agent::Config),
-) -> Stack {
+/// Master and kubesim without an agent: what an agent of a test's own starting needs.
+pub struct Cluster {
+    pub master: atlhyper_master::Running,
+    pub master_config: atlhyper_master::Config,
+    pub kubesim: kubesim::Running,
+    pub kubeconfig: std::path::PathBuf,
+    /// Where kubesim pushes its nodes' metrics: the agent listens here.
+    pub agent_addr: std::net::SocketAddr,
+    pub dir: tempfile::TempDir,
+}
+
+/// Starts master (with cluster `demo`) and kubesim's `demo` scenario at `speed` simulated
+/// seconds per real second.
+pub async fn start_cluster(speed: &str, sim: SimOptions) -> Cluster {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
 
@@ -65,7 +73,30 @@ pub async fn start_with(
     ])
     .unwrap();
     let kubesim = kubesim::start(&kubesim_config, sim).await.unwrap();
+    Cluster {
+        master,
+        master_config,
+        kubesim,
+        kubeconfig,
+        agent_addr,
+        dir,
+    }
+}
 
+/// `speed`: simulated seconds per real second.
+pub async fn start_with(
+    speed: &str,
+    sim: SimOptions,
+    tweak: impl FnOnce(&mut atlhyper_agent::Config),
+) -> Stack {
+    let Cluster {
+        master,
+        master_config,
+        kubesim,
+        kubeconfig,
+        agent_addr,
+        dir,
+    } = start_cluster(speed, sim).await;
     let mut agent_config = atlhyper_agent::Config::defaults();
     agent_config.master = master.url.clone();
     agent_config.token = Some(CLUSTER_TOKEN.to_owned());
@@ -87,7 +118,7 @@ pub async fn start_with(
         agent,
         agent_config,
         kube: kube::Client::try_from(kube_config).unwrap(),
-        http: reqwest::Client::new(),
+        http: client(),
         _dir: dir,
     }
 }
@@ -176,4 +207,10 @@ pub async fn wait_for(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     false
+}
+
+/// An HTTP client for the tests' own requests.
+pub fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
 }
