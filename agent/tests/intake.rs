@@ -135,7 +135,7 @@ async fn intake_keeps_good_samples_and_refuses_bad_ones() {
 
     let good = serde_json::to_vec(&sample(&node)).unwrap();
     let mut future = sample(&node);
-    future["ts_ms"] = json!(atlhyper_agent::now_ms() + 24 * 3_600_000);
+    future["ts_ms"] = json!(atlhyper_agent::now_ms() + 2 * 366 * 24 * 3_600_000);
     let mut bad_name = sample(&node);
     bad_name["node"] = json!("Not A Node!");
     let bomb = atlhyper_model::codec::gzip(&vec![b' '; 64 << 20], 9);

@@ -440,8 +440,8 @@ impl Printable for ClusterSummary {
     fn name(&self) -> &str {
         &self.id
     }
-    fn headers(_wide: bool) -> Vec<&'static str> {
-        vec![
+    fn headers(wide: bool) -> Vec<&'static str> {
+        let mut h = vec![
             "NAME",
             "STATUS",
             "LAST PUSH",
@@ -450,10 +450,14 @@ impl Printable for ClusterSummary {
             "UNHEALTHY",
             "WARNINGS",
             "AGE",
-        ]
+        ];
+        if wide {
+            h.push("CLOCK SKEW");
+        }
+        h
     }
-    fn cells(&self, now_ms: i64, _wide: bool) -> Vec<String> {
-        vec![
+    fn cells(&self, now_ms: i64, wide: bool) -> Vec<String> {
+        let mut cells = vec![
             self.id.clone(),
             if self.stale { "Stale" } else { "Live" }.to_owned(),
             self.last_push_ms.map_or_else(
@@ -465,7 +469,18 @@ impl Printable for ClusterSummary {
             self.counts.pods_unhealthy.to_string(),
             self.counts.warning_events.to_string(),
             age(now_ms, self.created_ms),
-        ]
+        ];
+        if wide {
+            // The agent's clock against master's: `+10m` ahead, `-3s` behind.
+            cells.push(self.clock_skew_ms.map_or_else(
+                || "<none>".to_owned(),
+                |ms| {
+                    let sign = if ms < 0 { "-" } else { "+" };
+                    format!("{sign}{}", human_duration(ms.abs()))
+                },
+            ));
+        }
+        cells
     }
 }
 

@@ -92,6 +92,11 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_STALE_AFTER", default_value = "60s", value_parser = duration)]
     pub stale_after: Duration,
 
+    /// An agent whose clock is further than this from master's is warned about in the log
+    /// (its pushes are taken all the same; the skew is in `atlctl get clusters` and /metrics).
+    #[arg(long, env = "ATLHYPER_MASTER_CLOCK_SKEW_WARNING", default_value = "30s", value_parser = duration)]
+    pub clock_skew_warning: Duration,
+
     /// Stream events kept for `Last-Event-ID` resume.
     #[arg(long, env = "ATLHYPER_MASTER_STREAM_BUFFER", default_value_t = 10_000)]
     pub stream_buffer: usize,
@@ -267,7 +272,7 @@ impl Config {
             "listen = {}\ndb = {}\ndb_max_bytes = {}\nadmin_token = {}\nclusters = {}\n\
              max_body_bytes = {}\nmax_decompressed_bytes = {}\nttl = {}\nmetrics_ttl = {}\n\
              max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
-             hour_rollup_ttl = {}\nstale_after = {}\nstream_buffer = {}\nheader_timeout = {}\n\
+             hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nheader_timeout = {}\n\
              idle_timeout = {}\nmax_connections = {}\nbody_timeout = {}\nlog = {}\n",
             self.listen,
             self.db_path().display(),
@@ -291,6 +296,7 @@ impl Config {
             d(self.minute_rollup_ttl),
             d(self.hour_rollup_ttl),
             d(self.stale_after),
+            d(self.clock_skew_warning),
             self.stream_buffer,
             d(self.header_timeout),
             d(self.idle_timeout),

@@ -408,6 +408,8 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         shutdown: shutdown.clone(),
         commands: commands.clone(),
         poll_timeout: config.poll_timeout,
+        clock_skew_warning: config.clock_skew_warning,
+        skewed: Default::default(),
     });
     let app = api::router(state);
     let server = tokio::spawn(server::serve(

@@ -194,7 +194,7 @@ impl Store {
         }
     }
 
-    /// Replaces the latest snapshot of its (cluster, source) unless the held one was taken
+    /// Replaces the latest snapshot of its (cluster, source) unless the held one was received
     /// later. Returns what changed, or `None` if the snapshot was older or the cluster unknown.
     pub fn replace(&self, snapshot: Snapshot) -> Option<SnapshotChange> {
         let source = snapshot.payload.source();
@@ -203,7 +203,12 @@ impl Store {
             let entry = clusters.get(&snapshot.cluster_id)?;
             entry.snapshots.get(&source).cloned()
         };
-        if previous.as_ref().is_some_and(|p| p.ts_ms > snapshot.ts_ms) {
+        // Master's receive time orders snapshots: the agent's clock may be skewed, or be
+        // corrected backwards, and a newer snapshot must still win.
+        if previous
+            .as_ref()
+            .is_some_and(|p| p.received_ms > snapshot.received_ms)
+        {
             return None;
         }
         // The diff is computed unlocked, against the snapshot it replaces.
@@ -223,7 +228,7 @@ impl Store {
         if entry
             .snapshots
             .get(&source)
-            .is_some_and(|held| held.ts_ms > snapshot.ts_ms)
+            .is_some_and(|held| held.received_ms > snapshot.received_ms)
         {
             return None;
         }
@@ -448,7 +453,8 @@ impl Store {
                         })
                     })
                     .collect();
-                let last_push_ms = entry.pushes.values().map(|s| s.received_ms).max();
+                let newest = entry.pushes.values().max_by_key(|s| s.received_ms);
+                let last_push_ms = newest.map(|s| s.received_ms);
                 let mut counts = entry.counts;
                 let (total, warnings) = events.get(&entry.info.id).copied().unwrap_or_default();
                 counts.events = total;
@@ -459,6 +465,7 @@ impl Store {
                     created_ms: entry.info.created_ms,
                     last_push_ms,
                     stale: last_push_ms.is_none_or(|t| now_ms - t > stale_after_ms),
+                    clock_skew_ms: newest.map(|s| s.ts_ms - s.received_ms),
                     sources,
                     counts,
                 }

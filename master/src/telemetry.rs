@@ -24,6 +24,7 @@ pub struct Telemetry {
     pub db_commit_seconds: Histogram,
     pub db_commit_jobs: Histogram,
     store_records: IntGaugeVec,
+    clock_skew: prometheus::GaugeVec,
     pub stream_subscribers: IntGauge,
     /// Connections open now, and the most that may be.
     pub connections_open: IntGauge,
@@ -98,6 +99,18 @@ impl Telemetry {
         registry
             .register(Box::new(store_records.clone()))
             .expect("unique metric");
+        let clock_skew = prometheus::GaugeVec::new(
+            Opts::new(
+                "atlhyper_cluster_clock_skew_seconds",
+                "How far each cluster's agent clock is ahead of master's (negative: behind), \
+                 from its newest push.",
+            ),
+            &["cluster"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(clock_skew.clone()))
+            .expect("unique metric");
         let stream_subscribers = IntGauge::new(
             "atlhyper_stream_subscribers",
             "Clients connected to /api/v1/stream.",
@@ -147,6 +160,7 @@ impl Telemetry {
             db_commit_seconds,
             db_commit_jobs,
             store_records,
+            clock_skew,
             stream_subscribers,
         }
     }
@@ -160,8 +174,15 @@ impl Telemetry {
         self.db_commit_jobs.observe(jobs as f64);
     }
 
-    /// The text exposition, with the store's sizes as of now.
-    pub fn render(&self, sizes: StoreSizes) -> String {
+    /// The text exposition, with the store's sizes and each cluster's clock skew as of now.
+    pub fn render(&self, sizes: StoreSizes, skews: &[(String, i64)]) -> String {
+        // Deleted clusters drop out.
+        self.clock_skew.reset();
+        for (cluster, skew_ms) in skews {
+            self.clock_skew
+                .with_label_values(&[cluster.as_str()])
+                .set(*skew_ms as f64 / 1000.0);
+        }
         for (kind, value) in [
             ("clusters", sizes.clusters as i64),
             ("snapshot_items", sizes.snapshot_items as i64),

@@ -51,7 +51,7 @@ async fn bad_pushes_are_refused_precisely_and_change_nothing() {
     let mut wrong_version = pods("c1", 1);
     wrong_version["version"] = json!("v9");
     let mut future = pods("c1", 1);
-    future["ts_ms"] = json!(common::now_ms() + 24 * 3_600_000);
+    future["ts_ms"] = json!(common::now_ms() + 2 * 366 * 24 * 3_600_000);
     let mut bad_name = pods("c1", 1);
     bad_name["payload"]["items"][0]["namespace"] = json!("Not A Namespace");
     let mut missing = pods("c1", 1);

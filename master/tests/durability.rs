@@ -45,9 +45,8 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
                 let uids: Vec<String> =
                     (0..20).map(|i| format!("w{worker}-r{round}-{i}")).collect();
                 let (body, snapshot_ts) = if round % 5 == 0 {
-                    let envelope = pods("c1", 50);
-                    let ts = envelope["ts_ms"].as_i64().unwrap();
-                    (envelope, Some(ts))
+                    // When it was sent: master receives it no earlier (same clock).
+                    (pods("c1", 50), Some(common::now_ms()))
                 } else {
                     (events("c1", &uids), None)
                 };
@@ -88,20 +87,20 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         acked.len()
     );
 
-    // The newest acknowledged pod snapshot is in the file. (Not the cluster's `sources` stamp:
-    // that is the last push *received*, and with four concurrent pushers the last one received
-    // may carry an older `ts_ms` than another one acknowledged.)
+    // The pod snapshot in the file was received no earlier than any acknowledged one was sent
+    // (master keeps the one it received last; with concurrent pushers that need not be the
+    // one taken last).
     let stored_ts: i64 = rusqlite::Connection::open(&db)
         .unwrap()
         .query_row(
-            "SELECT ts_ms FROM snapshots WHERE cluster_id = 'c1' AND source = 'pod_list_snapshot'",
+            "SELECT received_ms FROM snapshots WHERE cluster_id = 'c1' AND source = 'pod_list_snapshot'",
             [],
             |row| row.get(0),
         )
         .unwrap();
     assert!(
         stored_ts >= acked_ts,
-        "stored pod snapshot {stored_ts} is older than the acknowledged {acked_ts}"
+        "the stored pod snapshot was received at {stored_ts}, before an acknowledged one was sent at {acked_ts}"
     );
 
     let (mut child, url) = spawn(&db, &log).await;

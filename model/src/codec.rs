@@ -29,7 +29,10 @@ pub struct Limits {
     pub max_envelopes: usize,
     /// Most items in one payload.
     pub max_items: usize,
-    /// How far in the future a timestamp may be (clock skew), in milliseconds.
+    /// How far in the future a timestamp may be, in milliseconds. Not a clock-skew check:
+    /// receivers order and age what they take by their own receive time, so a sender's clock
+    /// that runs ahead is reported, not refused. This only catches unit mistakes
+    /// (microseconds, seconds × 1000 twice).
     pub max_future_skew_ms: i64,
 }
 
@@ -41,7 +44,7 @@ impl Default for Limits {
             max_decompressed_bytes: 128 << 20,
             max_envelopes: 1_024,
             max_items: 200_000,
-            max_future_skew_ms: 5 * 60 * 1_000,
+            max_future_skew_ms: 366 * 24 * 3_600_000,
         }
     }
 }

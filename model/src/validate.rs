@@ -100,9 +100,10 @@ fn timestamp(field: &str, ts_ms: i64, limits: &Limits, now_ms: i64) -> Result<()
         return Err(InvalidField::new(
             field,
             format!(
-                "{ts_ms} is {} s in the future (clock skew allowed: {} s)",
-                (ts_ms - now_ms) / 1000,
-                limits.max_future_skew_ms / 1000
+                "{ts_ms} is {} days in the future (at most {} days ahead: milliseconds since \
+                 the Unix epoch expected)",
+                (ts_ms - now_ms) / 86_400_000,
+                limits.max_future_skew_ms / 86_400_000
             ),
         ));
     }

@@ -208,6 +208,9 @@ async fn accept(
         .await?;
 
     // Durable: now memory, the stream and the figures.
+    if let Some(newest) = envelopes.iter().max_by_key(|e| e.ts_ms) {
+        note_clock_skew(state, &agent.cluster_id, newest.ts_ms - now);
+    }
     let source_label = match envelopes.first().map(Envelope::source) {
         Some(first) if envelopes.iter().all(|e| e.source() == first) => first.as_str(),
         _ => "batch",
@@ -235,6 +238,22 @@ async fn accept(
         apply()
     };
     Ok(IngestReceipt { accepted })
+}
+
+/// Warns once when a cluster's agent clock goes past the skew warning, notes once when it is
+/// back. Pushes are taken either way: master orders and ages them by its own receive time.
+fn note_clock_skew(state: &Shared, cluster_id: &str, skew_ms: i64) {
+    let beyond = skew_ms.unsigned_abs() > state.clock_skew_warning.as_millis() as u64;
+    let mut skewed = state.skewed.lock().expect("skew lock");
+    if beyond && skewed.insert(cluster_id.to_owned()) {
+        tracing::warn!(
+            cluster = %cluster_id,
+            skew_s = skew_ms / 1000,
+            "the agent's clock is off from master's (NTP?); its pushes are ordered by master's receive time"
+        );
+    } else if !beyond && skewed.remove(cluster_id) {
+        tracing::info!(cluster = %cluster_id, skew_ms, "the agent's clock agrees with master's again");
+    }
 }
 
 /// Puts one stored envelope into memory and onto the stream.

@@ -44,6 +44,11 @@ pub struct AppState {
     pub commands: Arc<crate::commands::Commands>,
     /// Longest an agent's `/control/watch` is held without news.
     pub poll_timeout: Duration,
+    /// Clock skew past which a cluster's agent is warned about in the log.
+    pub clock_skew_warning: Duration,
+    /// Clusters whose agent's clock is skewed past the warning now (warned once on the way in,
+    /// noted once on the way back).
+    pub skewed: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
 pub type Shared = Arc<AppState>;

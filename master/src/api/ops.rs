@@ -35,7 +35,13 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         .telemetry
         .stream_subscribers
         .set(state.hub.subscribers() as i64);
-    let text = state.telemetry.render(state.store.sizes());
+    let skews: Vec<(String, i64)> = state
+        .reader
+        .clusters()
+        .into_iter()
+        .filter_map(|c| Some((c.id, c.clock_skew_ms?)))
+        .collect();
+    let text = state.telemetry.render(state.store.sizes(), &skews);
     (
         StatusCode::OK,
         [(

@@ -29,7 +29,7 @@ pub struct TokenRow {
     pub token_hash: String,
 }
 
-/// Replaces the stored snapshot unless the stored one was taken later.
+/// Replaces the stored snapshot unless the stored one was received later (master's clock).
 pub fn save_snapshot(ctx: &mut WriterCtx, s: &StoredSnapshot) -> Result<(), DbError> {
     ctx.conn
         .prepare_cached(
@@ -38,7 +38,7 @@ pub fn save_snapshot(ctx: &mut WriterCtx, s: &StoredSnapshot) -> Result<(), DbEr
              ON CONFLICT (cluster_id, source) DO UPDATE SET
                 ts_ms = excluded.ts_ms, received_ms = excluded.received_ms,
                 items = excluded.items, envelope_gz = excluded.envelope_gz
-             WHERE excluded.ts_ms >= snapshots.ts_ms",
+             WHERE excluded.received_ms >= snapshots.received_ms",
         )?
         .execute(params![
             s.cluster_id,

@@ -124,6 +124,35 @@ fn a_snapshot_replaces_only_an_older_one_and_reports_the_diff() {
 }
 
 #[test]
+fn master_s_receive_time_orders_snapshots_not_the_agent_s_clock() {
+    let store = store(10);
+    // The agent's clock ran ten minutes ahead, then was corrected.
+    let mut ahead = snapshot(1_000 + 600_000, namespaces(&["a"]));
+    ahead.received_ms = 1_000;
+    store.replace(ahead).unwrap();
+    let mut corrected = snapshot(2_000, namespaces(&["b"]));
+    corrected.received_ms = 2_000;
+    let change = store.replace(corrected).expect("the newer push wins");
+    assert_eq!(change.added, ["b"]);
+    let held = store.snapshot("c1", Source::NamespaceListSnapshot).unwrap();
+    assert_eq!((held.ts_ms, held.received_ms), (2_000, 2_000));
+    // One received earlier (a push that overtook it) does not.
+    let mut late = snapshot(3_000, namespaces(&["c"]));
+    late.received_ms = 1_500;
+    assert!(store.replace(late).is_none());
+
+    store.stamp(
+        "c1",
+        Source::NamespaceListSnapshot,
+        5_000,
+        5_000 + 600_000,
+        1,
+    );
+    let summary = &store.summaries(5_000, 60_000)[0];
+    assert_eq!(summary.clock_skew_ms, Some(600_000));
+}
+
+#[test]
 fn events_merge_by_uid_and_stay_within_the_cap_and_ttl() {
     let store = store(3);
     let now = 10_000_000;

@@ -15,6 +15,12 @@ pub struct ClusterSummary {
     pub last_push_ms: Option<i64>,
     /// No push for longer than master's stale threshold (or never any).
     pub stale: bool,
+    /// How far the agent's clock is ahead of master's (negative: behind), from the newest
+    /// push: its `ts_ms` minus when master received it (so it includes the push's transit,
+    /// normally well under a second). Master orders and ages pushes by its own receive time,
+    /// so a skewed agent clock is shown here, not refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clock_skew_ms: Option<i64>,
     /// One entry per source received so far, in the seed's schedule order.
     #[serde(default)]
     pub sources: Vec<SourceStatus>,
