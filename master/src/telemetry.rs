@@ -31,6 +31,9 @@ pub struct Telemetry {
     pub connection_cap: IntGauge,
     /// Connections master closed or turned away, by reason.
     connections_closed: IntCounterVec,
+    /// Requests refused by a limit (body_timeout, body_too_large, uri_too_long,
+    /// headers_too_large, content_encoding, rate_limited, queue_full).
+    limit_hits: IntCounterVec,
     /// `accept` calls that failed (out of file descriptors and the like).
     pub accept_errors: prometheus::IntCounter,
 }
@@ -125,6 +128,13 @@ impl Telemetry {
              evicted: idle and closed to make room at the cap, refused: at the cap with none idle).",
             &["reason"],
         );
+        let limit_hits = counter(
+            "atlhyper_limit_hits_total",
+            "Requests refused by a limit: body_timeout (408), body_too_large (413), \
+             uri_too_long (414), headers_too_large (431), content_encoding (415), \
+             rate_limited and queue_full (429).",
+            &["limit"],
+        );
         let gauge = |name: &str, help: &str| {
             let g = IntGauge::new(name, help).expect("valid metric");
             registry
@@ -151,6 +161,7 @@ impl Telemetry {
             connections_open,
             connection_cap,
             connections_closed,
+            limit_hits,
             accept_errors,
             ingest_bytes,
             ingest_envelopes,
@@ -163,6 +174,10 @@ impl Telemetry {
             clock_skew,
             stream_subscribers,
         }
+    }
+
+    pub fn limit_hit(&self, limit: &str) {
+        self.limit_hits.with_label_values(&[limit]).inc();
     }
 
     pub fn connections_closed(&self, reason: &str) {

@@ -1,15 +1,14 @@
-//! `POST /ingest`: an agent's push. The body is read under a size cap and a deadline, decoded
-//! and validated whole, written to SQLite, and only then applied to memory and the stream and
-//! answered `202`. A refused push changes nothing.
+//! `POST /ingest`: an agent's push. The body, read under a size cap and a deadline by the
+//! request guard, is decoded and validated whole, written to SQLite, and only then applied to
+//! memory and the stream and answered `202`. A refused push changes nothing.
 
 use atlhyper_model::api::{IngestCount, IngestReceipt, StreamBatch};
-use atlhyper_model::codec::{self, ContentEncoding, DecodeError, Limits, SizeKind};
+use atlhyper_model::codec::{self, ContentEncoding, DecodeError, Limits};
 use atlhyper_model::{Envelope, Payload, StoreMode};
-use axum::body::Body;
+use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use http_body_util::BodyExt as _;
 
 use super::{Agent, ApiError, Shared, json};
 use crate::datasource::now_ms;
@@ -20,7 +19,9 @@ use crate::store::Snapshot;
 /// Bodies at least this large are decoded on the blocking pool, off the async threads.
 const BLOCKING_DECODE_BYTES: usize = 64 << 10;
 
-pub async fn ingest(State(state): State<Shared>, headers: HeaderMap, body: Body) -> Response {
+/// `body` arrives whole: the request guard (`limits`) read it under the size cap and the body
+/// deadline.
+pub async fn ingest(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let agent = match super::principal_agent(&state, &headers) {
         Ok(agent) => agent,
         Err(e) => return answered(&state, e.into_response()),
@@ -49,48 +50,6 @@ fn decode_error(state: &Shared, e: &DecodeError) -> ApiError {
         .inc();
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     ApiError::new(status, e.code(), e.to_string())
-}
-
-/// Reads the body: refuses a declared length over the cap at once, stops reading at the cap,
-/// and gives a slow sender `body_timeout` in all.
-async fn read_body(
-    state: &Shared,
-    headers: &HeaderMap,
-    body: Body,
-) -> Result<bytes::Bytes, ApiError> {
-    let cap = state.limits.max_compressed_bytes;
-    let too_large = || {
-        decode_error(
-            state,
-            &DecodeError::TooLarge {
-                kind: SizeKind::Compressed,
-                limit: cap,
-            },
-        )
-    };
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
-        return Err(too_large());
-    }
-    let limited = http_body_util::Limited::new(body, cap);
-    match tokio::time::timeout(state.body_timeout, limited.collect()).await {
-        Err(_) => Err(ApiError::new(
-            StatusCode::REQUEST_TIMEOUT,
-            "request_timeout",
-            format!(
-                "the body did not arrive within {}",
-                humantime::format_duration(state.body_timeout)
-            ),
-        )),
-        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(too_large()),
-        Ok(Err(e)) => Err(ApiError::bad_request(format!(
-            "reading the body failed: {e}"
-        ))),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
-    }
 }
 
 /// What one envelope will write to the database.
@@ -149,7 +108,7 @@ async fn accept(
     state: &Shared,
     agent: &Agent,
     headers: &HeaderMap,
-    body: Body,
+    body: Bytes,
 ) -> Result<IngestReceipt, ApiError> {
     if let Some(kind) = headers.get(header::CONTENT_TYPE) {
         let kind = kind.to_str().unwrap_or("");
@@ -168,7 +127,6 @@ async fn accept(
             .map(|v| v.to_str().unwrap_or("?")),
     )
     .map_err(|e| decode_error(state, &e))?;
-    let body = read_body(state, headers, body).await?;
     let now = now_ms();
     let limits = state.limits.clone();
     let (envelopes, writes) = if body.len() >= BLOCKING_DECODE_BYTES {

@@ -4,6 +4,7 @@
 mod admin;
 mod commands;
 mod ingest;
+mod limits;
 mod lists;
 mod metrics;
 mod ops;
@@ -271,5 +272,12 @@ pub fn router(state: Shared) -> Router {
         .nest("/api/v1", api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        // The guard caps every body itself, per route.
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            limits::guard,
+        ))
+        .layer(axum::middleware::from_fn(limits::json_errors))
         .with_state(state)
 }
