@@ -332,4 +332,21 @@ mod tests {
             "{capped}"
         );
     }
+
+    #[test]
+    fn output_is_capped_by_its_size_as_json_not_as_text() {
+        // Control bytes escape to six characters each: 1 MiB of them is 6 MiB on the wire.
+        let text = "\u{1b}".repeat(1 << 20);
+        let capped = cap_output(text, 1 << 20);
+        let encoded = serde_json::to_string(&capped).unwrap();
+        assert!(
+            encoded.len() <= (1 << 20) + 64,
+            "{} bytes encoded",
+            encoded.len()
+        );
+        assert!(capped.contains("truncated"), "marked");
+        // Plain text is capped as before.
+        let capped = cap_output("a".repeat(100), 10);
+        assert!(capped.starts_with("aaaaaaaaaa\n[… truncated: 10 of 100"), "{capped}");
+    }
 }
