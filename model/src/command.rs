@@ -255,15 +255,27 @@ pub enum AckStatus {
     Rejected,
 }
 
-/// Caps a command's output (`text`) at `max` bytes (on a character boundary) with a marker saying how much went.
+/// Caps a command's output (`text`) so that it takes at most `max` bytes as a JSON string
+/// (control characters escape to up to six), cut on a character boundary, with a marker
+/// saying how much of the text went.
 pub fn cap_output(text: String, max: usize) -> String {
-    if text.len() <= max {
+    let escaped = |c: char| match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    };
+    let mut size = 0;
+    let mut end = None;
+    for (at, c) in text.char_indices() {
+        size += escaped(c);
+        if size > max {
+            end = Some(at);
+            break;
+        }
+    }
+    let Some(end) = end else {
         return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
+    };
     format!(
         "{}\n[… truncated: {} of {} bytes shown]",
         &text[..end],
