@@ -94,3 +94,97 @@ async fn a_push_reaches_subscribers_with_its_diff() {
         .unwrap();
     assert_eq!(status, 400, "{body:?}");
 }
+
+/// `GET {url}/api/v1/stream`, resuming after `last` if given.
+async fn open_stream(url: &str, last: Option<&str>) -> reqwest::Response {
+    let mut request = common::client()
+        .get(format!("{url}/api/v1/stream"))
+        .bearer_auth(common::ADMIN);
+    if let Some(id) = last {
+        request = request.header("last-event-id", id);
+    }
+    request.send().await.unwrap()
+}
+
+/// The next SSE block's `id:` and `event:` (keep-alive comments skipped).
+async fn next_block(
+    response: &mut reqwest::Response,
+    text: &mut String,
+) -> (Option<String>, String) {
+    loop {
+        if let Some(end) = text.find("\n\n") {
+            let block: String = text.drain(..end + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()))
+            };
+            if let Some(event) = field("event:") {
+                return (field("id:"), event);
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout(WAIT, response.chunk())
+            .await
+            .expect("an event")
+            .unwrap()
+            .expect("the stream stays open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_resume_buffer_is_bounded_in_bytes_and_a_resumer_past_it_gets_a_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, log) = (dir.path().join("master.db"), dir.path().join("master.log"));
+    let (mut child, url) =
+        common::spawn_binary(&db, &log, &["--stream-buffer-bytes", "1048576"], None).await;
+    let client = common::client();
+    let push = async |round: usize| {
+        // Every pod renamed each round: each change names 10,000 keys (~250 KB).
+        let mut envelope = pods("c1", 5_000);
+        for pod in envelope["payload"]["items"].as_array_mut().unwrap() {
+            let name = pod["name"].as_str().unwrap().to_owned();
+            pod["name"] = json!(format!("r{round}-{name}"));
+        }
+        let body = atlhyper_model::codec::gzip(&serde_json::to_vec(&envelope).unwrap(), 1);
+        let status = client
+            .post(format!("{url}/ingest"))
+            .bearer_auth(C1_TOKEN)
+            .header("content-encoding", "gzip")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 202);
+    };
+    let mut watching = open_stream(&url, None).await;
+    let mut text = String::new();
+    push(0).await;
+    let (first_id, event) = next_block(&mut watching, &mut text).await;
+    assert_eq!(event, "snapshot");
+    let first_id = first_id.unwrap();
+    drop(watching);
+
+    // A few changes after it: still buffered, replayed in order.
+    push(1).await;
+    let mut resumed = open_stream(&url, Some(&first_id)).await;
+    let mut text = String::new();
+    assert_eq!(next_block(&mut resumed, &mut text).await.1, "snapshot");
+    drop(resumed);
+
+    // Many more than the byte budget holds (the count budget, 10,000, would keep them all).
+    for round in 2..14 {
+        push(round).await;
+    }
+    let mut resumed = open_stream(&url, Some(&first_id)).await;
+    let mut text = String::new();
+    assert_eq!(
+        next_block(&mut resumed, &mut text).await.1,
+        "reset",
+        "the resume point fell out of the byte budget"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -359,6 +359,9 @@ mod tests {
         assert!(capped.contains("truncated"), "marked");
         // Plain text is capped as before.
         let capped = cap_output("a".repeat(100), 10);
-        assert!(capped.starts_with("aaaaaaaaaa\n[… truncated: 10 of 100"), "{capped}");
+        assert!(
+            capped.starts_with("aaaaaaaaaa\n[… truncated: 10 of 100"),
+            "{capped}"
+        );
     }
 }
