@@ -101,6 +101,11 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_STREAM_BUFFER", default_value_t = 10_000)]
     pub stream_buffer: usize,
 
+    /// Most bytes the stream's resume buffer holds (with --stream-buffer, whichever is reached
+    /// first; the oldest events go, and a client resuming from one gets a `reset`).
+    #[arg(long, env = "ATLHYPER_MASTER_STREAM_BUFFER_BYTES", default_value_t = 64 << 20)]
+    pub stream_buffer_bytes: usize,
+
     /// Longest a client may take to send a request's headers.
     #[arg(long, env = "ATLHYPER_MASTER_HEADER_TIMEOUT", default_value = "10s", value_parser = duration)]
     pub header_timeout: Duration,
@@ -243,8 +248,11 @@ impl Config {
                     .to_owned(),
             );
         }
-        if self.max_records == 0 || self.stream_buffer == 0 {
-            return Err("--max-records and --stream-buffer must be above 0".to_owned());
+        if self.max_records == 0 || self.stream_buffer == 0 || self.stream_buffer_bytes == 0 {
+            return Err(
+                "--max-records, --stream-buffer and --stream-buffer-bytes must be above 0"
+                    .to_owned(),
+            );
         }
         if self.max_connections == 0 {
             return Err("--max-connections must be above 0".to_owned());
@@ -272,7 +280,7 @@ impl Config {
             "listen = {}\ndb = {}\ndb_max_bytes = {}\nadmin_token = {}\nclusters = {}\n\
              max_body_bytes = {}\nmax_decompressed_bytes = {}\nttl = {}\nmetrics_ttl = {}\n\
              max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
-             hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nheader_timeout = {}\n\
+             hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nstream_buffer_bytes = {}\nheader_timeout = {}\n\
              idle_timeout = {}\nmax_connections = {}\nbody_timeout = {}\nlog = {}\n",
             self.listen,
             self.db_path().display(),
@@ -298,6 +306,7 @@ impl Config {
             d(self.stale_after),
             d(self.clock_skew_warning),
             self.stream_buffer,
+            self.stream_buffer_bytes,
             d(self.header_timeout),
             d(self.idle_timeout),
             self.max_connections,

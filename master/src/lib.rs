@@ -381,7 +381,13 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         },
     ));
     let first_stream_id = (now_ms().max(0) as u64) * 1_000;
-    let hub = Arc::new(Hub::new(config.stream_buffer, first_stream_id));
+    let hub = Arc::new(Hub::new(
+        stream::BufferLimits {
+            max_items: config.stream_buffer,
+            max_bytes: config.stream_buffer_bytes,
+        },
+        first_stream_id,
+    ));
     let commands = Arc::new(Commands::new(
         db.clone(),
         hub.clone(),

@@ -13,11 +13,10 @@ use axum::http::{HeaderMap, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
-use tokio::sync::broadcast::error::RecvError;
 
 use super::params::query_map;
 use super::{ApiError, Shared, User};
-use crate::stream::StreamItem;
+use crate::stream::{Next, StreamItem};
 
 /// The kinds a subscriber may ask for.
 pub const KINDS: &[&str] = &[
@@ -110,24 +109,32 @@ pub async fn stream(
                 .map(|i| event(&i)),
         ),
     );
-    let live = futures::stream::unfold(subscription.live, move |mut live| {
-        let wanted = wanted.clone();
-        async move {
-            loop {
-                match live.recv().await {
-                    Ok(item) if wanted(&item) => return Some((event(&item), live)),
-                    Ok(_) => {}
-                    Err(RecvError::Lagged(n)) => {
-                        return Some((
-                            reset(format!("the client fell behind by {n} events")),
-                            live,
-                        ));
+    let pending = std::collections::VecDeque::<Arc<StreamItem>>::new();
+    let live = futures::stream::unfold(
+        (subscription.live, pending),
+        move |(mut live, mut pending)| {
+            let wanted = wanted.clone();
+            async move {
+                loop {
+                    while let Some(item) = pending.pop_front() {
+                        if wanted(&item) {
+                            return Some((event(&item), (live, pending)));
+                        }
                     }
-                    Err(RecvError::Closed) => return None,
+                    match live.next().await {
+                        Next::Items(items) => pending.extend(items),
+                        Next::Lagged(n) => {
+                            return Some((
+                                reset(format!("the client fell behind by {n} events")),
+                                (live, pending),
+                            ));
+                        }
+                        Next::Closed => return None,
+                    }
                 }
             }
-        }
-    });
+        },
+    );
     let shutdown = state.shutdown.clone().cancelled_owned();
     let events = head
         .chain(live)
