@@ -224,6 +224,41 @@ async fn intake_keeps_good_samples_and_refuses_bad_ones() {
         "refused samples changed nothing"
     );
 
+    // Headers read as master reads them: the scheme in any case, spaces around the token; a
+    // body that says it is not JSON is refused.
+    for (what, authorization, content_type, status) in [
+        (
+            "lower-case scheme",
+            format!("bearer {INTAKE}"),
+            "application/json",
+            202,
+        ),
+        (
+            "two spaces",
+            format!("Bearer  {INTAKE}"),
+            "application/json",
+            202,
+        ),
+        (
+            "a prefix of the token",
+            format!("Bearer {}", &INTAKE[..8]),
+            "application/json",
+            401,
+        ),
+        ("text/plain", format!("Bearer {INTAKE}"), "text/plain", 415),
+    ] {
+        let response = agent
+            .http
+            .post(format!("{}/ingest/node-metrics", agent.url))
+            .header("authorization", authorization)
+            .header("content-type", content_type)
+            .body(good.clone())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), status, "{what}");
+    }
+
     let metrics = agent
         .http
         .get(format!("{}/metrics", agent.url))
