@@ -11,6 +11,7 @@
 //! message.
 
 pub mod api;
+pub mod auth;
 pub mod codec;
 mod command;
 mod envelope;
