@@ -185,6 +185,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn extreme_times_and_steps_are_refused_not_wrapped() {
+        let now = 1_800_000_000_000;
+        for (name, value) in [
+            ("from", "-9223372036854775808"),
+            ("from", "9223372036854775807"),
+            ("from", "-1000000000years"),
+            ("to", "-300000000000000000000ms"),
+        ] {
+            let e = time_ms(name, value, now).expect_err(value);
+            assert!(e.message.contains(name), "{}", e.message);
+        }
+        assert_eq!(time_ms("from", "-1h", now).unwrap(), now - 3_600_000);
+        assert_eq!(time_ms("from", "1700000000000", now).unwrap(), 1_700_000_000_000);
+        for value in ["9223372036854775807", "1000000000000years"] {
+            duration_ms("step", value).expect_err(value);
+        }
+        assert_eq!(duration_ms("step", "1m").unwrap(), 60_000);
+    }
+
+    #[test]
     fn list_params_parse_and_name_what_is_wrong() {
         let p = ListParams::parse(
             Some("cluster=a,b&namespace=shop&status=Running,CrashLoopBackOff&label=app%3Dweb&q=Web&sort=-restarts&limit=5"),
