@@ -149,32 +149,47 @@ fn decode_cursor(cursor: &str) -> Result<usize, ApiError> {
 
 /// A time: milliseconds since the epoch, `now`, or a duration before now (`-15m`).
 pub fn time_ms(name: &str, value: &str, now_ms: i64) -> Result<i64, ApiError> {
-    if value == "now" {
-        return Ok(now_ms);
-    }
-    if let Some(ago) = value.strip_prefix('-') {
-        return humantime::parse_duration(ago)
-            .map(|d| now_ms - d.as_millis() as i64)
-            .map_err(|e| ApiError::bad_request(format!("`{name}`: `{value}`: {e}")));
-    }
-    value.parse().map_err(|_| {
+    let out_of_range = || {
         ApiError::bad_request(format!(
-            "`{name}` must be milliseconds since the epoch, `now` or `-DURATION`, not `{value}`"
+            "`{name}`: `{value}` is out of range (from the Unix epoch to ten years ahead)"
         ))
-    })
+    };
+    let ms = if value == "now" {
+        now_ms
+    } else if let Some(ago) = value.strip_prefix('-') {
+        let ago = humantime::parse_duration(ago)
+            .map_err(|e| ApiError::bad_request(format!("`{name}`: `{value}`: {e}")))?;
+        i64::try_from(ago.as_millis())
+            .ok()
+            .and_then(|ago| now_ms.checked_sub(ago))
+            .ok_or_else(out_of_range)?
+    } else {
+        value.parse().map_err(|_| {
+            ApiError::bad_request(format!(
+                "`{name}` must be milliseconds since the epoch, `now` or `-DURATION`, not `{value}`"
+            ))
+        })?
+    };
+    if !(0..=now_ms.saturating_add(MAX_SPAN_MS)).contains(&ms) {
+        return Err(out_of_range());
+    }
+    Ok(ms)
 }
 
-/// A duration: milliseconds, or with a unit (`30s`, `5m`).
+/// The longest span a time or a step may cover: ten years.
+const MAX_SPAN_MS: i64 = 10 * 366 * 86_400_000;
+
+/// A duration: milliseconds, or with a unit (`30s`, `5m`); above zero, at most ten years.
 pub fn duration_ms(name: &str, value: &str) -> Result<i64, ApiError> {
     let ms = match value.parse::<i64>() {
         Ok(ms) => ms,
         Err(_) => humantime::parse_duration(value)
-            .map(|d| d.as_millis() as i64)
-            .map_err(|e| ApiError::bad_request(format!("`{name}`: `{value}`: {e}")))?,
+            .map_err(|e| ApiError::bad_request(format!("`{name}`: `{value}`: {e}")))
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))?,
     };
-    if ms <= 0 {
+    if !(1..=MAX_SPAN_MS).contains(&ms) {
         return Err(ApiError::bad_request(format!(
-            "`{name}` must be above zero"
+            "`{name}` must be above zero and at most ten years, not `{value}`"
         )));
     }
     Ok(ms)
@@ -197,7 +212,10 @@ mod tests {
             assert!(e.message.contains(name), "{}", e.message);
         }
         assert_eq!(time_ms("from", "-1h", now).unwrap(), now - 3_600_000);
-        assert_eq!(time_ms("from", "1700000000000", now).unwrap(), 1_700_000_000_000);
+        assert_eq!(
+            time_ms("from", "1700000000000", now).unwrap(),
+            1_700_000_000_000
+        );
         for value in ["9223372036854775807", "1000000000000years"] {
             duration_ms("step", value).expect_err(value);
         }
