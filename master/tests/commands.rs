@@ -209,6 +209,63 @@ async fn the_same_idempotency_key_is_the_same_command() {
 }
 
 #[tokio::test]
+async fn a_reused_idempotency_key_is_a_conflict_and_keys_belong_to_their_user() {
+    let master = with_cluster(|_| {}).await;
+    let operator = |name: &'static str| {
+        let master = &master;
+        async move {
+            let (status, made) = master
+                .send(
+                    Method::POST,
+                    ADMIN,
+                    "/api/v1/admin/tokens",
+                    Some(json!({"name": name, "role": "operator"})),
+                )
+                .await;
+            assert_eq!(status, 201, "{made}");
+            made["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let (olga, oscar) = (operator("olga").await, operator("oscar").await);
+    let scale = |n: u32| {
+        format!(
+            r#"{{"kind":"scale","args":{{"namespace":"shop","name":"checkout","replicas":{n}}}}}"#
+        )
+    };
+    let (status, first) = master
+        .command(&olga, "c1", &scale(3), Some("deploy-42"))
+        .await;
+    assert_eq!(status, 201, "{first}");
+
+    // The same key with another request: refused, and the first stays the one queued.
+    let (status, body) = master
+        .command(&olga, "c1", &scale(5), Some("deploy-42"))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "idempotency_key_reused", "{body}");
+
+    // Another user's same key is another command: keys do not cross users.
+    let (status, theirs) = master
+        .command(&oscar, "c1", &scale(4), Some("deploy-42"))
+        .await;
+    assert_eq!(status, 201, "{theirs}");
+    assert_ne!(theirs["command"]["id"], first["command"]["id"]);
+
+    // A retry of the very request is the same command, even once its target is gone.
+    let empty = {
+        let mut envelope = fixture("deployment_list_snapshot", "c1");
+        envelope["payload"]["items"] = json!([]);
+        envelope
+    };
+    assert_eq!(master.push(C1_TOKEN, &empty).await.0, 202);
+    let (status, again) = master
+        .command(&olga, "c1", &scale(3), Some("deploy-42"))
+        .await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["command"]["id"], first["command"]["id"]);
+}
+
+#[tokio::test]
 async fn the_long_poll_delivers_at_once_holds_when_idle_and_wakes_on_a_new_command() {
     let master = with_cluster(|c| c.poll_timeout = Duration::from_secs(5)).await;
     let (_, made) = master.command(ADMIN, "c1", RESTART, None).await;
