@@ -19,7 +19,8 @@ Examples:
   atlctl logs shop/checkout-5d8f7c9b6d-x2kqp --tail 50
   atlctl config set-context prod --server https://master:8080 --token-file ~/.atl-token
 
-Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 unauthorized/forbidden, 5 unreachable.";
+Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 unauthorized/forbidden, 5 unreachable, \
+6 conflict (an Idempotency-Key already used for another request).";
 
 /// AtlHyper's console and command line: every cluster's state from master, live, with
 /// commands through each cluster's agent, and the embedded demo.

@@ -92,6 +92,7 @@ impl Client {
             }),
             403 => CliError::Auth(format!("forbidden: {message}")),
             404 => CliError::NotFound(message),
+            409 => CliError::Conflict(message),
             400 | 422 => CliError::Usage(message),
             _ => CliError::Failed(format!("master answered {status}: {message}")),
         })

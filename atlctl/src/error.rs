@@ -18,6 +18,10 @@ pub enum CliError {
     /// Exit 5: master cannot be reached or does not answer in time.
     #[error("{0}")]
     Unreachable(String),
+    /// Exit 6: the request conflicts with what master holds (an Idempotency-Key already used
+    /// for another request, the last admin token, a name taken).
+    #[error("{0}")]
+    Conflict(String),
 }
 
 impl CliError {
@@ -28,6 +32,7 @@ impl CliError {
             CliError::NotFound(_) => 3,
             CliError::Auth(_) => 4,
             CliError::Unreachable(_) => 5,
+            CliError::Conflict(_) => 6,
         }
     }
 }

@@ -16,6 +16,25 @@ use tokio::sync::watch;
 use crate::db::{Db, DbError, commands as rows, ops};
 use crate::stream::Hub;
 
+/// Why a command was not queued.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    #[error(
+        "Idempotency-Key `{key}` already names command {id}, made with another request; use a new key"
+    )]
+    KeyReused { key: String, id: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// Where a command sits in its queue's key map.
+fn key_of(command: &Command) -> (String, String) {
+    (
+        command.requested_by.clone(),
+        command.idempotency_key.clone(),
+    )
+}
+
 /// Why an ack batch was refused (nothing in it was settled).
 #[derive(Debug, thiserror::Error)]
 pub enum AckError {
@@ -34,7 +53,8 @@ struct Queue {
     rv: u64,
     /// By id.
     items: BTreeMap<String, (u64, CommandInfo)>,
-    keys: HashMap<String, String>,
+    /// Command ids by (requesting user, idempotency key).
+    keys: HashMap<(String, String), String>,
     /// Bumped on every change of the queue, for long polls and waiting clients.
     changed: watch::Sender<u64>,
 }
@@ -125,10 +145,9 @@ impl Commands {
             let queue = queues
                 .entry(info.command.cluster_id.clone())
                 .or_insert_with(|| Queue::new(seq));
-            queue.keys.insert(
-                info.command.idempotency_key.clone(),
-                info.command.id.clone(),
-            );
+            queue
+                .keys
+                .insert(key_of(&info.command), info.command.id.clone());
             queue.items.insert(info.command.id.clone(), (seq, info));
         }
         Ok(n)
@@ -140,11 +159,49 @@ impl Commands {
             .publish(&info.command.cluster_id, "commands", "command", data);
     }
 
-    /// Queues a command, or returns the one queued earlier under the same idempotency key
-    /// (`false`: not new).
+    /// The command `user` queued in `cluster_id` under `key` (memory first, then the
+    /// database), if it is the same request; a different request under the key is refused.
     ///
     /// # Errors
-    /// The database's: nothing was queued.
+    /// [`CreateError::KeyReused`] when the key names another request; the database's.
+    pub async fn by_key(
+        &self,
+        cluster_id: &str,
+        user: &str,
+        key: &str,
+        kind: &CommandKind,
+    ) -> Result<Option<CommandInfo>, CreateError> {
+        let held = {
+            let queues = self.queues.lock().expect("queue lock");
+            queues.get(cluster_id).and_then(|q| {
+                let id = q.keys.get(&(user.to_owned(), key.to_owned()))?;
+                q.items.get(id).map(|(_, info)| info.clone())
+            })
+        };
+        let found = match held {
+            Some(info) => Some(info),
+            None => {
+                let (cluster, user, key) = (cluster_id.to_owned(), user.to_owned(), key.to_owned());
+                self.db
+                    .read(move |conn| rows::by_key(conn, &cluster, &user, &key))
+                    .await?
+            }
+        };
+        match found {
+            Some(info) if info.command.kind != *kind => Err(CreateError::KeyReused {
+                key: key.to_owned(),
+                id: info.command.id,
+            }),
+            found => Ok(found),
+        }
+    }
+
+    /// Queues a command, or returns the one this user queued earlier under the same
+    /// idempotency key (`false`: not new).
+    ///
+    /// # Errors
+    /// [`CreateError::KeyReused`] when the key names another request; the database's: nothing
+    /// was queued.
     pub async fn create(
         &self,
         cluster_id: &str,
@@ -152,19 +209,16 @@ impl Commands {
         kind: CommandKind,
         requested_by: &str,
         now_ms: i64,
-    ) -> Result<(CommandInfo, bool), DbError> {
+    ) -> Result<(CommandInfo, bool), CreateError> {
         let _one_at_a_time = self.create.lock().await;
+        if let Some(key) = &idempotency_key
+            && let Some(existing) = self.by_key(cluster_id, requested_by, key, &kind).await?
+        {
+            return Ok((existing, false));
+        }
         let rv = {
             let queues = self.queues.lock().expect("queue lock");
-            let queue = queues.get(cluster_id);
-            if let Some(key) = &idempotency_key
-                && let Some(existing) = queue
-                    .and_then(|q| q.keys.get(key))
-                    .and_then(|id| queue.and_then(|q| q.items.get(id)))
-            {
-                return Ok((existing.1.clone(), false));
-            }
-            queue.map_or(0, |q| q.rv) + 1
+            queues.get(cluster_id).map_or(0, |q| q.rv) + 1
         };
         let id = new_id();
         let info = CommandInfo {
@@ -198,10 +252,9 @@ impl Commands {
                 .entry(cluster_id.to_owned())
                 .or_insert_with(|| Queue::new(0));
             queue.rv = rv;
-            queue.keys.insert(
-                info.command.idempotency_key.clone(),
-                info.command.id.clone(),
-            );
+            queue
+                .keys
+                .insert(key_of(&info.command), info.command.id.clone());
             queue
                 .items
                 .insert(info.command.id.clone(), (rv, info.clone()));

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use super::admin::audited_error;
 use super::params::query_map;
 use super::{ApiError, Shared, User, json, principal_agent};
-use crate::commands::AckError;
+use crate::commands::{AckError, CreateError};
 use crate::resource::Resource;
 
 fn body<T: serde::de::DeserializeOwned>(raw: &[u8], max: usize) -> Result<T, ApiError> {
@@ -205,6 +205,17 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
+fn create_error(e: CreateError) -> ApiError {
+    match e {
+        CreateError::KeyReused { .. } => ApiError::new(
+            StatusCode::CONFLICT,
+            "idempotency_key_reused",
+            e.to_string(),
+        ),
+        CreateError::Db(e) => e.into(),
+    }
+}
+
 /// `POST /api/v1/clusters/{cluster}/commands`.
 pub async fn create(
     State(state): State<Shared>,
@@ -230,22 +241,43 @@ pub async fn create(
             }
         })
         .and_then(|()| check_args(&request.kind))
-        .and_then(|()| check_target(&state, &cluster, &request.kind))
         .and_then(|()| idempotency_key(&headers));
     let key = match checked {
         Ok(key) => key,
         Err(e) => return Err(audited_error(&state, &user, "command.create", &target, e).await),
     };
-    let (info, new) = state
-        .commands
-        .create(
-            &cluster,
-            key,
-            request.kind,
-            &user.name,
-            state.reader.now_ms(),
-        )
-        .await?;
+    // A retry is answered with its command before anything else is checked: its target may
+    // be gone because of it.
+    let retried = match &key {
+        Some(key) => state
+            .commands
+            .by_key(&cluster, &user.name, key, &request.kind)
+            .await
+            .map_err(create_error),
+        None => Ok(None),
+    };
+    let created = match retried {
+        Ok(Some(info)) => Ok((info, false)),
+        Ok(None) => match check_target(&state, &cluster, &request.kind) {
+            Ok(()) => state
+                .commands
+                .create(
+                    &cluster,
+                    key,
+                    request.kind,
+                    &user.name,
+                    state.reader.now_ms(),
+                )
+                .await
+                .map_err(create_error),
+            Err(e) => Err(e),
+        },
+        Err(e) => Err(e),
+    };
+    let (info, new) = match created {
+        Ok(created) => created,
+        Err(e) => return Err(audited_error(&state, &user, "command.create", &target, e).await),
+    };
     let location = format!("/api/v1/clusters/{cluster}/commands/{}", info.command.id);
     let status = if new {
         StatusCode::CREATED

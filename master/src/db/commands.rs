@@ -24,12 +24,14 @@ pub fn insert(ctx: &mut WriterCtx, info: &CommandInfo, seq: u64) -> Result<(), D
     let json = serde_json::to_string(c).map_err(|e| DbError::Other(e.to_string()))?;
     ctx.conn
         .prepare_cached(
-            "INSERT INTO commands (id, cluster_id, idempotency_key, seq, command, status)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO commands (id, cluster_id, requested_by, idempotency_key, seq, command,
+                                   status)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
             c.id,
             c.cluster_id,
+            c.requested_by,
             c.idempotency_key,
             seq as i64,
             json,
@@ -116,6 +118,24 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<CommandInfo>, DbError> 
         "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
          WHERE id = ?1",
         params![id],
+        row,
+    )
+    .optional()?
+    .map(|(_, info)| info)
+    .transpose()
+}
+
+/// The command `user` queued in `cluster_id` under idempotency key `key`, if it is still kept.
+pub fn by_key(
+    conn: &Connection,
+    cluster_id: &str,
+    user: &str,
+    key: &str,
+) -> Result<Option<CommandInfo>, DbError> {
+    conn.query_row(
+        "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
+         WHERE cluster_id = ?1 AND requested_by = ?2 AND idempotency_key = ?3",
+        params![cluster_id, user, key],
         row,
     )
     .optional()?

@@ -122,6 +122,31 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX commands_by_cluster ON commands (cluster_id, seq);
     CREATE INDEX audit_by_target ON audit (target);
     "#,
+    // 3: an idempotency key belongs to its (cluster, user): one user's key never names another
+    // user's command. (SQLite changes a UNIQUE constraint by copying the table.)
+    r#"
+    CREATE TABLE commands_v3 (
+        id TEXT PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        requested_by TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        status TEXT NOT NULL,
+        delivered_ms INTEGER,
+        finished_ms INTEGER,
+        message TEXT,
+        output TEXT,
+        UNIQUE (cluster_id, requested_by, idempotency_key)
+    );
+    INSERT INTO commands_v3
+        SELECT id, cluster_id, COALESCE(json_extract(command, '$.requested_by'), ''),
+               idempotency_key, seq, command, status, delivered_ms, finished_ms, message, output
+        FROM commands;
+    DROP TABLE commands;
+    ALTER TABLE commands_v3 RENAME TO commands;
+    CREATE INDEX commands_by_cluster ON commands (cluster_id, seq);
+    "#,
 ];
 
 /// The schema version this build writes.
