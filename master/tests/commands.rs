@@ -185,7 +185,7 @@ async fn describe_namespace_finds_the_namespace() {
         .push(C1_TOKEN, &fixture("namespace_list_snapshot", "c1"))
         .await;
     assert_eq!(status, 202, "{body}");
-    let describe = r#"{"kind":"describe","args":{"object":"namespace","name":"shop"}}"#;
+    let describe = r#"{"kind":"describe","args":{"object":"pod","namespace":"shop","name":"frontend-7c6d5b4a3f-9wzrt"}}"#;
     let (status, body) = master.command(ADMIN, "c1", describe, None).await;
     assert_eq!(status, 201, "{body}");
     let missing = r#"{"kind":"describe","args":{"object":"namespace","name":"nope"}}"#;
@@ -263,6 +263,87 @@ async fn a_reused_idempotency_key_is_a_conflict_and_keys_belong_to_their_user() 
         .await;
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["command"]["id"], first["command"]["id"]);
+}
+
+#[tokio::test]
+async fn queued_commands_are_rate_limited_per_user_and_capped_per_cluster() {
+    let master = with_cluster(|c| {
+        c.command_rate = 2;
+        c.command_burst = 5;
+        c.max_open_commands = 8;
+    })
+    .await;
+    let user = |name: &'static str| {
+        let master = &master;
+        async move {
+            let (status, made) = master
+                .send(
+                    Method::POST,
+                    ADMIN,
+                    "/api/v1/admin/tokens",
+                    Some(json!({"name": name, "role": "viewer"})),
+                )
+                .await;
+            assert_eq!(status, 201, "{made}");
+            made["token"].as_str().unwrap().to_owned()
+        }
+    };
+    let describe = r#"{"kind":"describe","args":{"object":"pod","namespace":"shop","name":"frontend-7c6d5b4a3f-9wzrt"}}"#;
+    let vera = user("vera").await;
+    let mut answers = Vec::new();
+    for _ in 0..12 {
+        let response = master
+            .client
+            .post(format!("{}/api/v1/clusters/c1/commands", master.url))
+            .bearer_auth(&vera)
+            .header("content-type", "application/json")
+            .body(describe)
+            .send()
+            .await
+            .unwrap();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let status = response.status().as_u16();
+        let body: Value = response.json().await.unwrap();
+        answers.push((status, retry_after, body));
+    }
+    let created = answers.iter().filter(|a| a.0 == 201).count();
+    assert!(
+        (5..=7).contains(&created),
+        "the burst, and what refilled meanwhile: {created}"
+    );
+    let (_, retry_after, body) = answers.iter().find(|a| a.0 == 429).expect("a 429");
+    assert_eq!(body["error"]["code"], "too_many_requests", "{body}");
+    let seconds: u64 = retry_after
+        .as_deref()
+        .expect("Retry-After")
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&seconds), "{seconds}");
+
+    // Other users are not slowed by vera, but the cluster's queue holds at most eight open.
+    let mut statuses = Vec::new();
+    for name in ["walt", "xena", "yuri"] {
+        let token = user(name).await;
+        for _ in 0..2 {
+            statuses.push(master.command(&token, "c1", describe, None).await.0);
+        }
+    }
+    let open = created + statuses.iter().filter(|s| **s == 201).count();
+    assert_eq!(open, 8, "{statuses:?}");
+    assert!(statuses.contains(&429), "{statuses:?}");
+    let (_, metrics) = master.get(ADMIN, "/metrics").await;
+    let metrics = metrics.as_str().unwrap().to_owned();
+    assert!(
+        metrics.contains("atlhyper_limit_hits_total{limit=\"rate_limited\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("atlhyper_limit_hits_total{limit=\"queue_full\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
