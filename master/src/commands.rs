@@ -23,6 +23,10 @@ pub enum CreateError {
         "Idempotency-Key `{key}` already names command {id}, made with another request; use a new key"
     )]
     KeyReused { key: String, id: String },
+    #[error(
+        "cluster `{cluster}` has {open} commands open, the most it may; retry once some settle"
+    )]
+    QueueFull { cluster: String, open: usize },
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -83,6 +87,8 @@ pub struct QueueLimits {
     pub keep: Duration,
     /// Longest output kept from an ack.
     pub max_output: usize,
+    /// Most commands open (queued or delivered) in one cluster.
+    pub max_open: usize,
 }
 
 pub struct Commands {
@@ -218,7 +224,20 @@ impl Commands {
         }
         let rv = {
             let queues = self.queues.lock().expect("queue lock");
-            queues.get(cluster_id).map_or(0, |q| q.rv) + 1
+            let queue = queues.get(cluster_id);
+            let open = queue.map_or(0, |q| {
+                q.items
+                    .values()
+                    .filter(|(_, info)| !info.status.is_final())
+                    .count()
+            });
+            if open >= self.limits.max_open {
+                return Err(CreateError::QueueFull {
+                    cluster: cluster_id.to_owned(),
+                    open,
+                });
+            }
+            queue.map_or(0, |q| q.rv) + 1
         };
         let id = new_id();
         let info = CommandInfo {

@@ -134,6 +134,19 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_COMMAND_TTL", default_value = "10m", value_parser = duration)]
     pub command_ttl: Duration,
 
+    /// New commands each user may queue per second, on average (a retry under the same
+    /// Idempotency-Key is not new). Past it: 429 with Retry-After.
+    #[arg(long, env = "ATLHYPER_MASTER_COMMAND_RATE", default_value_t = 5)]
+    pub command_rate: u32,
+
+    /// New commands a user may queue at once before --command-rate applies.
+    #[arg(long, env = "ATLHYPER_MASTER_COMMAND_BURST", default_value_t = 20)]
+    pub command_burst: u32,
+
+    /// Most commands open (queued or delivered) in one cluster's queue; past it: 429.
+    #[arg(long, env = "ATLHYPER_MASTER_MAX_OPEN_COMMANDS", default_value_t = 500)]
+    pub max_open_commands: usize,
+
     /// Longest an agent's command poll is held open without news.
     #[arg(long, env = "ATLHYPER_MASTER_POLL_TIMEOUT", default_value = "30s", value_parser = duration)]
     pub poll_timeout: Duration,
@@ -254,6 +267,12 @@ impl Config {
                     .to_owned(),
             );
         }
+        if self.command_rate == 0 || self.command_burst == 0 || self.max_open_commands == 0 {
+            return Err(
+                "--command-rate, --command-burst and --max-open-commands must be above 0"
+                    .to_owned(),
+            );
+        }
         if self.max_connections == 0 {
             return Err("--max-connections must be above 0".to_owned());
         }
@@ -281,7 +300,8 @@ impl Config {
              max_body_bytes = {}\nmax_decompressed_bytes = {}\nttl = {}\nmetrics_ttl = {}\n\
              max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
              hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nstream_buffer_bytes = {}\nheader_timeout = {}\n\
-             idle_timeout = {}\nmax_connections = {}\nbody_timeout = {}\nlog = {}\n",
+             idle_timeout = {}\nmax_connections = {}\ncommand_rate = {}\ncommand_burst = {}\n\
+             max_open_commands = {}\nbody_timeout = {}\nlog = {}\n",
             self.listen,
             self.db_path().display(),
             self.db_max_bytes,
@@ -310,6 +330,9 @@ impl Config {
             d(self.header_timeout),
             d(self.idle_timeout),
             self.max_connections,
+            self.command_rate,
+            self.command_burst,
+            self.max_open_commands,
             d(self.body_timeout),
             self.log,
         )

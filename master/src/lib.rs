@@ -395,6 +395,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             ttl: config.command_ttl,
             keep: config.ttl,
             max_output: config.max_command_output,
+            max_open: config.max_open_commands,
         },
     ));
     commands.load(now_ms()).await.map_err(StartError::Load)?;
@@ -416,6 +417,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         poll_timeout: config.poll_timeout,
         clock_skew_warning: config.clock_skew_warning,
         skewed: Default::default(),
+        command_rate: api::CommandRate::new(config.command_rate, config.command_burst),
     });
     let app = api::router(state);
     let server = tokio::spawn(server::serve(

@@ -205,8 +205,32 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn create_error(e: CreateError) -> ApiError {
+/// A 429 that says when to come back.
+fn too_many(message: String, retry_after: Duration) -> ApiError {
+    let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
+    e.retry_after = Some(retry_after.as_secs().max(1));
+    e
+}
+
+fn rate_limited(state: &Shared, user: &str) -> Result<(), ApiError> {
+    state.command_rate.check(user).map_err(|wait| {
+        state.telemetry.limit_hit("rate_limited");
+        too_many(
+            format!(
+                "`{user}` queues commands faster than master allows; retry in {} s",
+                wait.as_secs().max(1)
+            ),
+            wait,
+        )
+    })
+}
+
+fn create_error(state: &Shared, e: CreateError) -> ApiError {
     match e {
+        CreateError::QueueFull { .. } => {
+            state.telemetry.limit_hit("queue_full");
+            too_many(e.to_string(), Duration::from_secs(5))
+        }
         CreateError::KeyReused { .. } => ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_key_reused",
@@ -253,12 +277,14 @@ pub async fn create(
             .commands
             .by_key(&cluster, &user.name, key, &request.kind)
             .await
-            .map_err(create_error),
+            .map_err(|e| create_error(&state, e)),
         None => Ok(None),
     };
     let created = match retried {
         Ok(Some(info)) => Ok((info, false)),
-        Ok(None) => match check_target(&state, &cluster, &request.kind) {
+        Ok(None) => match check_target(&state, &cluster, &request.kind)
+            .and_then(|()| rate_limited(&state, &user.name))
+        {
             Ok(()) => state
                 .commands
                 .create(
@@ -269,7 +295,7 @@ pub async fn create(
                     state.reader.now_ms(),
                 )
                 .await
-                .map_err(create_error),
+                .map_err(|e| create_error(&state, e)),
             Err(e) => Err(e),
         },
         Err(e) => Err(e),

@@ -50,6 +50,29 @@ pub struct AppState {
     /// Clusters whose agent's clock is skewed past the warning now (warned once on the way in,
     /// noted once on the way back).
     pub skewed: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// New commands per user.
+    pub command_rate: CommandRate,
+}
+
+/// How many new commands each user may queue: a token bucket per user name (governor's GCRA).
+pub struct CommandRate(governor::DefaultKeyedRateLimiter<String>);
+
+impl CommandRate {
+    pub fn new(per_second: u32, burst: u32) -> Self {
+        let quota = governor::Quota::per_second(
+            std::num::NonZeroU32::new(per_second.max(1)).expect("above zero"),
+        )
+        .allow_burst(std::num::NonZeroU32::new(burst.max(1)).expect("above zero"));
+        CommandRate(governor::RateLimiter::keyed(quota))
+    }
+
+    /// `Err(wait)` when `user` must wait before queuing another command.
+    pub fn check(&self, user: &str) -> Result<(), Duration> {
+        use governor::clock::Clock as _;
+        self.0.check_key(&user.to_owned()).map_err(|not_until| {
+            not_until.wait_time_from(governor::clock::DefaultClock::default().now())
+        })
+    }
 }
 
 pub type Shared = Arc<AppState>;
@@ -60,6 +83,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds to wait before retrying (`Retry-After`), for a 429 or a 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -68,6 +93,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -121,6 +147,9 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(
                 header::WWW_AUTHENTICATE,
