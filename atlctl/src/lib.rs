@@ -12,6 +12,8 @@ pub mod error;
 mod events;
 pub mod exec;
 mod get;
+#[cfg(test)]
+mod hostile_server_tests;
 pub mod kinds;
 mod sse;
 mod table;
