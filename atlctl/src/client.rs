@@ -11,6 +11,22 @@ use crate::error::{CliError, Result};
 
 /// Largest answer read: a 5,000-pod list is about 10 MB of JSON.
 const MAX_ANSWER_BYTES: usize = 256 << 20;
+/// Most of an error answer read: its message is shown on one line.
+const MAX_ERROR_BYTES: usize = 64 << 10;
+/// Longest `Retry-After` waited out before a request is sent again.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// The start of an answer's body, at most `cap` bytes; the rest is never read.
+async fn read_capped(mut response: reqwest::Response, cap: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    while body.len() < cap {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk[..chunk.len().min(cap - body.len())]),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    body
+}
 
 #[derive(Clone)]
 pub struct Client {
@@ -63,14 +79,36 @@ impl Client {
         request
     }
 
-    /// Sends a request built on `path`; maps every failure to a [`CliError`].
+    /// Sends a request; maps every failure to a [`CliError`]. A `429` with a `Retry-After` of
+    /// at most [`MAX_RETRY_AFTER`] is waited out and sent again, up to three times (as
+    /// client-go does).
     pub(crate) async fn send(&self, request: reqwest::RequestBuilder) -> Result<reqwest::Response> {
-        let response = request.send().await.map_err(|e| self.transport(&e))?;
+        let mut request = request;
+        let mut tries = 0;
+        let response = loop {
+            let again = request.try_clone();
+            let response = request.send().await.map_err(|e| self.transport(&e))?;
+            let retry_after = response
+                .headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs)
+                .filter(|wait| *wait <= MAX_RETRY_AFTER);
+            match (response.status().as_u16(), retry_after, again) {
+                (429, Some(wait), Some(again)) if tries < 3 => {
+                    tries += 1;
+                    tokio::time::sleep(wait).await;
+                    request = again;
+                }
+                _ => break response,
+            }
+        };
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let body = response.bytes().await.unwrap_or_default();
+        let body = read_capped(response, MAX_ERROR_BYTES).await;
         let message = serde_json::from_slice::<ErrorBody>(&body)
             .map(|b| b.error.message)
             .unwrap_or_else(|_| {
@@ -94,6 +132,7 @@ impl Client {
             404 => CliError::NotFound(message),
             409 => CliError::Conflict(message),
             400 | 422 => CliError::Usage(message),
+            429 => CliError::Failed(format!("master is busy (429): {message}")),
             _ => CliError::Failed(format!("master answered {status}: {message}")),
         })
     }
@@ -185,6 +224,7 @@ impl Client {
     ) -> Result<List<T>> {
         let mut cursor: Option<String> = None;
         let mut all: Option<List<T>> = None;
+        let mut seen = std::collections::HashSet::new();
         loop {
             let mut pairs: Vec<(&str, String)> = query.to_vec();
             if let Some(c) = &cursor {
@@ -193,6 +233,14 @@ impl Client {
             let path = format!("/api/v1/{plural}{}", query_string(&pairs));
             let mut page: List<T> = self.get(&path).await?;
             cursor = page.next_cursor.take();
+            if let Some(c) = &cursor
+                && !seen.insert(c.clone())
+            {
+                return Err(CliError::Failed(format!(
+                    "master at {} repeated the list cursor `{c}`; the listing would never end",
+                    self.base
+                )));
+            }
             match &mut all {
                 None => all = Some(page),
                 Some(all) => all.items.append(&mut page.items),
@@ -252,7 +300,16 @@ impl Client {
         if let Some(id) = last_event_id {
             request = request.header("last-event-id", id);
         }
-        self.send(request).await
+        // The answer's head within the request timeout; the body then lasts.
+        tokio::time::timeout(self.timeout, self.send(request))
+            .await
+            .unwrap_or_else(|_| {
+                Err(CliError::Unreachable(format!(
+                    "master at {} did not open the stream within {}",
+                    self.base,
+                    humantime::format_duration(self.timeout)
+                )))
+            })
     }
 }
 

@@ -14,51 +14,88 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// Largest event the stream may send (its lines together): a change of a big list is a few
+/// MiB; past this the stream is refused rather than buffered without end.
+pub const MAX_EVENT_BYTES: usize = 64 << 20;
+
+/// A stream event larger than [`MAX_EVENT_BYTES`].
+#[derive(Debug, thiserror::Error)]
+#[error("master's stream sent an event over {} MiB", MAX_EVENT_BYTES >> 20)]
+pub struct EventTooLarge;
+
 /// Splits a byte stream into events (the `text/event-stream` format: `field: value` lines,
-/// a blank line ends an event, `:` lines are comments).
+/// a blank line ends an event, `:` lines are comments). Each byte is looked at once: what
+/// was searched for a line end is not searched again.
 #[derive(Default)]
 pub struct Parser {
     buffer: Vec<u8>,
+    /// Bytes at the buffer's start known to hold no line end.
+    scanned: usize,
     event: String,
     id: Option<String>,
     data: Vec<String>,
+    /// Bytes of the event being read, in `data` so far.
+    data_bytes: usize,
 }
 
 impl Parser {
-    pub fn feed(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
+    /// The events `bytes` completes.
+    ///
+    /// # Errors
+    /// [`EventTooLarge`] when one event outgrows [`MAX_EVENT_BYTES`].
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<SseEvent>, EventTooLarge> {
         self.buffer.extend_from_slice(bytes);
+        let buffer = std::mem::take(&mut self.buffer);
         let mut out = Vec::new();
-        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.buffer.drain(..=end).collect();
-            let line = String::from_utf8_lossy(&line);
-            let line = line.trim_end_matches(['\n', '\r']);
-            if line.is_empty() {
-                if !self.data.is_empty() || !self.event.is_empty() {
-                    out.push(SseEvent {
-                        event: if self.event.is_empty() {
-                            "message".to_owned()
-                        } else {
-                            std::mem::take(&mut self.event)
-                        },
-                        id: self.id.clone(),
-                        data: std::mem::take(&mut self.data).join("\n"),
-                    });
-                }
-                continue;
-            }
-            if line.starts_with(':') {
-                continue;
-            }
-            let (field, value) = line.split_once(':').unwrap_or((line, ""));
-            let value = value.strip_prefix(' ').unwrap_or(value);
-            match field {
-                "event" => value.clone_into(&mut self.event),
-                "data" => self.data.push(value.to_owned()),
-                "id" => self.id = Some(value.to_owned()),
-                _ => {}
-            }
+        let mut start = 0;
+        let mut from = self.scanned;
+        while let Some(at) = buffer[from..].iter().position(|b| *b == b'\n') {
+            let end = from + at;
+            self.line(&buffer[start..end], &mut out);
+            start = end + 1;
+            from = start;
         }
-        out
+        self.buffer = buffer;
+        self.buffer.drain(..start);
+        self.scanned = self.buffer.len();
+        if self.buffer.len() + self.data_bytes > MAX_EVENT_BYTES {
+            return Err(EventTooLarge);
+        }
+        Ok(out)
+    }
+
+    fn line(&mut self, line: &[u8], out: &mut Vec<SseEvent>) {
+        let line = String::from_utf8_lossy(line);
+        let line = line.trim_end_matches('\r');
+        if line.is_empty() {
+            if !self.data.is_empty() || !self.event.is_empty() {
+                out.push(SseEvent {
+                    event: if self.event.is_empty() {
+                        "message".to_owned()
+                    } else {
+                        std::mem::take(&mut self.event)
+                    },
+                    id: self.id.clone(),
+                    data: std::mem::take(&mut self.data).join("\n"),
+                });
+            }
+            self.data_bytes = 0;
+            return;
+        }
+        if line.starts_with(':') {
+            return;
+        }
+        let (field, value) = line.split_once(':').unwrap_or((line, ""));
+        let value = value.strip_prefix(' ').unwrap_or(value);
+        match field {
+            "event" => value.clone_into(&mut self.event),
+            "data" => {
+                self.data_bytes += value.len() + 1;
+                self.data.push(value.to_owned());
+            }
+            "id" => self.id = Some(value.to_owned()),
+            _ => {}
+        }
     }
 }
 
@@ -118,7 +155,11 @@ impl Subscription {
             match response.chunk().await {
                 Ok(Some(bytes)) => {
                     self.failures = 0;
-                    self.pending.extend(self.parser.feed(&bytes));
+                    let events = self
+                        .parser
+                        .feed(&bytes)
+                        .map_err(|e| CliError::Failed(e.to_string()))?;
+                    self.pending.extend(events);
                 }
                 Ok(None) | Err(_) => {
                     self.response = None;
@@ -166,8 +207,10 @@ mod tests {
     #[test]
     fn events_split_across_chunks_are_put_together() {
         let mut p = Parser::default();
-        assert!(p.feed(b": keep-alive\n\nid: 7\nevent: snap").is_empty());
-        let events = p.feed(b"shot\ndata: {\"a\":1}\n\nevent: reset\ndata: x\r\ndata: y\n\n");
+        assert!(p.feed(b": keep-alive\n\nid: 7\nevent: snap").unwrap().is_empty());
+        let events = p
+            .feed(b"shot\ndata: {\"a\":1}\n\nevent: reset\ndata: x\r\ndata: y\n\n")
+            .unwrap();
         assert_eq!(
             events,
             vec![
