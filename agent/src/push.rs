@@ -26,6 +26,9 @@ pub enum PushError {
     /// Master refused the token: nothing will work until the configuration changes.
     #[error("master refused the token ({status}): {message}")]
     Unauthorized { status: u16, message: String },
+    /// Master asks for less (429, or 503 with `Retry-After`): the same data, after this long.
+    #[error("master asks to retry in {0:?}")]
+    Throttled(Duration),
     /// Master refused the data (400, 413): sending it again would be refused again.
     #[error("master rejected the push ({status}): {message}")]
     Rejected { status: u16, message: String },
@@ -73,6 +76,15 @@ impl Master {
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
+        }
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|s| Duration::from_secs(s.min(300)));
+        if let (429 | 503, Some(wait)) = (status, retry_after) {
+            return Err(PushError::Throttled(wait));
         }
         let message: String = response
             .text()
@@ -249,6 +261,7 @@ impl Pusher {
                         failures += 1;
                         let wait = match &e {
                             PushError::Unauthorized { .. } => Duration::from_secs(30),
+                            PushError::Throttled(wait) => *wait,
                             _ => backoff(failures),
                         };
                         if failures == 1 || failures.is_power_of_two() {
@@ -323,6 +336,30 @@ impl Pusher {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_429_with_retry_after_is_waited_out_not_dropped() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let _ = socket
+                .write_all(
+                    b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 7\r\ncontent-length: 0\r\n\r\n",
+                )
+                .await;
+        });
+        let master = Master::new(&format!("http://{addr}"), None, Duration::from_secs(5));
+        let e = master.push(b"{}".to_vec()).await.unwrap_err();
+        assert!(
+            matches!(e, PushError::Throttled(wait) if wait == Duration::from_secs(7)),
+            "{e:?}"
+        );
+    }
 
     #[test]
     fn backoff_grows_to_half_a_minute_with_jitter() {

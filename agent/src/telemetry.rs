@@ -97,6 +97,7 @@ impl Telemetry {
         let outcome = match result {
             Ok(()) => "ok",
             Err(PushError::Unavailable(_)) => "unavailable",
+            Err(PushError::Throttled(_)) => "throttled",
             Err(PushError::Unauthorized { .. }) => "unauthorized",
             Err(PushError::Rejected { .. }) => "rejected",
         };

@@ -207,7 +207,11 @@ mod tests {
     #[test]
     fn events_split_across_chunks_are_put_together() {
         let mut p = Parser::default();
-        assert!(p.feed(b": keep-alive\n\nid: 7\nevent: snap").unwrap().is_empty());
+        assert!(
+            p.feed(b": keep-alive\n\nid: 7\nevent: snap")
+                .unwrap()
+                .is_empty()
+        );
         let events = p
             .feed(b"shot\ndata: {\"a\":1}\n\nevent: reset\ndata: x\r\ndata: y\n\n")
             .unwrap();
