@@ -190,3 +190,74 @@ async fn reset_admin_token_lets_an_operator_back_in_and_is_audited() {
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.contains(token), "no token in the log");
 }
+
+#[tokio::test]
+async fn token_and_cluster_names_cannot_pass_for_another_and_audit_names_the_token_id() {
+    let master = common::start().await;
+    let create = |name: String| {
+        let master = &master;
+        async move {
+            master
+                .send(
+                    Method::POST,
+                    ADMIN,
+                    "/api/v1/admin/tokens",
+                    Some(json!({"name": name, "role": "viewer"})),
+                )
+                .await
+        }
+    };
+    for bad in [
+        "cluster:c1".to_owned(),
+        "local:reset-admin-token".to_owned(),
+        "ad\u{200b}min".to_owned(),
+        "\u{202e}nimda".to_owned(),
+        "tab\there".to_owned(),
+        "x".repeat(65),
+    ] {
+        let (status, body) = create(bad.clone()).await;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+    }
+    let (status, body) = create("alice".to_owned()).await;
+    assert_eq!(status, 201, "{body}");
+    let alice_id = body["id"].as_i64().unwrap();
+    let (status, body) = create("alice".to_owned()).await;
+    assert_eq!(status, 409, "a live name is taken: {body}");
+    let (status, body) = create("admin".to_owned()).await;
+    assert_eq!(status, 409, "the bootstrap admin's name is taken: {body}");
+
+    for bad in ["x".repeat(60_000), "prod\u{1b}[2J".to_owned()] {
+        let (status, body) = master
+            .send(
+                Method::POST,
+                ADMIN,
+                "/api/v1/admin/clusters",
+                Some(json!({"id": "c9", "name": bad})),
+            )
+            .await;
+        assert_eq!(
+            status,
+            400,
+            "cluster name {:?}: {body}",
+            &bad[..10.min(bad.len())]
+        );
+    }
+
+    // The audit says which token acted, not only its (display) name.
+    let (_, tokens) = master.get(ADMIN, "/api/v1/admin/tokens").await;
+    let admin_id = tokens["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "admin")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let (_, audit) = master
+        .get(ADMIN, "/api/v1/audit?action=create_token&outcome=ok")
+        .await;
+    let record = &audit["items"][0];
+    assert_eq!(record["actor_id"], admin_id, "{record}");
+    assert_eq!(record["target"], "alice", "{record}");
+    let _ = alice_id;
+}
