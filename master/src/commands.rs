@@ -117,6 +117,7 @@ fn audit(actor: &str, action: &str, info: &CommandInfo, outcome: &str, now_ms: i
         id: 0,
         ts_ms: now_ms,
         actor: actor.to_owned(),
+        actor_id: None,
         action: action.to_owned(),
         target: format!("{}/{}", c.cluster_id, c.kind.target()),
         outcome: outcome.to_owned(),

@@ -175,9 +175,9 @@ pub enum MasterCommand {
     /// token is lost, revoked or expired). Master need not run; a running master accepts the
     /// token after its next start. The change is audited.
     ResetAdminToken {
-        /// Name of the new token.
-        #[arg(long, default_value = "admin-reset")]
-        name: String,
+        /// Name of the new token [default: admin-reset-UNIXSECONDS, a name no live token has].
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 

@@ -301,6 +301,9 @@ async fn maintain(store: Arc<Store>, db: Db, config: Config, shutdown: Cancellat
 /// # Errors
 /// [`StartError`] when there is no database at the path or it cannot be written.
 pub async fn reset_admin_token(config: &Config, name: &str) -> Result<String, StartError> {
+    if let Err(reason) = atlhyper_model::validate::display_name(name) {
+        return Err(StartError::Config(format!("--name: {reason}")));
+    }
     let path = config.db_path();
     if !path.exists() {
         return Err(StartError::Config(format!(
@@ -322,6 +325,7 @@ pub async fn reset_admin_token(config: &Config, name: &str) -> Result<String, St
                     id: 0,
                     ts_ms: now,
                     actor: "local:reset-admin-token".to_owned(),
+                    actor_id: None,
                     action: "reset_admin_token".to_owned(),
                     target: id.to_string(),
                     outcome: "ok".to_owned(),

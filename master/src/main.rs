@@ -18,7 +18,13 @@ async fn main() -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .init();
     if let Some(atlhyper_master::MasterCommand::ResetAdminToken { name }) = &config.command {
-        return match atlhyper_master::reset_admin_token(&config, name).await {
+        let name = name.clone().unwrap_or_else(|| {
+            format!(
+                "admin-reset-{}",
+                atlhyper_master::datasource::now_ms() / 1000
+            )
+        });
+        return match atlhyper_master::reset_admin_token(&config, &name).await {
             Ok(token) => {
                 // The token alone on stdout, for scripts; the note on stderr.
                 println!("{token}");

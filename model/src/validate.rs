@@ -110,6 +110,33 @@ fn timestamp(field: &str, ts_ms: i64, limits: &Limits, now_ms: i64) -> Result<()
     Ok(())
 }
 
+/// Checks a name people read in lists and audit records (a token's, a cluster's display name):
+/// 1 to 64 letters, digits, spaces and `-_.@+`, no space at either end. No `:` (so nothing
+/// passes for `cluster:ID` or `local:…`), no control or invisible format characters (zero-width,
+/// bidi overrides) that would make two names look alike or rewrite a terminal.
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn display_name(name: &str) -> Result<(), String> {
+    let chars = name.chars().count();
+    if !(1..=64).contains(&chars) {
+        return Err(format!("must be 1 to 64 characters, not {chars}"));
+    }
+    if name.trim() != name {
+        return Err("must not start or end with a space".to_owned());
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.' | '@' | '+')))
+    {
+        return Err(format!(
+            "may hold letters, digits, spaces and -_.@+ only, not {:?}",
+            bad
+        ));
+    }
+    Ok(())
+}
+
 /// Checks an object's namespace (a label) and name (a subdomain).
 fn namespaced(i: usize, namespace: &str, name: &str) -> Result<(), InvalidField> {
     check(

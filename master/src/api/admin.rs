@@ -30,6 +30,7 @@ fn record(
         id: 0,
         ts_ms: now_ms(),
         actor: user.name.clone(),
+        actor_id: user.id,
         action: action.to_owned(),
         target: target.to_owned(),
         outcome: outcome.to_owned(),
@@ -105,6 +106,14 @@ pub async fn create_cluster(
     let id = request.id.clone();
     if let Err(reason) = atlhyper_model::validate::dns1123_label(&id) {
         let e = ApiError::bad_request(format!("cluster id `{id}`: {reason}"));
+        return Err(audited_error(&state, &user, "create_cluster", &id, e).await);
+    }
+    if let Some(Err(reason)) = request
+        .name
+        .as_deref()
+        .map(atlhyper_model::validate::display_name)
+    {
+        let e = ApiError::bad_request(format!("cluster `name`: {reason}"));
         return Err(audited_error(&state, &user, "create_cluster", &id, e).await);
     }
     let token = auth::generate("atlc_");
@@ -207,8 +216,8 @@ pub async fn create_token(
         Err(e) => return Err(audited_error(&state, &user, "create_token", "", e).await),
     };
     let name = request.name.trim().to_owned();
-    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
-        let e = ApiError::bad_request("`name` must be 1 to 64 printable characters");
+    if let Err(reason) = atlhyper_model::validate::display_name(&name) {
+        let e = ApiError::bad_request(format!("`name`: {reason}"));
         return Err(audited_error(&state, &user, "create_token", &name, e).await);
     }
     let token = auth::generate("atl_");
@@ -232,6 +241,14 @@ pub async fn create_token(
         .await;
     let id = match id {
         Ok(id) => id,
+        Err(DbError::Conflict(_)) => {
+            let e = ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("a live token is already named `{name}`"),
+            );
+            return Err(audited_error(&state, &user, "create_token", &name, e).await);
+        }
         Err(e) => return Err(audited_error(&state, &user, "create_token", &name, e.into()).await),
     };
     state.tokens.insert(

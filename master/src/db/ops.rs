@@ -319,11 +319,11 @@ pub fn revoke_token(ctx: &mut WriterCtx, id: i64, now_ms: i64) -> Result<Revoked
 pub fn audit(ctx: &mut WriterCtx, r: &AuditRecord) -> Result<i64, DbError> {
     ctx.conn
         .prepare_cached(
-            "INSERT INTO audit (ts_ms, actor, action, target, outcome, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO audit (ts_ms, actor, action, target, outcome, detail, actor_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?
         .execute(params![
-            r.ts_ms, r.actor, r.action, r.target, r.outcome, r.detail
+            r.ts_ms, r.actor, r.action, r.target, r.outcome, r.detail, r.actor_id
         ])?;
     Ok(ctx.conn.last_insert_rowid())
 }
@@ -385,7 +385,7 @@ pub fn audit_records(
     filter: &AuditFilter,
 ) -> Result<Vec<AuditRecord>, DbError> {
     let mut stmt = conn.prepare(
-        "SELECT id, ts_ms, actor, action, target, outcome, detail FROM audit
+        "SELECT id, ts_ms, actor, action, target, outcome, detail, actor_id FROM audit
          WHERE id < ?1
            AND (?3 IS NULL OR actor = ?3)
            AND (?4 IS NULL OR substr(action, 1, length(?4)) = ?4)
@@ -411,6 +411,7 @@ pub fn audit_records(
                 target: r.get(4)?,
                 outcome: r.get(5)?,
                 detail: r.get(6)?,
+                actor_id: r.get(7)?,
             })
         })?
         .collect::<Result<_, _>>()?;

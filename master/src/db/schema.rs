@@ -147,6 +147,15 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE commands_v3 RENAME TO commands;
     CREATE INDEX commands_by_cluster ON commands (cluster_id, seq);
     "#,
+    // 4: a live token's name is its own (earlier duplicates get their id appended), and audit
+    // records name the acting token's id.
+    r#"
+    UPDATE tokens SET name = name || '-' || id
+    WHERE revoked_ms IS NULL
+      AND id NOT IN (SELECT MIN(id) FROM tokens WHERE revoked_ms IS NULL GROUP BY name);
+    CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_ms IS NULL;
+    ALTER TABLE audit ADD COLUMN actor_id INTEGER;
+    "#,
 ];
 
 /// The schema version this build writes.

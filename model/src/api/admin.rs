@@ -108,6 +108,10 @@ pub struct AuditRecord {
     pub ts_ms: i64,
     /// The token's name (`admin`, `alice`, `cluster:prod-eu`).
     pub actor: String,
+    /// The acting user token's id (names are for people; the id is what acted). None for an
+    /// agent or an offline action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor_id: Option<i64>,
     /// e.g. `create_cluster`, `revoke_token`.
     pub action: String,
     pub target: String,
