@@ -437,10 +437,32 @@ mod tests {
     }
 
     #[test]
+    fn policy_caps_replicas() {
+        let policy = Policy {
+            allow: vec![],
+            protected: vec![],
+            max_replicas: 50,
+        };
+        let scale = |replicas| CommandKind::Scale {
+            namespace: "shop".into(),
+            name: "web".into(),
+            replicas,
+        };
+        assert_eq!(policy.refuses(&command("1", "1", scale(50))), None);
+        assert!(
+            policy
+                .refuses(&command("2", "2", scale(51)))
+                .unwrap()
+                .contains("--max-replicas")
+        );
+    }
+
+    #[test]
     fn policy_refuses_kinds_not_allowed_and_changes_in_protected_namespaces() {
         let policy = Policy {
             allow: vec!["restart_pod".into(), "pod_logs".into()],
             protected: vec!["kube-system".into()],
+            max_replicas: 1_000,
         };
         let restart = |ns: &str| CommandKind::RestartPod {
             namespace: ns.into(),

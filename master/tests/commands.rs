@@ -209,6 +209,25 @@ async fn the_same_idempotency_key_is_the_same_command() {
 }
 
 #[tokio::test]
+async fn idempotency_keys_are_visible_ascii_and_images_are_references() {
+    let master = with_cluster(|_| {}).await;
+    let (status, body) = master
+        .command(ADMIN, "c1", RESTART, Some("has space"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = master
+        .command(ADMIN, "c1", RESTART, Some("tab\there"))
+        .await;
+    assert_eq!(status, 400, "{body}");
+    for image in ["UPPER/CASE::@@bad", "nginx\u{0}", "nginx:"] {
+        let body = json!({"kind": "update_image", "args": {"namespace": "shop",
+            "name": "checkout", "container": "checkout", "image": image}});
+        let (status, answer) = master.command(ADMIN, "c1", &body.to_string(), None).await;
+        assert_eq!(status, 422, "{image:?}: {answer}");
+    }
+}
+
+#[tokio::test]
 async fn a_reused_idempotency_key_is_a_conflict_and_keys_belong_to_their_user() {
     let master = with_cluster(|_| {}).await;
     let operator = |name: &'static str| {

@@ -110,6 +110,39 @@ fn timestamp(field: &str, ts_ms: i64, limits: &Limits, now_ms: i64) -> Result<()
     Ok(())
 }
 
+#[cfg(test)]
+mod image_tests {
+    use super::image_reference;
+
+    #[test]
+    fn image_references_are_checked_as_the_distribution_grammar_has_them() {
+        for good in [
+            "nginx",
+            "nginx:1.27",
+            "library/nginx:1.27-alpine",
+            "ghcr.io/atlhyper/agent:v0.1.0",
+            "registry.local:5000/team/app_name.x:latest",
+            "busybox@sha256:7b3ccabffc97de872a30dfd234fd972a66d247c8cfc69b0550f276481852627c",
+            "localhost/app:1",
+        ] {
+            assert_eq!(image_reference(good), Ok(()), "{good}");
+        }
+        for bad in [
+            "",
+            "nginx\0",
+            "UPPER/CASE::@@bad",
+            "nginx:",
+            "nginx:bad tag",
+            "-leading/dash",
+            "a//b",
+            "nginx@sha256:short",
+            &format!("nginx:{}", "t".repeat(129)),
+        ] {
+            assert!(image_reference(bad).is_err(), "{bad:?}");
+        }
+    }
+}
+
 /// Checks a name people read in lists and audit records (a token's, a cluster's display name):
 /// 1 to 64 letters, digits, spaces and `-_.@+`, no space at either end. No `:` (so nothing
 /// passes for `cluster:ID` or `local:…`), no control or invisible format characters (zero-width,
