@@ -116,6 +116,11 @@ pub struct Config {
     )]
     pub protected_namespaces: Vec<String>,
 
+    /// Most replicas a `scale` command may set on this cluster (more is rejected by the agent,
+    /// as a kind off the allow-list is).
+    #[arg(long, env = "ATLHYPER_AGENT_MAX_REPLICAS", default_value_t = 1_000)]
+    pub max_replicas: u32,
+
     /// Commands run at the same time.
     #[arg(
         long,
@@ -246,7 +251,7 @@ impl Config {
              intake_token = {}\nintervals = {}\nearly_push = {}\nnode_ttl = {}\n\
              max_body_bytes = {}\nmax_pending_events = {}\npush_timeout = {}\n\
              watch_idle_timeout = {}\nallow_commands = {}\nprotected_namespaces = {}\n\
-             max_concurrent_commands = {}\nmax_command_output = {}\nstate_file = {}\n\
+             max_replicas = {}\nmax_concurrent_commands = {}\nmax_command_output = {}\nstate_file = {}\n\
              page_size = {}\nlog = {}\n",
             self.master,
             secret(&self.token),
@@ -269,6 +274,7 @@ impl Config {
                 self.allow_commands.join(",")
             },
             self.protected_namespaces.join(","),
+            self.max_replicas,
             self.max_concurrent_commands,
             self.max_command_output,
             self.state_file

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use atlhyper_model::codec;
-use atlhyper_model::{Ack, AckBatch, Command, CommandSet, WatchRequest};
+use atlhyper_model::{Ack, AckBatch, Command, CommandKind, CommandSet, WatchRequest};
 use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -23,6 +23,8 @@ pub struct Policy {
     pub allow: Vec<String>,
     /// Namespaces where nothing is changed (reads still run).
     pub protected: Vec<String>,
+    /// Most replicas a `scale` may set.
+    pub max_replicas: u32,
 }
 
 impl Policy {
@@ -33,6 +35,14 @@ impl Policy {
             return Some(format!(
                 "this cluster's agent does not allow `{kind}` (allowed: {})",
                 self.allow.join(", ")
+            ));
+        }
+        if let CommandKind::Scale { replicas, .. } = &command.kind
+            && *replicas > self.max_replicas
+        {
+            return Some(format!(
+                "{replicas} replicas is more than this cluster's agent allows (--max-replicas {})",
+                self.max_replicas
             ));
         }
         if !command.kind.is_read_only()

@@ -110,6 +110,118 @@ fn timestamp(field: &str, ts_ms: i64, limits: &Limits, now_ms: i64) -> Result<()
     Ok(())
 }
 
+/// Checks a container image reference as the distribution grammar has it (what the container
+/// runtime will pull): `[domain[:port]/]path[:tag][@algorithm:hex]`, path components lowercase
+/// letters and digits joined by `.`, `_`, `__` or dashes, a tag of at most 128 word characters,
+/// dots and dashes.
+///
+/// # Errors
+/// A message naming what is wrong.
+pub fn image_reference(image: &str) -> Result<(), String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "`{}` is not an image reference: {why}",
+            image.escape_debug()
+        ))
+    };
+    if image.is_empty() || image.len() > 1_024 {
+        return bad("it must have 1 to 1024 characters");
+    }
+    let (rest, digest) = match image.split_once('@') {
+        Some((rest, digest)) => (rest, Some(digest)),
+        None => (image, None),
+    };
+    if let Some(digest) = digest {
+        let Some((algorithm, hex)) = digest.split_once(':') else {
+            return bad("a digest is ALGORITHM:HEX");
+        };
+        if algorithm.is_empty()
+            || !algorithm
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"+._-".contains(&b))
+            || hex.len() < 32
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return bad("a digest is ALGORITHM:HEX with at least 32 lowercase hex digits");
+        }
+    }
+    let (name, tag) = match rest.rfind(':') {
+        Some(at) if !rest[at + 1..].contains('/') => (&rest[..at], Some(&rest[at + 1..])),
+        _ => (rest, None),
+    };
+    if let Some(tag) = tag {
+        let word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+        let bytes = tag.as_bytes();
+        if bytes.is_empty()
+            || bytes.len() > 128
+            || !word(bytes[0])
+            || !bytes.iter().all(|b| word(*b) || *b == b'.' || *b == b'-')
+        {
+            return bad(
+                "a tag is 1 to 128 letters, digits, `_`, `.` and `-`, not starting with `.` or `-`",
+            );
+        }
+    }
+    if name.is_empty() || name.len() > 255 {
+        return bad("the name must have 1 to 255 characters");
+    }
+    let mut components: Vec<&str> = name.split('/').collect();
+    let first = components[0];
+    if components.len() > 1 && (first.contains(['.', ':']) || first == "localhost") {
+        let (host, port) = first.split_once(':').unwrap_or((first, ""));
+        let host_ok = host.split('.').all(|label| {
+            !label.is_empty()
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        });
+        if !host_ok
+            || !port.bytes().all(|b| b.is_ascii_digit())
+            || (first.contains(':') && port.is_empty())
+        {
+            return bad("the registry must be a host name with an optional :port");
+        }
+        components.remove(0);
+    }
+    for component in components {
+        if !path_component(component) {
+            return bad(
+                "each path component is lowercase letters and digits joined by `.`, `_`, `__` or dashes",
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `[a-z0-9]+` runs joined by one separator each: `.`, `_`, `__` or any number of `-`.
+fn path_component(component: &str) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let bytes = component.as_bytes();
+    if bytes.is_empty() || !alnum(bytes[0]) || !alnum(bytes[bytes.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < bytes.len() {
+        if alnum(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < bytes.len() && !alnum(bytes[i]) {
+            i += 1;
+        }
+        let separator = &component[start..i];
+        if !(matches!(separator, "." | "_" | "__") || separator.bytes().all(|b| b == b'-')) {
+            return false;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod image_tests {
     use super::image_reference;

@@ -90,11 +90,7 @@ fn check_args(kind: &CommandKind) -> Result<(), ApiError> {
         } => {
             check_name("name", name)?;
             check_name("container", container)?;
-            if image.is_empty() || image.len() > 1_024 || image.chars().any(char::is_whitespace) {
-                return Err(unprocessable(format!(
-                    "image `{image}` is not an image reference"
-                )));
-            }
+            atlhyper_model::validate::image_reference(image).map_err(unprocessable)?;
         }
         CommandKind::Cordon { node } | CommandKind::Uncordon { node } => check_name("node", node)?,
         CommandKind::Drain {
@@ -198,7 +194,11 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
         return Ok(None);
     };
     match value.to_str() {
-        Ok(key) if !key.is_empty() && key.len() <= 200 => Ok(Some(key.to_owned())),
+        Ok(key)
+            if !key.is_empty() && key.len() <= 200 && key.bytes().all(|b| b.is_ascii_graphic()) =>
+        {
+            Ok(Some(key.to_owned()))
+        }
         _ => Err(ApiError::bad_request(
             "Idempotency-Key must be 1 to 200 visible ASCII characters",
         )),
