@@ -63,6 +63,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn control_characters_in_cells_are_shown_not_obeyed() {
+        let mut t = Table::new(["REASON", "MESSAGE"]);
+        t.push(vec![
+            "Pulled".into(),
+            "ok\u{1b}]0;pwned\u{7}\u{1b}[2K\rfake line\u{202e}txt.exe".into(),
+        ]);
+        let out = t.render(true);
+        assert!(
+            !out.chars()
+                .any(|c| (c.is_control() && c != '\n') || c == '\u{202e}'),
+            "{out:?}"
+        );
+        assert!(out.contains("^[]0;pwned^G^[[2K^Mfake line"), "{out}");
+    }
+
+    #[test]
     fn columns_align_like_kubectl() {
         let mut t = Table::new(["NAME", "READY", "STATUS"]);
         t.push(vec!["web-1".into(), "1/1".into(), "Running".into()]);

@@ -491,6 +491,20 @@ impl Listed for CommandInfo {
 mod tests {
     use super::*;
 
+    #[test]
+    fn console_cells_show_control_characters_instead_of_obeying_them() {
+        let row = Row::new(
+            RowId {
+                cluster: "c".into(),
+                namespace: None,
+                name: "x".into(),
+            },
+            vec!["a\u{1b}[31mred\u{9b}1m".into()],
+            Tone::Normal,
+        );
+        assert_eq!(row.cells[0], "a^[[31mred\\u{9b}1m");
+    }
+
     fn row(cells: &[&str]) -> Row {
         Row::new(
             RowId {
