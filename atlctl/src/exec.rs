@@ -413,6 +413,14 @@ async fn run(
     if options.json {
         crate::get::write_doc(Some(crate::cli::Output::Json), &info)?;
     } else if let Some(output) = &info.object.output {
+        // Logs print as the container wrote them (as `kubectl logs`: colours reach `less -R`);
+        // a describe shows control characters instead of obeying them.
+        let output = if info.object.command.kind.name() == "pod_logs" {
+            output.clone()
+        } else {
+            crate::text::printable_lines(output)
+        };
+        let output = &output;
         write_out(output)?;
         if !output.ends_with('\n') && !output.is_empty() {
             write_out("\n")?;

@@ -17,6 +17,7 @@ mod hostile_server_tests;
 pub mod kinds;
 mod sse;
 mod table;
+pub mod text;
 mod top;
 mod top_pods;
 mod watch;

@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     match runtime.block_on(atlctl::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("atlctl: {e}");
+            eprintln!("atlctl: {}", atlctl::text::printable(&e.to_string()));
             ExitCode::from(e.exit_code())
         }
     }

@@ -16,8 +16,10 @@ impl Table {
         }
     }
 
+    /// Adds a row; cells show control characters rather than obey them.
     pub fn push(&mut self, row: Vec<String>) {
-        self.rows.push(row);
+        self.rows
+            .push(row.into_iter().map(crate::text::into_printable).collect());
     }
 
     /// Puts `header` and one cell per row (from `cells`) in front of every row.

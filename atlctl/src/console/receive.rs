@@ -289,7 +289,8 @@ impl App {
                 {
                     text.waiting_for = None;
                     text.lines = match &info.output {
-                        Some(out) => out.lines().map(str::to_owned).collect(),
+                        // The console draws text itself: nothing in it may act on the terminal.
+                        Some(out) => out.lines().map(crate::text::printable_lines).collect(),
                         None => vec![format!("{}: {detail}", info.status)],
                     };
                     // Logs open at their end, as `kubectl logs` leaves you; the rest at the top.

@@ -60,7 +60,9 @@ pub struct Row {
 }
 
 impl Row {
+    /// A row; cells show control characters rather than obey them.
     pub fn new(id: RowId, cells: Vec<String>, tone: Tone) -> Row {
+        let cells: Vec<String> = cells.into_iter().map(crate::text::into_printable).collect();
         let haystack = cells.join("\t").to_lowercase();
         Row {
             id,
