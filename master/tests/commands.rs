@@ -209,6 +209,70 @@ async fn the_same_idempotency_key_is_the_same_command() {
 }
 
 #[tokio::test]
+async fn settled_commands_and_audit_rows_are_forgotten_by_age_and_count_in_memory_and_sqlite() {
+    let master = with_cluster(|c| {
+        c.command_ttl = Duration::from_millis(300);
+        c.ttl = Duration::from_secs(2);
+        c.cleanup_interval = Duration::from_millis(300);
+        c.audit_ttl = Duration::from_secs(3_600);
+        c.max_audit_rows = 50;
+    })
+    .await;
+    let describe = |name: &str| {
+        json!({"kind": "describe", "args": {"object": "node", "name": name}}).to_string()
+    };
+    let node = fixture("node_list_snapshot", "c1")["payload"]["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, made) = master
+        .command(ADMIN, "c1", &describe(&node), Some("k1"))
+        .await;
+    assert_eq!(status, 201, "{made}");
+    let id = made["command"]["id"].as_str().unwrap().to_owned();
+    // It expires (nobody polls), then ages out of memory and SQLite alike.
+    let rows = |db: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM commands", [], |r| r.get(0))
+            .unwrap()
+    };
+    let gone =
+        common::wait_until(Duration::from_secs(10), || async { rows(&master.db) == 0 }).await;
+    assert!(gone, "the settled command's row is deleted after --ttl");
+    let (status, _) = master
+        .get(ADMIN, &format!("/api/v1/clusters/c1/commands/{id}"))
+        .await;
+    assert_eq!(status, 404, "forgotten in memory too");
+    // Its key is free again.
+    let (status, body) = master.command(ADMIN, "c1", RESTART, Some("k1")).await;
+    assert_eq!(status, 201, "{body}");
+
+    // Audit rows stay within their count.
+    for i in 0..80 {
+        master
+            .send(
+                Method::POST,
+                ADMIN,
+                "/api/v1/admin/tokens",
+                Some(json!({"name": format!("u{i}"), "role": "viewer"})),
+            )
+            .await;
+    }
+    let audit_rows = |db: &std::path::Path| -> i64 {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM audit", [], |r| r.get(0))
+            .unwrap()
+    };
+    let trimmed = common::wait_until(Duration::from_secs(10), || async {
+        audit_rows(&master.db) <= 50
+    })
+    .await;
+    assert!(trimmed, "{} audit rows", audit_rows(&master.db));
+}
+
+#[tokio::test]
 async fn idempotency_keys_are_visible_ascii_and_images_are_references() {
     let master = with_cluster(|_| {}).await;
     let (status, body) = master
