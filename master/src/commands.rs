@@ -89,6 +89,8 @@ pub struct QueueLimits {
     pub max_output: usize,
     /// Most commands open (queued or delivered) in one cluster.
     pub max_open: usize,
+    /// Most settled commands kept in all (the database keeps as many).
+    pub max_settled: usize,
 }
 
 pub struct Commands {
@@ -550,24 +552,45 @@ impl Commands {
         Ok(())
     }
 
-    /// Expires commands past their deadline, and forgets settled ones past `keep`.
+    /// Forgets settled commands past `keep` and beyond the newest `max_settled`: what the
+    /// database's purge deletes at the same instant (master calls both together).
+    pub fn forget(&self, now_ms: i64) {
+        let keep_ms = self.limits.keep.as_millis() as i64;
+        let mut queues = self.queues.lock().expect("queue lock");
+        // The newest `max_settled` settled commands stay, as in the database.
+        let mut settled: Vec<i64> = queues
+            .values()
+            .flat_map(|q| q.items.values())
+            .filter(|(_, i)| i.status.is_final())
+            .map(|(_, i)| i.command.created_ms)
+            .collect();
+        let oldest_kept = if settled.len() > self.limits.max_settled {
+            let cut = settled.len() - self.limits.max_settled;
+            *settled.select_nth_unstable(cut).1
+        } else {
+            i64::MIN
+        };
+        for queue in queues.values_mut() {
+            let before = queue.items.len();
+            queue.items.retain(|_, (_, i)| {
+                !i.status.is_final()
+                    || (i.command.created_ms + keep_ms > now_ms
+                        && i.command.created_ms >= oldest_kept)
+            });
+            if queue.items.len() != before {
+                let items = &queue.items;
+                queue.keys.retain(|_, id| items.contains_key(id));
+            }
+        }
+    }
+
+    /// Expires commands past their deadline.
     ///
     /// # Errors
     /// The database's, writing the expiries.
     pub async fn expire(&self, now_ms: i64) -> Result<(), DbError> {
-        let keep_ms = self.limits.keep.as_millis() as i64;
         let overdue: Vec<CommandInfo> = {
-            let mut queues = self.queues.lock().expect("queue lock");
-            for queue in queues.values_mut() {
-                let before = queue.items.len();
-                queue.items.retain(|_, (_, i)| {
-                    !i.status.is_final() || i.command.created_ms + keep_ms > now_ms
-                });
-                if queue.items.len() != before {
-                    let items = &queue.items;
-                    queue.keys.retain(|_, id| items.contains_key(id));
-                }
-            }
+            let queues = self.queues.lock().expect("queue lock");
             queues
                 .values()
                 .flat_map(|q| q.items.values())

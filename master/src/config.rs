@@ -147,6 +147,27 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_MAX_OPEN_COMMANDS", default_value_t = 500)]
     pub max_open_commands: usize,
 
+    /// Most settled commands kept (in memory and in the database; the oldest go first). Settled
+    /// commands are also forgotten after --ttl.
+    #[arg(
+        long,
+        env = "ATLHYPER_MASTER_MAX_COMMAND_ROWS",
+        default_value_t = 100_000
+    )]
+    pub max_command_rows: usize,
+
+    /// How long audit records are kept.
+    #[arg(long, env = "ATLHYPER_MASTER_AUDIT_TTL", default_value = "90d", value_parser = duration)]
+    pub audit_ttl: Duration,
+
+    /// Most audit records kept (the oldest go first).
+    #[arg(
+        long,
+        env = "ATLHYPER_MASTER_MAX_AUDIT_ROWS",
+        default_value_t = 1_000_000
+    )]
+    pub max_audit_rows: usize,
+
     /// Longest an agent's command poll is held open without news.
     #[arg(long, env = "ATLHYPER_MASTER_POLL_TIMEOUT", default_value = "30s", value_parser = duration)]
     pub poll_timeout: Duration,
@@ -301,7 +322,8 @@ impl Config {
              max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
              hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nstream_buffer_bytes = {}\nheader_timeout = {}\n\
              idle_timeout = {}\nmax_connections = {}\ncommand_rate = {}\ncommand_burst = {}\n\
-             max_open_commands = {}\nbody_timeout = {}\nlog = {}\n",
+             max_open_commands = {}\nmax_command_rows = {}\naudit_ttl = {}\nmax_audit_rows = {}\n\
+             body_timeout = {}\nlog = {}\n",
             self.listen,
             self.db_path().display(),
             self.db_max_bytes,
@@ -333,6 +355,9 @@ impl Config {
             self.command_rate,
             self.command_burst,
             self.max_open_commands,
+            self.max_command_rows,
+            d(self.audit_ttl),
+            self.max_audit_rows,
             d(self.body_timeout),
             self.log,
         )

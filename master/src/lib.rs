@@ -263,14 +263,25 @@ async fn expire_commands(commands: Arc<Commands>, shutdown: CancellationToken) {
     }
 }
 
-/// Expires what outlived its TTL, in memory every `cleanup_interval`, and in the database
-/// along with the metric rollups every minute.
-async fn maintain(store: Arc<Store>, db: Db, config: Config, shutdown: CancellationToken) {
+/// Every `cleanup_interval`, deletes what outlived its retention in the database (events,
+/// metric rows, settled commands, audit records) and then in memory; computes the metric
+/// rollups every minute.
+async fn maintain(
+    store: Arc<Store>,
+    commands: Arc<Commands>,
+    db: Db,
+    config: Config,
+    shutdown: CancellationToken,
+) {
     let keep = ops::Retention {
         events_ms: config.ttl.as_millis() as i64,
         raw_ms: config.metrics_ttl.as_millis() as i64,
         minute_ms: config.minute_rollup_ttl.as_millis() as i64,
         hour_ms: config.hour_rollup_ttl.as_millis() as i64,
+        commands_ms: config.ttl.as_millis() as i64,
+        max_commands: config.max_command_rows,
+        audit_ms: config.audit_ttl.as_millis() as i64,
+        max_audit: config.max_audit_rows,
     };
     let mut cleanup = tokio::time::interval(config.cleanup_interval);
     let mut rollup = tokio::time::interval(Duration::from_secs(60));
@@ -283,6 +294,8 @@ async fn maintain(store: Arc<Store>, db: Db, config: Config, shutdown: Cancellat
                 if let Err(e) = db.write(move |ctx| ops::purge(ctx, now, keep)).await {
                     tracing::warn!(error = %e, "purging expired rows failed");
                 }
+                // The queue forgets what the purge deleted, at the same instant.
+                commands.forget(now);
             }
             _ = rollup.tick() => {
                 let now = now_ms();
@@ -400,6 +413,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             keep: config.ttl,
             max_output: config.max_command_output,
             max_open: config.max_open_commands,
+            max_settled: config.max_command_rows,
         },
     ));
     commands.load(now_ms()).await.map_err(StartError::Load)?;
@@ -436,9 +450,10 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         shutdown.clone(),
         Duration::from_secs(1),
     ));
-    let expiry = tokio::spawn(expire_commands(commands, shutdown.clone()));
+    let expiry = tokio::spawn(expire_commands(commands.clone(), shutdown.clone()));
     let maintenance = tokio::spawn(maintain(
         store.clone(),
+        commands,
         db.clone(),
         config.clone(),
         shutdown.clone(),

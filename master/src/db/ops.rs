@@ -638,6 +638,12 @@ pub struct Retention {
     pub raw_ms: i64,
     pub minute_ms: i64,
     pub hour_ms: i64,
+    /// Settled commands: by age (as the queue forgets them) and by count.
+    pub commands_ms: i64,
+    pub max_commands: usize,
+    /// Audit records: by age and by count.
+    pub audit_ms: i64,
+    pub max_audit: usize,
 }
 
 /// Deletes what has outlived its retention; the rows deleted.
@@ -657,6 +663,26 @@ pub fn purge(ctx: &mut WriterCtx, now_ms: i64, keep: Retention) -> Result<usize,
             [now_ms - ms],
         )?;
     }
+    // Settled commands past their age, then the oldest past the count (insertion order).
+    deleted += conn.execute(
+        "DELETE FROM commands WHERE status NOT IN ('queued', 'delivered')
+           AND CAST(json_extract(command, '$.created_ms') AS INTEGER) < ?1",
+        [now_ms - keep.commands_ms],
+    )?;
+    deleted += conn.execute(
+        "DELETE FROM commands WHERE rowid IN (
+           SELECT rowid FROM commands WHERE status NOT IN ('queued', 'delivered')
+           ORDER BY rowid DESC LIMIT -1 OFFSET ?1)",
+        [keep.max_commands as i64],
+    )?;
+    deleted += conn.execute(
+        "DELETE FROM audit WHERE ts_ms < ?1",
+        [now_ms - keep.audit_ms],
+    )?;
+    deleted += conn.execute(
+        "DELETE FROM audit WHERE id IN (SELECT id FROM audit ORDER BY id DESC LIMIT -1 OFFSET ?1)",
+        [keep.max_audit as i64],
+    )?;
     Ok(deleted)
 }
 
@@ -745,6 +771,10 @@ mod tests {
             raw_ms: 15 * MINUTE_MS,
             minute_ms: HOUR_MS,
             hour_ms: 30 * 24 * HOUR_MS,
+            commands_ms: HOUR_MS,
+            max_commands: 1_000,
+            audit_ms: HOUR_MS,
+            max_audit: 1_000,
         };
         let deleted = db.write(move |ctx| purge(ctx, now, keep)).await.unwrap();
         assert!(deleted > 1_000, "{deleted}");
