@@ -301,6 +301,55 @@ async fn ten_thousand_concurrent_pushes_are_all_kept() {
     assert_eq!(clusters["counts"]["events"], 10_000);
 }
 
+/// Peak resident memory of this process so far, in MiB.
+fn peak_rss_mib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap()
+        / 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_gzip_bombs_are_decoded_a_few_at_a_time() {
+    let master = common::start_with(|c| {
+        c.max_body_bytes = 1 << 20;
+        c.max_decompressed_bytes = 32 << 20;
+    })
+    .await;
+    let bomb = atlhyper_model::codec::gzip(&vec![b' '; 256 << 20], 9);
+    // The 256 MiB the bomb was made from is gone: start the high-water mark from here.
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = peak_rss_mib();
+    let pushes: Vec<_> = (0..12)
+        .map(|_| {
+            let (client, url, bomb) = (master.client.clone(), master.url.clone(), bomb.clone());
+            tokio::spawn(async move {
+                client
+                    .post(format!("{url}/ingest"))
+                    .bearer_auth(C1_TOKEN)
+                    .header("content-encoding", "gzip")
+                    .body(bomb)
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for push in pushes {
+        assert_eq!(push.await.unwrap(), 413);
+    }
+    let grown = peak_rss_mib().saturating_sub(before);
+    // Twelve at once would be 12 × 32 MiB; a few at a time stay near a few caps.
+    eprintln!("peak RSS grew {grown} MiB");
+    assert!(grown < 160, "peak RSS grew {grown} MiB");
+}
+
 #[tokio::test]
 async fn slow_clients_are_cut_off() {
     let master = common::start_with(|c| {
