@@ -64,6 +64,12 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_MAX_DECOMPRESSED_BYTES", default_value_t = 128 << 20)]
     pub max_decompressed_bytes: usize,
 
+    /// Push bodies of 64 KiB or more (and every gzip one) decoded at once; more wait their turn,
+    /// so memory holds at most this many decompressed bodies [default: the CPU count, at
+    /// least 2].
+    #[arg(long, env = "ATLHYPER_MASTER_MAX_CONCURRENT_DECODES")]
+    pub max_concurrent_decodes: Option<usize>,
+
     /// How long events are kept in memory and in the database.
     #[arg(long, env = "ATLHYPER_MASTER_TTL", default_value = "24h", value_parser = duration)]
     pub ttl: Duration,
@@ -236,6 +242,15 @@ impl Config {
         }
     }
 
+    /// How many push bodies are decoded at once.
+    pub fn concurrent_decodes(&self) -> usize {
+        self.max_concurrent_decodes.unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map_or(2, std::num::NonZero::get)
+                .max(2)
+        })
+    }
+
     /// The `--cluster ID=TOKEN` entries, checked.
     ///
     /// # Errors
@@ -318,7 +333,7 @@ impl Config {
             .collect();
         format!(
             "listen = {}\ndb = {}\ndb_max_bytes = {}\nadmin_token = {}\nclusters = {}\n\
-             max_body_bytes = {}\nmax_decompressed_bytes = {}\nttl = {}\nmetrics_ttl = {}\n\
+             max_body_bytes = {}\nmax_decompressed_bytes = {}\nmax_concurrent_decodes = {}\nttl = {}\nmetrics_ttl = {}\n\
              max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
              hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nstream_buffer_bytes = {}\nheader_timeout = {}\n\
              idle_timeout = {}\nmax_connections = {}\ncommand_rate = {}\ncommand_burst = {}\n\
@@ -339,6 +354,7 @@ impl Config {
             },
             self.max_body_bytes,
             self.max_decompressed_bytes,
+            self.concurrent_decodes(),
             d(self.ttl),
             d(self.metrics_ttl),
             self.max_records,

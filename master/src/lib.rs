@@ -436,6 +436,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         clock_skew_warning: config.clock_skew_warning,
         skewed: Default::default(),
         command_rate: api::CommandRate::new(config.command_rate, config.command_burst),
+        decodes: tokio::sync::Semaphore::new(config.concurrent_decodes()),
     });
     let app = api::router(state);
     let server = tokio::spawn(server::serve(

@@ -129,7 +129,20 @@ async fn accept(
     .map_err(|e| decode_error(state, &e))?;
     let now = now_ms();
     let limits = state.limits.clone();
-    let (envelopes, writes) = if body.len() >= BLOCKING_DECODE_BYTES {
+    let large = body.len() >= BLOCKING_DECODE_BYTES || encoding == ContentEncoding::Gzip;
+    // A few at a time: each may inflate to --max-decompressed-bytes.
+    let _decoding = if large {
+        Some(state.decodes.acquire().await.map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                "master is stopping",
+            )
+        })?)
+    } else {
+        None
+    };
+    let (envelopes, writes) = if large {
         let body = body.clone();
         tokio::task::spawn_blocking(move || prepare(&body, encoding, &limits, now))
             .await

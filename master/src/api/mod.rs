@@ -52,6 +52,8 @@ pub struct AppState {
     pub skewed: std::sync::Mutex<std::collections::HashSet<String>>,
     /// New commands per user.
     pub command_rate: CommandRate,
+    /// Large or gzip push bodies decoded at once (each may inflate to the decompressed cap).
+    pub decodes: tokio::sync::Semaphore,
 }
 
 /// How many new commands each user may queue: a token bucket per user name (governor's GCRA).
