@@ -116,6 +116,16 @@ pub struct Config {
     )]
     pub protected_namespaces: Vec<String>,
 
+    /// Who sees config-map values in a `describe`: `operators` (and admins; viewers see keys
+    /// and sizes), `everyone`, or `nobody`.
+    #[arg(
+        long,
+        env = "ATLHYPER_AGENT_CONFIGMAP_VALUES",
+        value_enum,
+        default_value = "operators"
+    )]
+    pub configmap_values: crate::control::ConfigMapValues,
+
     /// Most replicas a `scale` command may set on this cluster (more is rejected by the agent,
     /// as a kind off the allow-list is).
     #[arg(long, env = "ATLHYPER_AGENT_MAX_REPLICAS", default_value_t = 1_000)]
@@ -251,7 +261,7 @@ impl Config {
              intake_token = {}\nintervals = {}\nearly_push = {}\nnode_ttl = {}\n\
              max_body_bytes = {}\nmax_pending_events = {}\npush_timeout = {}\n\
              watch_idle_timeout = {}\nallow_commands = {}\nprotected_namespaces = {}\n\
-             max_replicas = {}\nmax_concurrent_commands = {}\nmax_command_output = {}\nstate_file = {}\n\
+             max_replicas = {}\nconfigmap_values = {:?}\nmax_concurrent_commands = {}\nmax_command_output = {}\nstate_file = {}\n\
              page_size = {}\nlog = {}\n",
             self.master,
             secret(&self.token),
@@ -275,6 +285,7 @@ impl Config {
             },
             self.protected_namespaces.join(","),
             self.max_replicas,
+            self.configmap_values,
             self.max_concurrent_commands,
             self.max_command_output,
             self.state_file

@@ -25,6 +25,31 @@ pub struct Policy {
     pub protected: Vec<String>,
     /// Most replicas a `scale` may set.
     pub max_replicas: u32,
+    /// Who sees config-map values in a describe.
+    pub configmap_values: ConfigMapValues,
+}
+
+/// Who sees config-map values in a `describe` (and, later, what a diagnosis may read).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ConfigMapValues {
+    /// Every role, viewers too.
+    Everyone,
+    /// Operators and admins; viewers see keys and sizes.
+    Operators,
+    /// Nobody: keys and sizes only.
+    Nobody,
+}
+
+impl ConfigMapValues {
+    /// Whether a command asked for by `role` may see values.
+    pub fn shown_to(self, role: Option<atlhyper_model::api::Role>) -> bool {
+        use atlhyper_model::api::Role;
+        match self {
+            ConfigMapValues::Everyone => true,
+            ConfigMapValues::Operators => role.is_some_and(|r| r >= Role::Operator),
+            ConfigMapValues::Nobody => false,
+        }
+    }
 }
 
 impl Policy {
@@ -384,6 +409,10 @@ pub async fn run(
                         &command.kind,
                         settings.max_output,
                         &settings.policy.protected,
+                        settings
+                            .policy
+                            .configmap_values
+                            .shown_to(command.requested_role),
                     ),
                 )
                 .await
@@ -443,6 +472,7 @@ mod tests {
             created_ms: 0,
             expires_ms: i64::MAX,
             requested_by: "t".into(),
+            requested_role: None,
         }
     }
 
@@ -452,6 +482,7 @@ mod tests {
             allow: vec![],
             protected: vec![],
             max_replicas: 50,
+            configmap_values: ConfigMapValues::Operators,
         };
         let scale = |replicas| CommandKind::Scale {
             namespace: "shop".into(),
@@ -473,6 +504,7 @@ mod tests {
             allow: vec!["restart_pod".into(), "pod_logs".into()],
             protected: vec!["kube-system".into()],
             max_replicas: 1_000,
+            configmap_values: ConfigMapValues::Operators,
         };
         let restart = |ns: &str| CommandKind::RestartPod {
             namespace: ns.into(),

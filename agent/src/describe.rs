@@ -40,18 +40,50 @@ fn to_yaml<T: Serialize>(object: &T) -> String {
     serde_yaml_ng::to_string(object).unwrap_or_else(|e| format!("# cannot print as YAML: {e}\n"))
 }
 
+/// Replaces each value of a config map with its size (the keys stay): what a describe shows
+/// to those the cluster's `--configmap-values` policy does not show values to.
+fn hide_values(map: &mut ConfigMap) {
+    for value in map.data.iter_mut().flat_map(|d| d.values_mut()) {
+        *value = format!("<hidden: {} bytes (--configmap-values)>", value.len());
+    }
+    if let Some(binary) = map.binary_data.take() {
+        let data = map.data.get_or_insert_with(Default::default);
+        for (key, value) in binary {
+            data.insert(
+                key,
+                format!(
+                    "<hidden: {} bytes of binaryData (--configmap-values)>",
+                    value.0.len()
+                ),
+            );
+        }
+    }
+}
+
+/// The object as YAML and its recent events; `configmap_values`: whether a config map's
+/// values are shown (else its keys and their sizes).
 pub async fn describe(
     client: &Client,
     object: ObjectKind,
     namespace: Option<&str>,
     name: &str,
+    configmap_values: bool,
 ) -> Result<String, kube::Error> {
     let (kind, text) = match object {
         ObjectKind::Pod => yaml::<Pod>(client, namespace, name).await?,
         ObjectKind::Deployment => yaml::<Deployment>(client, namespace, name).await?,
         ObjectKind::Service => yaml::<Service>(client, namespace, name).await?,
         ObjectKind::Ingress => yaml::<Ingress>(client, namespace, name).await?,
-        ObjectKind::ConfigMap => yaml::<ConfigMap>(client, namespace, name).await?,
+        ObjectKind::ConfigMap => {
+            let api: Api<ConfigMap> =
+                Api::namespaced(client.clone(), namespace.unwrap_or("default"));
+            let mut map = api.get(name).await?;
+            map.metadata.managed_fields = None;
+            if !configmap_values {
+                hide_values(&mut map);
+            }
+            ("ConfigMap".to_owned(), to_yaml(&map))
+        }
         ObjectKind::Node => cluster_yaml::<Node>(client, name).await?,
         ObjectKind::Namespace => cluster_yaml::<Namespace>(client, name).await?,
     };

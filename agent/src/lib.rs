@@ -226,6 +226,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
                 allow: config.allow_commands.clone(),
                 protected: config.protected_namespaces.clone(),
                 max_replicas: config.max_replicas,
+                configmap_values: config.configmap_values,
             },
             max_concurrent: config.max_concurrent_commands,
             max_output: config.max_command_output,

@@ -73,12 +73,13 @@ fn patch_params() -> PatchParams {
 }
 
 /// Runs one command. `max_output` caps what reads return; `protected` namespaces are left
-/// alone by a drain.
+/// alone by a drain; `configmap_values` says whether a describe shows config-map values.
 pub async fn execute(
     client: &Client,
     kind: &CommandKind,
     max_output: usize,
     protected: &[String],
+    configmap_values: bool,
 ) -> Outcome {
     let result = match kind {
         CommandKind::RestartPod {
@@ -182,12 +183,18 @@ pub async fn execute(
             object,
             namespace,
             name,
-        } => crate::describe::describe(client, *object, namespace.as_deref(), name)
-            .await
-            .map(|text| Outcome {
-                output: Some(cap_output(text, max_output)),
-                ..Outcome::ok(format!("described {}", kind.target()))
-            }),
+        } => crate::describe::describe(
+            client,
+            *object,
+            namespace.as_deref(),
+            name,
+            configmap_values,
+        )
+        .await
+        .map(|text| Outcome {
+            output: Some(cap_output(text, max_output)),
+            ..Outcome::ok(format!("described {}", kind.target()))
+        }),
     };
     result.unwrap_or_else(|e| Outcome::failed(explain(&e)))
 }

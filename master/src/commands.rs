@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use atlhyper_model::api::{AckOutcome, AckReceipt, AuditRecord, CommandInfo};
+use atlhyper_model::api::{AckOutcome, AckReceipt, AuditRecord, CommandInfo, Role};
 use atlhyper_model::{Ack, Command, CommandKind, CommandSet, CommandStatus};
 use rand::RngCore as _;
 use rand::SeedableRng as _;
@@ -217,6 +217,7 @@ impl Commands {
         idempotency_key: Option<String>,
         kind: CommandKind,
         requested_by: &str,
+        requested_role: Role,
         now_ms: i64,
     ) -> Result<(CommandInfo, bool), CreateError> {
         let _one_at_a_time = self.create.lock().await;
@@ -252,6 +253,7 @@ impl Commands {
                 created_ms: now_ms,
                 expires_ms: now_ms + self.limits.ttl.as_millis() as i64,
                 requested_by: requested_by.to_owned(),
+                requested_role: Some(requested_role),
             },
             status: CommandStatus::Queued,
             delivered_ms: None,

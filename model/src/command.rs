@@ -20,6 +20,10 @@ pub struct Command {
     pub expires_ms: i64,
     /// The user (token name) who asked for it.
     pub requested_by: String,
+    /// That user's role when asking: the agent's own policies may depend on it (config-map
+    /// values in a describe). Absent from older masters: the agent then assumes the least.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_role: Option<crate::api::Role>,
 }
 
 /// What to do, with typed arguments. On the wire: `"kind":"scale","args":{…}`.

@@ -292,6 +292,7 @@ pub async fn create(
                     key,
                     request.kind,
                     &user.name,
+                    user.role,
                     state.reader.now_ms(),
                 )
                 .await
