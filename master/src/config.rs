@@ -187,6 +187,10 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_LOG", default_value = "info")]
     pub log: String,
 
+    /// Fault injection for tests: hold every database commit this long (a slow disk's fsync).
+    #[arg(long, env = "ATLHYPER_MASTER_COMMIT_DELAY", default_value = "0s", value_parser = duration, hide = true)]
+    pub commit_delay: Duration,
+
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     pub print_config: bool,

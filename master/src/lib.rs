@@ -360,9 +360,12 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     config.validate().map_err(StartError::Config)?;
     let telemetry = Arc::new(Telemetry::new());
     let observer = telemetry.clone();
-    let db = Db::open(&config.db_path(), config.db_max_bytes, move |jobs, took| {
-        observer.observe_commit(jobs, took)
-    })?;
+    let db = Db::open_with_delay(
+        &config.db_path(),
+        config.db_max_bytes,
+        config.commit_delay,
+        move |jobs, took| observer.observe_commit(jobs, took),
+    )?;
     let limits = StoreLimits {
         ttl_ms: config.ttl.as_millis() as i64,
         metrics_ttl_ms: config.metrics_ttl.as_millis() as i64,

@@ -145,6 +145,20 @@ impl Db {
         max_bytes: u64,
         on_commit: impl Fn(usize, Duration) + Send + Sync + 'static,
     ) -> Result<Db, OpenError> {
+        Self::open_with_delay(path, max_bytes, Duration::ZERO, on_commit)
+    }
+
+    /// [`Db::open`], holding every commit `commit_delay` before it is made: the fault-injection
+    /// seam that stands in for a slow disk's fsync in tests (`--commit-delay`).
+    ///
+    /// # Errors
+    /// [`OpenError`] naming the path and the cause.
+    pub fn open_with_delay(
+        path: &Path,
+        max_bytes: u64,
+        commit_delay: Duration,
+        on_commit: impl Fn(usize, Duration) + Send + Sync + 'static,
+    ) -> Result<Db, OpenError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| OpenError::Dir {
                 path: dir.to_owned(),
@@ -190,7 +204,7 @@ impl Db {
         let checkpointer = spawn_checkpointer(path);
         let writer = std::thread::Builder::new()
             .name("db-writer".to_owned())
-            .spawn(move || run_writer(ctx, receiver, &on_commit))
+            .spawn(move || run_writer(ctx, receiver, commit_delay, &on_commit))
             .expect("spawning the database writer thread");
         Ok(Db {
             path: path.to_owned(),
@@ -327,6 +341,7 @@ fn in_savepoint<T>(
 fn run_writer(
     mut ctx: WriterCtx,
     mut receiver: mpsc::Receiver<Message>,
+    commit_delay: Duration,
     on_commit: &impl Fn(usize, Duration),
 ) {
     let mut stop: Option<oneshot::Sender<()>> = None;
@@ -376,6 +391,9 @@ fn run_writer(
                 }));
             }
             finishes.push(finish);
+        }
+        if !commit_delay.is_zero() {
+            std::thread::sleep(commit_delay);
         }
         let committed = match aborted {
             Some(e) => Err(e),
