@@ -5,7 +5,8 @@
 //!   up to its route's cap (413: `--max-body-bytes` for `/ingest`, 16 MiB for `/control/ack`,
 //!   64 KiB elsewhere; a declared length past the cap is refused before any of it is read);
 //! - only `/ingest` takes a `Content-Encoding` (gzip); elsewhere it is a 415;
-//! - every error answer is `{"error":{"code","message"}}`, axum's own rejections included.
+//! - every error answer is `{"error":{"code","message"}}`, axum's own rejections included;
+//! - a request that may change something (not GET) runs to its end even if its client leaves.
 //!
 //! Each refusal is counted in `atlhyper_limit_hits_total{limit}`.
 
@@ -93,7 +94,7 @@ pub async fn guard(State(state): State<Shared>, request: Request, next: Next) ->
         );
     }
     if axum::body::HttpBody::size_hint(request.body()).exact() == Some(0) {
-        return next.run(request).await;
+        return run_to_completion(request, next).await;
     }
     let cap = body_cap(&state, &path);
     let too_large = || {
@@ -136,8 +137,21 @@ pub async fn guard(State(state): State<Shared>, request: Request, next: Next) ->
         }
         Ok(Ok(collected)) => collected.to_bytes(),
     };
-    next.run(Request::from_parts(parts, Body::from(bytes)))
-        .await
+    run_to_completion(Request::from_parts(parts, Body::from(bytes)), next).await
+}
+
+/// Runs a request that may change something on its own task: a client that disconnects (or
+/// times out) while its change is being committed drops only the wait for the answer, never
+/// the memory update, stream event or audit that follow the commit. Reads run in place.
+async fn run_to_completion(request: Request, next: Next) -> Response {
+    if request.method() == axum::http::Method::GET || request.method() == axum::http::Method::HEAD {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+            .into_response(),
+    }
 }
 
 /// Puts an error answer that is not yet in the JSON error shape (axum's rejections of a bad
