@@ -294,22 +294,8 @@ async fn idempotency_keys_are_visible_ascii_and_images_are_references() {
 #[tokio::test]
 async fn a_reused_idempotency_key_is_a_conflict_and_keys_belong_to_their_user() {
     let master = with_cluster(|_| {}).await;
-    let operator = |name: &'static str| {
-        let master = &master;
-        async move {
-            let (status, made) = master
-                .send(
-                    Method::POST,
-                    ADMIN,
-                    "/api/v1/admin/tokens",
-                    Some(json!({"name": name, "role": "operator"})),
-                )
-                .await;
-            assert_eq!(status, 201, "{made}");
-            made["token"].as_str().unwrap().to_owned()
-        }
-    };
-    let (olga, oscar) = (operator("olga").await, operator("oscar").await);
+    let (olga, _) = master.new_token("olga", "operator").await;
+    let (oscar, _) = master.new_token("oscar", "operator").await;
     let scale = |n: u32| {
         format!(
             r#"{{"kind":"scale","args":{{"namespace":"shop","name":"checkout","replicas":{n}}}}}"#
@@ -356,21 +342,7 @@ async fn queued_commands_are_rate_limited_per_user_and_capped_per_cluster() {
         c.max_open_commands = 8;
     })
     .await;
-    let user = |name: &'static str| {
-        let master = &master;
-        async move {
-            let (status, made) = master
-                .send(
-                    Method::POST,
-                    ADMIN,
-                    "/api/v1/admin/tokens",
-                    Some(json!({"name": name, "role": "viewer"})),
-                )
-                .await;
-            assert_eq!(status, 201, "{made}");
-            made["token"].as_str().unwrap().to_owned()
-        }
-    };
+    let user = async |name: &str| master.new_token(name, "viewer").await.0;
     let describe = r#"{"kind":"describe","args":{"object":"pod","namespace":"shop","name":"frontend-7c6d5b4a3f-9wzrt"}}"#;
     let vera = user("vera").await;
     let mut answers = Vec::new();

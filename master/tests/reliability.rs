@@ -6,7 +6,6 @@ mod common;
 use std::time::Duration;
 
 use common::{ADMIN, C1_TOKEN, fixture, pods};
-use reqwest::Method;
 use serde_json::json;
 
 /// A client that gives up after 200 ms, as a user's Ctrl-C or a proxy timeout would.
@@ -21,19 +20,7 @@ fn impatient() -> reqwest::Client {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_whose_client_gave_up_during_the_commit_still_reaches_memory() {
     let master = common::start_with(|c| c.commit_delay = Duration::from_millis(600)).await;
-    let (status, made) = master
-        .send(
-            Method::POST,
-            ADMIN,
-            "/api/v1/admin/tokens",
-            Some(json!({"name": "vic", "role": "viewer"})),
-        )
-        .await;
-    assert_eq!(status, 201, "{made}");
-    let (viewer, viewer_id) = (
-        made["token"].as_str().unwrap().to_owned(),
-        made["id"].as_i64().unwrap(),
-    );
+    let (viewer, viewer_id) = master.new_token("vic", "viewer").await;
     for source in ["pod_list_snapshot", "node_list_snapshot"] {
         assert_eq!(master.push(C1_TOKEN, &fixture(source, "c1")).await.0, 202);
     }

@@ -136,6 +136,23 @@ impl Master {
         )
     }
 
+    /// A new user token made by the test admin: the token and its id.
+    pub async fn new_token(&self, name: &str, role: &str) -> (String, i64) {
+        let (status, made) = self
+            .send(
+                reqwest::Method::POST,
+                ADMIN,
+                "/api/v1/admin/tokens",
+                Some(json!({"name": name, "role": role})),
+            )
+            .await;
+        assert_eq!(status, 201, "{made}");
+        (
+            made["token"].as_str().unwrap().to_owned(),
+            made["id"].as_i64().unwrap(),
+        )
+    }
+
     /// Everything the API shows, for before/after comparisons.
     pub async fn everything(&self) -> Value {
         let mut all = serde_json::Map::new();
