@@ -370,3 +370,26 @@ impl Cache {
         !nodes.synced || nodes.items.contains_key(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_during_an_in_flight_push_keeps_its_source_dirty() {
+        let cache = Cache::new(100, Duration::from_secs(600));
+        cache.touch(Source::ConfigmapListSnapshot);
+        // The push's body is built now; a deletion arrives while it is in flight.
+        let built_at = Instant::now();
+        std::thread::sleep(Duration::from_millis(2));
+        cache.touch(Source::ConfigmapListSnapshot);
+        cache.clean(Source::ConfigmapListSnapshot, built_at);
+        assert!(
+            cache.dirty().contains_key(&Source::ConfigmapListSnapshot),
+            "the later change is still to be pushed"
+        );
+        // Pushed after that change: clean.
+        cache.clean(Source::ConfigmapListSnapshot, Instant::now());
+        assert!(cache.dirty().is_empty());
+    }
+}
