@@ -66,7 +66,8 @@ pub struct Cache {
     events_synced: Mutex<bool>,
     samples: Mutex<HashMap<String, (Instant, NodeMetricsSnapshot)>>,
     /// The first unpushed change of each source.
-    dirty: Mutex<HashMap<Source, Instant>>,
+    /// Per changed source: when it first changed since it was last pushed, and when last.
+    dirty: Mutex<HashMap<Source, (Instant, Instant)>>,
     pub wake: Notify,
     pub dropped_events: AtomicU64,
     node_ttl: Duration,
@@ -223,23 +224,34 @@ impl Cache {
 
     /// Marks a source changed and wakes the pusher.
     pub fn touch(&self, source: Source) {
+        let now = Instant::now();
         self.dirty
             .lock()
             .expect("cache lock")
             .entry(source)
-            .or_insert_with(Instant::now);
+            .and_modify(|(_, last)| *last = now)
+            .or_insert((now, now));
         self.wake.notify_one();
     }
 
     /// When each dirty source first changed.
     pub fn dirty(&self) -> HashMap<Source, Instant> {
-        self.dirty.lock().expect("cache lock").clone()
+        self.dirty
+            .lock()
+            .expect("cache lock")
+            .iter()
+            .map(|(source, (first, _))| (*source, *first))
+            .collect()
     }
 
-    /// Clears a source's dirty mark if it has not changed since `pushed_at`.
+    /// Clears a source's dirty mark if its last change came before the push was built
+    /// (`built_at`); a change during the push keeps it dirty, to be pushed again at once.
     pub fn clean(&self, source: Source, built_at: Instant) {
         let mut dirty = self.dirty.lock().expect("cache lock");
-        if dirty.get(&source).is_some_and(|first| *first <= built_at) {
+        if dirty
+            .get(&source)
+            .is_some_and(|(_, last)| *last <= built_at)
+        {
             dirty.remove(&source);
         }
     }
