@@ -79,8 +79,7 @@ async fn node_metrics(
     }
     if let Some(kind) = headers.get(header::CONTENT_TYPE) {
         let kind = kind.to_str().unwrap_or("");
-        let essence = kind.split(';').next().unwrap_or("").trim();
-        if !essence.eq_ignore_ascii_case("application/json") {
+        if !codec::is_json_media_type(kind) {
             outcome("unsupported_media_type");
             return error(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,

@@ -164,25 +164,20 @@ async fn reset_admin_token_lets_an_operator_back_in_and_is_audited() {
     let log = master.dir.path().join("master.log");
     let (mut child, url) = common::spawn_binary(&master.db, &log, &[], None).await;
     let client = common::client();
-    let who: Value = client
-        .get(format!("{url}/api/v1/whoami"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let get = async |path: &str| -> Value {
+        client
+            .get(format!("{url}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    };
+    let who = get("/api/v1/whoami").await;
     assert_eq!(who["role"], "admin", "{who}");
-    let audit: Value = client
-        .get(format!("{url}/api/v1/audit?action=reset_admin_token"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = get("/api/v1/audit?action=reset_admin_token").await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
     assert_eq!(audit["items"][0]["outcome"], "ok", "{audit}");
     child.kill().unwrap();

@@ -77,11 +77,7 @@ async fn idle_sockets_beyond_the_fd_limit_do_not_stop_healthz_or_ingest() {
         .text()
         .await
         .unwrap();
-    let closed: f64 = metrics
-        .lines()
-        .filter(|l| l.starts_with("atlhyper_connections_closed_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum();
+    let closed = common::metric_sum(&metrics, "atlhyper_connections_closed_total{");
     assert!(
         closed >= 100.0,
         "idle connections closed to make room are counted: {closed}\n{metrics}"
@@ -246,11 +242,10 @@ fn error_code(body: &serde_json::Value) -> &str {
 }
 
 fn limit_hits(metrics: &str, limit: &str) -> f64 {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(&format!("atlhyper_limit_hits_total{{limit=\"{limit}\"}}")))
-        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
-        .unwrap_or(0.0)
+    common::metric_sum(
+        metrics,
+        &format!("atlhyper_limit_hits_total{{limit=\"{limit}\"}}"),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -49,6 +49,17 @@ impl Default for Limits {
     }
 }
 
+/// Whether a `Content-Type` value says JSON (`application/json`, parameters such as
+/// `charset` allowed, any case): what every receiver of pushes takes.
+pub fn is_json_media_type(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .eq_ignore_ascii_case("application/json")
+}
+
 /// The `Content-Encoding` of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentEncoding {

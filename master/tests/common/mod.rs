@@ -228,6 +228,16 @@ pub async fn spawn_binary(
     (child, line.trim().to_owned())
 }
 
+/// The sum of every sample in a Prometheus text `metrics` whose line starts with `prefix`
+/// (a name, or a name and some of its labels).
+pub fn metric_sum(metrics: &str, prefix: &str) -> f64 {
+    metrics
+        .lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 pub fn now_ms() -> i64 {
     atlhyper_master::datasource::now_ms()
 }
