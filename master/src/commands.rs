@@ -612,3 +612,6 @@ impl Commands {
             .await
     }
 }
+
+#[cfg(test)]
+mod tests;
