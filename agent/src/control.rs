@@ -396,12 +396,7 @@ pub async fn run(
                 let _permit = limit.acquire_owned().await;
                 tracing::info!(command = %command.id, kind = command.kind.name(), target = %command.kind.target(), by = %command.requested_by, "running command");
                 // However the cluster behaves, a command ends and is reported.
-                let limit = match &command.kind {
-                    atlhyper_model::CommandKind::Drain { timeout_seconds, .. } => {
-                        Duration::from_secs(u64::from(*timeout_seconds) + 60)
-                    }
-                    _ => Duration::from_secs(120),
-                };
+                let limit = command.kind.run_limit();
                 let outcome = tokio::time::timeout(
                     limit,
                     operator::execute(

@@ -409,37 +409,59 @@ impl Commands {
                 .collect();
             (queue.rv, open, delivered)
         };
-        if !delivered.is_empty() {
-            let writes = delivered.clone();
-            self.db
+        // Each delivery is conditional: a command expired (or delivered by a concurrent poll)
+        // meanwhile is not delivered again.
+        let delivered = if delivered.is_empty() {
+            delivered
+        } else {
+            let writes = delivered;
+            let written = self
+                .db
                 .write(move |ctx| {
-                    for info in &writes {
-                        rows::update(ctx, info)?;
-                        let actor = format!("cluster:{}", info.command.cluster_id);
-                        ops::audit(ctx, &audit(&actor, "command.deliver", info, "ok", now))?;
+                    let mut won = Vec::with_capacity(writes.len());
+                    for info in writes {
+                        if rows::advance(ctx, &info, CommandStatus::Queued)? {
+                            let actor = format!("cluster:{}", info.command.cluster_id);
+                            ops::audit(ctx, &audit(&actor, "command.deliver", &info, "ok", now))?;
+                            won.push(info);
+                        }
                     }
-                    Ok(())
+                    Ok(won)
                 })
                 .await?;
             let mut queues = self.queues.lock().expect("queue lock");
             if let Some(queue) = queues.get_mut(cluster_id) {
-                for info in &delivered {
-                    if let Some((_, held)) = queue.items.get_mut(&info.command.id)
-                        && held.status == CommandStatus::Queued
-                    {
+                for info in &written {
+                    if let Some((_, held)) = queue.items.get_mut(&info.command.id) {
                         *held = info.clone();
                     }
                 }
                 queue.bump();
             }
-        }
+            written
+        };
         for info in &delivered {
             self.publish(info);
         }
+        // What is still open now: a command settled while the deliveries were written is not
+        // handed out.
+        let open: Vec<Command> = {
+            let queues = self.queues.lock().expect("queue lock");
+            let queue = &queues[cluster_id];
+            open.into_iter()
+                .filter(|(_, i)| {
+                    queue
+                        .items
+                        .get(&i.command.id)
+                        .is_some_and(|(_, held)| !held.status.is_final())
+                })
+                .map(|(_, i)| i.command)
+                .collect()
+        };
         Ok(Some(CommandSet {
             cluster_id: cluster_id.to_owned(),
             rv,
-            commands: open.into_iter().map(|(_, i)| i.command).collect(),
+            commands: open,
         }))
     }
 
@@ -471,7 +493,7 @@ impl Commands {
                 }
                 let already = settled
                     .iter()
-                    .any(|s: &CommandInfo| s.command.id == ack.command_id);
+                    .any(|(s, _): &(CommandInfo, _)| s.command.id == ack.command_id);
                 if info.status.is_final() || already {
                     outcomes.push(AckOutcome {
                         command_id: ack.command_id.clone(),
@@ -482,76 +504,90 @@ impl Commands {
                 if info.status == CommandStatus::Queued {
                     return Err(AckError::NotDelivered(ack.command_id.clone()));
                 }
-                settled.push(CommandInfo {
-                    status: ack.status.into(),
-                    finished_ms: Some(ack.finished_ms.min(now_ms).max(info.command.created_ms)),
-                    message: Some(ack.message.chars().take(2_000).collect()),
-                    output: ack
-                        .output
-                        .clone()
-                        .map(|o| atlhyper_model::cap_output(o, self.limits.max_output)),
-                    ..info.clone()
-                });
+                settled.push((
+                    CommandInfo {
+                        status: ack.status.into(),
+                        finished_ms: Some(ack.finished_ms.min(now_ms).max(info.command.created_ms)),
+                        message: Some(ack.message.chars().take(2_000).collect()),
+                        output: ack
+                            .output
+                            .clone()
+                            .map(|o| atlhyper_model::cap_output(o, self.limits.max_output)),
+                        ..info.clone()
+                    },
+                    info.status,
+                ));
                 outcomes.push(AckOutcome {
                     command_id: ack.command_id.clone(),
                     outcome: "settled".to_owned(),
                 });
             }
         }
-        self.settle(
-            &settled,
-            &format!("cluster:{cluster_id}"),
-            "command.result",
-            now_ms,
-        )
-        .await?;
+        let won = self
+            .settle(
+                settled,
+                &format!("cluster:{cluster_id}"),
+                "command.result",
+                now_ms,
+            )
+            .await?;
+        // An ack that lost to expiry or to another ack is a duplicate: the first result stands.
+        for outcome in &mut outcomes {
+            if outcome.outcome == "settled" && !won.iter().any(|w| w == &outcome.command_id) {
+                outcome.outcome = "duplicate".to_owned();
+            }
+        }
         Ok(AckReceipt { settled: outcomes })
     }
 
-    /// Writes, then applies and announces, final states.
+    /// Writes, then applies and announces, final states; the ids that were settled. Each write
+    /// is conditional on the state it was decided from, so of two racing settlements (an ack
+    /// and expiry, two acks) exactly one is written, audited, applied and published.
     async fn settle(
         &self,
-        infos: &[CommandInfo],
+        infos: Vec<(CommandInfo, CommandStatus)>,
         actor: &str,
         action: &'static str,
         now_ms: i64,
-    ) -> Result<(), DbError> {
+    ) -> Result<Vec<String>, DbError> {
         if infos.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
-        let writes = infos.to_vec();
         let actor = actor.to_owned();
-        self.db
+        let won = self
+            .db
             .write(move |ctx| {
-                for info in &writes {
-                    rows::update(ctx, info)?;
+                let mut won = Vec::with_capacity(infos.len());
+                for (info, from) in infos {
+                    if !rows::advance(ctx, &info, from)? {
+                        continue;
+                    }
                     let outcome = if info.status == CommandStatus::Succeeded {
                         "ok"
                     } else {
                         info.status.as_str()
                     };
-                    ops::audit(ctx, &audit(&actor, action, info, outcome, now_ms))?;
+                    ops::audit(ctx, &audit(&actor, action, &info, outcome, now_ms))?;
+                    won.push(info);
                 }
-                Ok(())
+                Ok(won)
             })
             .await?;
         {
             let mut queues = self.queues.lock().expect("queue lock");
-            for info in infos {
+            for info in &won {
                 if let Some(queue) = queues.get_mut(&info.command.cluster_id) {
-                    if let Some((_, held)) = queue.items.get_mut(&info.command.id)
-                        && !held.status.is_final()
-                    {
+                    if let Some((_, held)) = queue.items.get_mut(&info.command.id) {
                         *held = info.clone();
                     }
                     queue.bump();
                 }
             }
         }
-        for info in infos {
+        for info in &won {
             self.publish(info);
         }
-        Ok(())
+        Ok(won.into_iter().map(|i| i.command.id).collect())
     }
 
     /// Forgets settled commands past `keep` and beyond the newest `max_settled`: what the
@@ -586,30 +622,50 @@ impl Commands {
         }
     }
 
-    /// Expires commands past their deadline.
+    /// Expires commands past their deadline (see [`deadline`]).
     ///
     /// # Errors
     /// The database's, writing the expiries.
     pub async fn expire(&self, now_ms: i64) -> Result<(), DbError> {
-        let overdue: Vec<CommandInfo> = {
+        let ttl_ms = self.limits.ttl.as_millis() as i64;
+        let overdue: Vec<(CommandInfo, CommandStatus)> = {
             let queues = self.queues.lock().expect("queue lock");
             queues
                 .values()
                 .flat_map(|q| q.items.values())
-                .filter(|(_, i)| !i.status.is_final() && i.command.expires_ms <= now_ms)
-                .map(|(_, i)| CommandInfo {
-                    status: CommandStatus::Expired,
-                    finished_ms: Some(now_ms),
-                    message: Some(match i.status {
-                        CommandStatus::Queued => "expired before any agent took it".to_owned(),
-                        _ => "expired: delivered, but the agent never reported a result".to_owned(),
-                    }),
-                    ..i.clone()
+                .filter(|(_, i)| !i.status.is_final() && deadline(i, ttl_ms) <= now_ms)
+                .map(|(_, i)| {
+                    let expired = CommandInfo {
+                        status: CommandStatus::Expired,
+                        finished_ms: Some(now_ms),
+                        message: Some(match i.status {
+                            CommandStatus::Queued => "expired before any agent took it".to_owned(),
+                            _ => "expired: delivered, but the agent reported no result within \
+                                  the command's run limit and the queue TTL"
+                                .to_owned(),
+                        }),
+                        ..i.clone()
+                    };
+                    (expired, i.status)
                 })
                 .collect()
         };
-        self.settle(&overdue, "master", "command.expire", now_ms)
+        self.settle(overdue, "master", "command.expire", now_ms)
             .await
+            .map(drop)
+    }
+}
+
+/// When an open command expires: a queued one at its `expires_ms`; a delivered one not before
+/// the agent's run limit for it and then the queue TTL (for its report to arrive) have passed
+/// since delivery, so a drain with an hour's timeout is not expired while it may still run.
+fn deadline(info: &CommandInfo, ttl_ms: i64) -> i64 {
+    match (info.status, info.delivered_ms) {
+        (CommandStatus::Delivered, Some(at)) => {
+            let run_ms = info.command.kind.run_limit().as_millis() as i64;
+            info.command.expires_ms.max(at + run_ms + ttl_ms)
+        }
+        _ => info.command.expires_ms,
     }
 }
 

@@ -16,7 +16,9 @@ pub struct Command {
     #[serde(flatten)]
     pub kind: CommandKind,
     pub created_ms: i64,
-    /// After this instant an undelivered or unacknowledged command is expired, never run.
+    /// An agent does not start the command after this instant; master expires it then if no
+    /// agent took it, or, once delivered, after [`CommandKind::run_limit`] and the queue TTL
+    /// have passed since delivery with no result.
     pub expires_ms: i64,
     /// The user (token name) who asked for it.
     pub requested_by: String,
@@ -110,6 +112,18 @@ impl CommandKind {
             CommandKind::Drain { .. } => "drain",
             CommandKind::PodLogs { .. } => "pod_logs",
             CommandKind::Describe { .. } => "describe",
+        }
+    }
+
+    /// The longest the agent lets the command run before it reports it failed: a drain its own
+    /// timeout and a minute, anything else two minutes. Master gives a delivered command this
+    /// long (and its queue TTL to report) before it expires it.
+    pub fn run_limit(&self) -> std::time::Duration {
+        match self {
+            CommandKind::Drain {
+                timeout_seconds, ..
+            } => std::time::Duration::from_secs(u64::from(*timeout_seconds) + 60),
+            _ => std::time::Duration::from_secs(120),
         }
     }
 

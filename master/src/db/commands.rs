@@ -40,12 +40,18 @@ pub fn insert(ctx: &mut WriterCtx, info: &CommandInfo, seq: u64) -> Result<(), D
     Ok(())
 }
 
-/// Writes a command's progress (status, delivery, result).
-pub fn update(ctx: &mut WriterCtx, info: &CommandInfo) -> Result<(), DbError> {
-    ctx.conn
+/// Moves a command on from `from` (delivery, result, expiry); `false`, writing nothing, when
+/// it is no longer in `from`: another change won the race, and that one stands.
+pub fn advance(
+    ctx: &mut WriterCtx,
+    info: &CommandInfo,
+    from: CommandStatus,
+) -> Result<bool, DbError> {
+    let changed = ctx
+        .conn
         .prepare_cached(
             "UPDATE commands SET status = ?2, delivered_ms = ?3, finished_ms = ?4, message = ?5,
-             output = ?6 WHERE id = ?1",
+             output = ?6 WHERE id = ?1 AND status = ?7",
         )?
         .execute(params![
             info.command.id,
@@ -53,9 +59,10 @@ pub fn update(ctx: &mut WriterCtx, info: &CommandInfo) -> Result<(), DbError> {
             info.delivered_ms,
             info.finished_ms,
             info.message,
-            info.output
+            info.output,
+            from.as_str()
         ])?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 /// What master reloads at start: commands with their queue version, and each cluster's
