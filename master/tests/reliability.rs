@@ -94,3 +94,113 @@ impl common::Master {
         )
     }
 }
+
+/// A cluster made through the API (so a restart does not bring it back from the
+/// configuration): its token.
+async fn new_cluster(master: &common::Master, id: &str) -> String {
+    let (status, made) = master
+        .send(
+            reqwest::Method::POST,
+            ADMIN,
+            "/api/v1/admin/clusters",
+            Some(json!({"id": id})),
+        )
+        .await;
+    assert_eq!(status, 201, "{made}");
+    made["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_in_flight_when_its_cluster_is_deleted_leaves_nothing_behind() {
+    let mut master = common::start_with(|c| {
+        c.commit_delay = Duration::from_millis(300);
+        c.poll_timeout = Duration::from_millis(500);
+    })
+    .await;
+    let token = new_cluster(&master, "c3").await;
+    for source in ["pod_list_snapshot", "node_list_snapshot"] {
+        assert_eq!(master.push(&token, &fixture(source, "c3")).await.0, 202);
+    }
+    let node = fixture("node_list_snapshot", "c3")["payload"]["items"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, queued) = master
+        .send(
+            reqwest::Method::POST,
+            ADMIN,
+            "/api/v1/clusters/c3/commands",
+            Some(json!({"kind": "cordon", "args": {"node": node}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{queued}");
+
+    // The writer is busy (a token being made); the delete queues behind it, then a push whose
+    // token was checked before the delete committed.
+    let master = std::sync::Arc::new(master);
+    let filler = tokio::spawn({
+        let master = master.clone();
+        async move { master.new_token("filler", "viewer").await }
+    });
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let delete = tokio::spawn({
+        let master = master.clone();
+        async move {
+            master
+                .send(
+                    reqwest::Method::DELETE,
+                    ADMIN,
+                    "/api/v1/admin/clusters/c3",
+                    None,
+                )
+                .await
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let batch = common::events("c3", &["late-1".to_owned(), "late-2".to_owned()]);
+    let late_push = master
+        .push(&token, &json!([batch, common::pods("c3", 9)]))
+        .await;
+    filler.await.unwrap();
+    let (status, deleted) = delete.await.unwrap();
+    assert_eq!(status, 200, "{deleted}");
+    assert_eq!(
+        late_push.0, 401,
+        "a push after the delete is refused: {late_push:?}"
+    );
+
+    let shows_c3 = |body: &serde_json::Value| {
+        body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["cluster_id"] == "c3")
+    };
+    for path in ["/api/v1/events", "/api/v1/pods", "/api/v1/commands"] {
+        let (_, listed) = master.get(ADMIN, path).await;
+        assert!(!shows_c3(&listed), "{path} still shows c3: {listed}");
+    }
+
+    // Made again under the same id, the cluster starts empty: no old command is delivered.
+    let token = new_cluster(&master, "c3").await;
+    let (status, polled) = master
+        .send(
+            reqwest::Method::POST,
+            &token,
+            "/control/watch",
+            Some(json!({"cluster_id": "c3", "rv": 0})),
+        )
+        .await;
+    assert_eq!(status, 204, "nothing to deliver: {polled}");
+
+    // Nor does a restart bring anything back.
+    let mut master = std::sync::Arc::into_inner(master).unwrap();
+    master.restart().await;
+    for path in ["/api/v1/events", "/api/v1/pods", "/api/v1/commands"] {
+        let (_, listed) = master.get(ADMIN, path).await;
+        assert!(
+            !shows_c3(&listed),
+            "after a restart {path} shows c3: {listed}"
+        );
+    }
+}
