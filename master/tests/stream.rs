@@ -4,7 +4,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{C1_TOKEN, C2_TOKEN, SseClient, events, fixture, pods};
+use common::{ADMIN, C1_TOKEN, C2_TOKEN, SseClient, events, fixture, pods};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -187,4 +187,64 @@ async fn the_resume_buffer_is_bounded_in_bytes_and_a_resumer_past_it_gets_a_rese
     );
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// Many pushes of one source at once: the diffs on the stream chain, each from the list the one
+/// before it left, and end at the list master serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn overlapping_replaces_publish_diffs_that_chain() {
+    let master = std::sync::Arc::new(common::start().await);
+    let mut stream = SseClient::connect(&master, "?cluster=c1&kind=pods", None).await;
+    let mut pushes = tokio::task::JoinSet::new();
+    for i in 0..48 {
+        let master = master.clone();
+        // Lists of different lengths: each diff adds or removes pods.
+        let body = common::pods("c1", 400 + (i * 37) % 300);
+        pushes.spawn(async move { master.push(C1_TOKEN, &body).await.0 });
+    }
+    while let Some(status) = pushes.join_next().await {
+        assert_eq!(status.unwrap(), 202);
+    }
+    let (_, served) = master.get(ADMIN, "/api/v1/pods?cluster=c1").await;
+    let served: std::collections::BTreeSet<String> = served["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            format!(
+                "{}/{}",
+                p["namespace"].as_str().unwrap(),
+                p["name"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let mut held = std::collections::BTreeSet::new();
+    while held != served {
+        let Some(event) = stream.next(Duration::from_secs(5)).await else {
+            panic!(
+                "the stream ended at {} pods, master serves {}",
+                held.len(),
+                served.len()
+            );
+        };
+        let change = event.json();
+        for key in change["removed"].as_array().unwrap() {
+            assert!(
+                held.remove(key.as_str().unwrap()),
+                "removed {key}, never added"
+            );
+        }
+        for key in change["added"].as_array().unwrap() {
+            assert!(
+                held.insert(key.as_str().unwrap().to_owned()),
+                "added {key} twice"
+            );
+        }
+        assert_eq!(
+            held.len() as u64,
+            change["items"].as_u64().unwrap(),
+            "{}",
+            event.data
+        );
+    }
 }
