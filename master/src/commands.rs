@@ -93,11 +93,15 @@ pub struct QueueLimits {
     pub max_settled: usize,
 }
 
+/// The queues in memory. Changed only by post-commit steps ([`Db::write_then`]), so in the
+/// order the database changed.
+type Queues = Arc<Mutex<HashMap<String, Queue>>>;
+
 pub struct Commands {
     db: Db,
     hub: Arc<Hub>,
     limits: QueueLimits,
-    queues: Mutex<HashMap<String, Queue>>,
+    queues: Queues,
     /// Creations one at a time: a queue version is taken, written, then published.
     create: tokio::sync::Mutex<()>,
 }
@@ -106,6 +110,33 @@ fn new_id() -> String {
     let mut bytes = [0u8; 8];
     rand::rngs::StdRng::from_os_rng().fill_bytes(&mut bytes);
     format!("cmd-{}", u64::from_be_bytes(bytes) & 0x0000_ffff_ffff_ffff)
+}
+
+fn publish(hub: &Hub, info: &CommandInfo) {
+    let data = serde_json::to_string(info).expect("a command serializes");
+    hub.publish(&info.command.cluster_id, "commands", "command", data);
+}
+
+/// Puts settled or delivered commands into their queue (which must be `cluster_id`'s) and
+/// announces them: the post-commit step of every change but creation.
+fn apply_changes(queues: &Queues, hub: &Hub, cluster_id: &str, changed: &[CommandInfo]) {
+    if changed.is_empty() {
+        return;
+    }
+    {
+        let mut queues = queues.lock().expect("queue lock");
+        if let Some(queue) = queues.get_mut(cluster_id) {
+            for info in changed {
+                if let Some((_, held)) = queue.items.get_mut(&info.command.id) {
+                    *held = info.clone();
+                }
+            }
+            queue.bump();
+        }
+    }
+    for info in changed {
+        publish(hub, info);
+    }
 }
 
 fn audit(actor: &str, action: &str, info: &CommandInfo, outcome: &str, now_ms: i64) -> AuditRecord {
@@ -133,7 +164,7 @@ impl Commands {
             db,
             hub,
             limits,
-            queues: Mutex::new(HashMap::new()),
+            queues: Arc::default(),
             create: tokio::sync::Mutex::new(()),
         }
     }
@@ -162,10 +193,9 @@ impl Commands {
         Ok(n)
     }
 
-    fn publish(&self, info: &CommandInfo) {
-        let data = serde_json::to_string(info).expect("a command serializes");
-        self.hub
-            .publish(&info.command.cluster_id, "commands", "command", data);
+    /// Forgets a deleted cluster's queue (its rows went with the cluster's).
+    pub fn remove_cluster(&self, cluster_id: &str) {
+        self.queues.lock().expect("queue lock").remove(cluster_id);
     }
 
     /// The command `user` queued in `cluster_id` under `key` (memory first, then the
@@ -263,28 +293,38 @@ impl Commands {
         };
         let record = audit(requested_by, "command.create", &info, "ok", now_ms);
         let row = info.clone();
-        self.db
-            .write(move |ctx| {
-                rows::insert(ctx, &row, rv)?;
-                ops::audit(ctx, &record)?;
-                Ok(())
-            })
+        let cluster = cluster_id.to_owned();
+        let (queues, hub) = (self.queues.clone(), self.hub.clone());
+        let info = self
+            .db
+            .write_then(
+                cluster_id,
+                move |ctx| {
+                    ops::require_cluster(ctx, &cluster)?;
+                    rows::insert(ctx, &row, rv)?;
+                    ops::audit(ctx, &record)?;
+                    Ok(())
+                },
+                move |()| {
+                    {
+                        let mut queues = queues.lock().expect("queue lock");
+                        let queue = queues
+                            .entry(info.command.cluster_id.clone())
+                            .or_insert_with(|| Queue::new(0));
+                        queue.rv = rv;
+                        queue
+                            .keys
+                            .insert(key_of(&info.command), info.command.id.clone());
+                        queue
+                            .items
+                            .insert(info.command.id.clone(), (rv, info.clone()));
+                        queue.bump();
+                    }
+                    publish(&hub, &info);
+                    info
+                },
+            )
             .await?;
-        {
-            let mut queues = self.queues.lock().expect("queue lock");
-            let queue = queues
-                .entry(cluster_id.to_owned())
-                .or_insert_with(|| Queue::new(0));
-            queue.rv = rv;
-            queue
-                .keys
-                .insert(key_of(&info.command), info.command.id.clone());
-            queue
-                .items
-                .insert(info.command.id.clone(), (rv, info.clone()));
-            queue.bump();
-        }
-        self.publish(&info);
         Ok((info, true))
     }
 
@@ -411,48 +451,37 @@ impl Commands {
         };
         // Each delivery is conditional: a command expired (or delivered by a concurrent poll)
         // meanwhile is not delivered again.
-        let delivered = if delivered.is_empty() {
-            delivered
-        } else {
-            let writes = delivered;
-            let written = self
-                .db
-                .write(move |ctx| {
-                    let mut won = Vec::with_capacity(writes.len());
-                    for info in writes {
-                        if rows::advance(ctx, &info, CommandStatus::Queued)? {
-                            let actor = format!("cluster:{}", info.command.cluster_id);
-                            ops::audit(ctx, &audit(&actor, "command.deliver", &info, "ok", now))?;
-                            won.push(info);
+        if !delivered.is_empty() {
+            let (queues, hub, cluster) =
+                (self.queues.clone(), self.hub.clone(), cluster_id.to_owned());
+            self.db
+                .write_then(
+                    cluster_id,
+                    move |ctx| {
+                        let mut won = Vec::with_capacity(delivered.len());
+                        for info in delivered {
+                            if rows::advance(ctx, &info, CommandStatus::Queued)? {
+                                let actor = format!("cluster:{}", info.command.cluster_id);
+                                let record = audit(&actor, "command.deliver", &info, "ok", now);
+                                ops::audit(ctx, &record)?;
+                                won.push(info);
+                            }
                         }
-                    }
-                    Ok(won)
-                })
+                        Ok(won)
+                    },
+                    move |won| apply_changes(&queues, &hub, &cluster, &won),
+                )
                 .await?;
-            let mut queues = self.queues.lock().expect("queue lock");
-            if let Some(queue) = queues.get_mut(cluster_id) {
-                for info in &written {
-                    if let Some((_, held)) = queue.items.get_mut(&info.command.id) {
-                        *held = info.clone();
-                    }
-                }
-                queue.bump();
-            }
-            written
-        };
-        for info in &delivered {
-            self.publish(info);
         }
-        // What is still open now: a command settled while the deliveries were written is not
-        // handed out.
+        // What is still open now: a command settled (or its cluster deleted) while the
+        // deliveries were written is not handed out.
         let open: Vec<Command> = {
             let queues = self.queues.lock().expect("queue lock");
-            let queue = &queues[cluster_id];
+            let queue = queues.get(cluster_id);
             open.into_iter()
                 .filter(|(_, i)| {
                     queue
-                        .items
-                        .get(&i.command.id)
+                        .and_then(|q| q.items.get(&i.command.id))
                         .is_some_and(|(_, held)| !held.status.is_final())
                 })
                 .map(|(_, i)| i.command)
@@ -550,44 +579,47 @@ impl Commands {
         action: &'static str,
         now_ms: i64,
     ) -> Result<Vec<String>, DbError> {
-        if infos.is_empty() {
-            return Ok(Vec::new());
+        // One write per cluster: each cluster's memory changes in its own commit order.
+        let mut by_cluster: BTreeMap<String, Vec<(CommandInfo, CommandStatus)>> = BTreeMap::new();
+        for (info, from) in infos {
+            by_cluster
+                .entry(info.command.cluster_id.clone())
+                .or_default()
+                .push((info, from));
         }
-        let actor = actor.to_owned();
-        let won = self
-            .db
-            .write(move |ctx| {
-                let mut won = Vec::with_capacity(infos.len());
-                for (info, from) in infos {
-                    if !rows::advance(ctx, &info, from)? {
-                        continue;
-                    }
-                    let outcome = if info.status == CommandStatus::Succeeded {
-                        "ok"
-                    } else {
-                        info.status.as_str()
-                    };
-                    ops::audit(ctx, &audit(&actor, action, &info, outcome, now_ms))?;
-                    won.push(info);
-                }
-                Ok(won)
-            })
-            .await?;
-        {
-            let mut queues = self.queues.lock().expect("queue lock");
-            for info in &won {
-                if let Some(queue) = queues.get_mut(&info.command.cluster_id) {
-                    if let Some((_, held)) = queue.items.get_mut(&info.command.id) {
-                        *held = info.clone();
-                    }
-                    queue.bump();
-                }
-            }
+        let mut settled = Vec::new();
+        for (cluster, infos) in by_cluster {
+            let actor = actor.to_owned();
+            let (queues, hub, key) = (self.queues.clone(), self.hub.clone(), cluster.clone());
+            let won = self
+                .db
+                .write_then(
+                    &cluster,
+                    move |ctx| {
+                        let mut won = Vec::with_capacity(infos.len());
+                        for (info, from) in infos {
+                            if !rows::advance(ctx, &info, from)? {
+                                continue;
+                            }
+                            let outcome = if info.status == CommandStatus::Succeeded {
+                                "ok"
+                            } else {
+                                info.status.as_str()
+                            };
+                            ops::audit(ctx, &audit(&actor, action, &info, outcome, now_ms))?;
+                            won.push(info);
+                        }
+                        Ok(won)
+                    },
+                    move |won| {
+                        apply_changes(&queues, &hub, &key, &won);
+                        won.into_iter().map(|i| i.command.id).collect::<Vec<_>>()
+                    },
+                )
+                .await?;
+            settled.extend(won);
         }
-        for info in &won {
-            self.publish(info);
-        }
-        Ok(won.into_iter().map(|i| i.command.id).collect())
+        Ok(settled)
     }
 
     /// Forgets settled commands past `keep` and beyond the newest `max_settled`: what the

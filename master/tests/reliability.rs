@@ -112,7 +112,7 @@ async fn new_cluster(master: &common::Master, id: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_push_in_flight_when_its_cluster_is_deleted_leaves_nothing_behind() {
-    let mut master = common::start_with(|c| {
+    let master = common::start_with(|c| {
         c.commit_delay = Duration::from_millis(300);
         c.poll_timeout = Duration::from_millis(500);
     })

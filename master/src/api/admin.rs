@@ -175,15 +175,32 @@ pub async fn delete_cluster(
     require_admin(&state, &user, "delete_cluster", &id).await?;
     let audit = record(&user, "delete_cluster", &id, "ok", None);
     let target = id.clone();
+    // Memory forgets the cluster in commit order with its pushes and commands: one committed
+    // before the delete cannot apply after it.
+    let forget = {
+        let (state, id) = (state.clone(), id.clone());
+        move |existed: bool| {
+            if existed {
+                state.tokens.remove_cluster(&id);
+                state.store.remove_cluster(&id);
+                state.commands.remove_cluster(&id);
+            }
+            existed
+        }
+    };
     let existed = state
         .db
-        .write(move |ctx| {
-            let existed = ops::delete_cluster(ctx, &target)?;
-            if existed {
-                ops::audit(ctx, &audit)?;
-            }
-            Ok(existed)
-        })
+        .write_then(
+            &id,
+            move |ctx| {
+                let existed = ops::delete_cluster(ctx, &target)?;
+                if existed {
+                    ops::audit(ctx, &audit)?;
+                }
+                Ok(existed)
+            },
+            forget,
+        )
         .await;
     match existed {
         Ok(true) => {}
@@ -193,8 +210,6 @@ pub async fn delete_cluster(
         }
         Err(e) => return Err(audited_error(&state, &user, "delete_cluster", &id, e.into()).await),
     }
-    state.tokens.remove_cluster(&id);
-    state.store.remove_cluster(&id);
     tracing::info!(cluster = %id, by = %user.name, "cluster deleted");
     Ok(json(StatusCode::OK, &serde_json::json!({"deleted": id})))
 }

@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::{Agent, ApiError, Shared, json};
 use crate::datasource::now_ms;
+use crate::db::DbError;
 use crate::db::ops::{self, StoredSnapshot};
 use crate::resource;
 use crate::store::Snapshot;
@@ -160,29 +161,55 @@ async fn accept(
         )));
     }
 
-    state
+    // Durable, then applied to memory and the stream in commit order with every other change
+    // of this cluster (a delete committed first refuses the push; one committed after it
+    // applies after it).
+    let cluster_id = agent.cluster_id.clone();
+    let apply = {
+        let state = state.clone();
+        move |()| {
+            envelopes
+                .into_iter()
+                .map(|envelope| apply(&state, envelope, now))
+                .collect::<Vec<_>>()
+        }
+    };
+    let accepted = state
         .db
-        .write(move |ctx| {
-            for write in &writes {
-                match write {
-                    Write::Stamp(cluster, source, received, ts, items) => {
-                        ops::stamp(ctx, cluster, *source, *received, *ts, *items)?
+        .write_then(
+            &agent.cluster_id,
+            move |ctx| {
+                ops::require_cluster(ctx, &cluster_id)?;
+                for write in &writes {
+                    match write {
+                        Write::Stamp(cluster, source, received, ts, items) => {
+                            ops::stamp(ctx, cluster, *source, *received, *ts, *items)?
+                        }
+                        Write::Snapshot(s) => ops::save_snapshot(ctx, s)?,
+                        Write::Events(cluster, events) => ops::upsert_events(ctx, cluster, events)?,
+                        Write::Metrics(cluster, samples) => {
+                            ops::save_metrics(ctx, cluster, samples)?
+                        }
                     }
-                    Write::Snapshot(s) => ops::save_snapshot(ctx, s)?,
-                    Write::Events(cluster, events) => ops::upsert_events(ctx, cluster, events)?,
-                    Write::Metrics(cluster, samples) => ops::save_metrics(ctx, cluster, samples)?,
                 }
-            }
-            Ok(())
-        })
-        .await?;
-
-    // Durable: now memory, the stream and the figures.
-    if let Some(newest) = envelopes.iter().max_by_key(|e| e.ts_ms) {
-        note_clock_skew(state, &agent.cluster_id, newest.ts_ms - now);
+                Ok(())
+            },
+            apply,
+        )
+        .await
+        .map_err(|e| match e {
+            DbError::NoCluster(id) => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "cluster_deleted",
+                format!("cluster `{id}` was deleted; its token is no longer valid"),
+            ),
+            e => e.into(),
+        })?;
+    if let Some(newest) = accepted.iter().map(|(_, ts)| *ts).max() {
+        note_clock_skew(state, &agent.cluster_id, newest - now);
     }
-    let source_label = match envelopes.first().map(Envelope::source) {
-        Some(first) if envelopes.iter().all(|e| e.source() == first) => first.as_str(),
+    let source_label = match accepted.first().map(|(count, _)| count.source) {
+        Some(first) if accepted.iter().all(|(c, _)| c.source == first) => first.as_str(),
         _ => "batch",
     };
     state
@@ -190,23 +217,7 @@ async fn accept(
         .ingest_bytes
         .with_label_values(&[agent.cluster_id.as_str(), source_label])
         .inc_by(body.len() as u64);
-    let mut accepted = Vec::with_capacity(envelopes.len());
-    let apply = {
-        let state = state.clone();
-        move || {
-            for envelope in envelopes {
-                accepted.push(apply(&state, envelope, now));
-            }
-            accepted
-        }
-    };
-    let accepted = if body.len() >= BLOCKING_DECODE_BYTES {
-        tokio::task::spawn_blocking(apply).await.map_err(|e| {
-            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-        })?
-    } else {
-        apply()
-    };
+    let accepted = accepted.into_iter().map(|(count, _)| count).collect();
     Ok(IngestReceipt { accepted })
 }
 
@@ -226,9 +237,11 @@ fn note_clock_skew(state: &Shared, cluster_id: &str, skew_ms: i64) {
     }
 }
 
-/// Puts one stored envelope into memory and onto the stream.
-fn apply(state: &Shared, envelope: Envelope, now: i64) -> IngestCount {
+/// Puts one stored envelope into memory and onto the stream; what it counted, and the agent's
+/// time of it.
+fn apply(state: &Shared, envelope: Envelope, now: i64) -> (IngestCount, i64) {
     let source = envelope.source();
+    let ts_ms = envelope.ts_ms;
     let cluster_id = envelope.cluster_id;
     let items = envelope.payload.len() as u64;
     let labels = [cluster_id.as_str(), source.as_str()];
@@ -292,9 +305,12 @@ fn apply(state: &Shared, envelope: Envelope, now: i64) -> IngestCount {
             }
         }
     }
-    IngestCount {
-        cluster_id,
-        source,
-        items,
-    }
+    (
+        IngestCount {
+            cluster_id,
+            source,
+            items,
+        },
+        ts_ms,
+    )
 }

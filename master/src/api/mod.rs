@@ -123,6 +123,7 @@ impl From<DbError> for ApiError {
             DbError::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "storage_read_only"),
             DbError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
             DbError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            DbError::NoCluster(_) => (StatusCode::NOT_FOUND, "not_found"),
             DbError::Other(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage_error"),
         };
         ApiError::new(status, code, e.to_string())

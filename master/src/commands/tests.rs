@@ -18,10 +18,19 @@ struct Fixture {
     _dir: tempfile::TempDir,
 }
 
-fn fixture(commit_delay: Duration) -> Fixture {
+async fn fixture(commit_delay: Duration) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db =
         Db::open_with_delay(&dir.path().join("m.db"), 1 << 30, commit_delay, |_, _| {}).unwrap();
+    let row = ops::ClusterRow {
+        id: "c1".into(),
+        name: "c1".into(),
+        token_hash: "unused".into(),
+        created_ms: 0,
+    };
+    db.write(move |ctx| ops::insert_cluster(ctx, &row))
+        .await
+        .unwrap();
     let hub = Arc::new(Hub::new(
         BufferLimits {
             max_items: 1_000,
@@ -106,7 +115,7 @@ impl Fixture {
 
 #[tokio::test]
 async fn a_long_drain_is_not_expired_while_it_may_still_run_and_its_result_is_kept() {
-    let f = fixture(Duration::ZERO);
+    let f = fixture(Duration::ZERO).await;
     let id = f.delivered(drain(3_600), 0).await;
     // Past the queue TTL (10 min), well within the drain's own hour.
     f.commands.expire(30 * MIN).await.unwrap();
@@ -125,7 +134,7 @@ async fn a_long_drain_is_not_expired_while_it_may_still_run_and_its_result_is_ke
 
 #[tokio::test]
 async fn a_delivered_command_expires_once_its_run_limit_and_the_ttl_have_passed() {
-    let f = fixture(Duration::ZERO);
+    let f = fixture(Duration::ZERO).await;
     let id = f
         .delivered(CommandKind::Cordon { node: "n1".into() }, 0)
         .await;
@@ -144,7 +153,7 @@ async fn a_delivered_command_expires_once_its_run_limit_and_the_ttl_have_passed(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_ack_racing_expiry_has_one_winner_in_memory_the_database_and_the_audit() {
-    let f = fixture(Duration::from_millis(300));
+    let f = fixture(Duration::from_millis(300)).await;
     let id = f
         .delivered(CommandKind::Cordon { node: "n1".into() }, 0)
         .await;
@@ -184,7 +193,7 @@ async fn an_ack_racing_expiry_has_one_winner_in_memory_the_database_and_the_audi
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_acks_of_one_command_in_flight_together_settle_it_once() {
-    let f = fixture(Duration::from_millis(300));
+    let f = fixture(Duration::from_millis(300)).await;
     let id = f
         .delivered(CommandKind::Cordon { node: "n1".into() }, 0)
         .await;

@@ -69,13 +69,14 @@ pub fn advance(
 /// queue version.
 pub type Loaded = (Vec<(u64, CommandInfo)>, Vec<(String, u64)>);
 
-/// Every command created at or after `since_ms`, and every one not yet final, with its
-/// queue version; and each cluster's queue version.
+/// Every command of a registered cluster created at or after `since_ms`, and every one not yet
+/// final, with its queue version; and each cluster's queue version.
 pub fn load(conn: &Connection, since_ms: i64) -> Result<Loaded, DbError> {
     let mut stmt = conn.prepare(
         "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
-         WHERE status IN ('queued', 'delivered')
-            OR CAST(json_extract(command, '$.created_ms') AS INTEGER) >= ?1
+         WHERE (status IN ('queued', 'delivered')
+                OR CAST(json_extract(command, '$.created_ms') AS INTEGER) >= ?1)
+           AND cluster_id IN (SELECT id FROM clusters)
          ORDER BY cluster_id, seq",
     )?;
     let rows = stmt

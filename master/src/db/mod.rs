@@ -9,6 +9,7 @@
 pub mod commands;
 pub mod ops;
 pub mod schema;
+pub mod sequencer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -34,6 +35,10 @@ pub enum DbError {
     /// A uniqueness rule refused the write (e.g. a cluster id that exists).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The cluster the write is for is not registered (deleted while the request was on its
+    /// way): nothing was written.
+    #[error("cluster `{0}` is not registered")]
+    NoCluster(String),
     #[error("database error: {0}")]
     Other(String),
 }
@@ -78,6 +83,7 @@ pub struct Db {
     reads: Arc<Mutex<Vec<Connection>>>,
     writer: Arc<Mutex<Option<JoinHandle<()>>>>,
     checkpointer: Arc<Mutex<Option<Checkpointer>>>,
+    sequencer: sequencer::Sequencer,
 }
 
 /// The thread that copies the WAL back into the database, and how to stop it.
@@ -212,6 +218,7 @@ impl Db {
             reads: Arc::new(Mutex::new(Vec::new())),
             writer: Arc::new(Mutex::new(Some(writer))),
             checkpointer: Arc::new(Mutex::new(checkpointer)),
+            sequencer: sequencer::Sequencer::new(),
         })
     }
 
@@ -238,6 +245,48 @@ impl Db {
             Box::new(move |commit: Result<(), DbError>| {
                 let _ = tx.send(commit.and(result));
             })
+        });
+        self.sender
+            .send(Message::Job(job))
+            .await
+            .map_err(|_| DbError::Closed)?;
+        rx.await.map_err(|_| DbError::Closed)?
+    }
+
+    /// [`Db::write`], then `apply` with `f`'s value once the transaction is committed: in commit
+    /// order with every other `apply` under the same `key` (a cluster id), whether or not the
+    /// caller still waits (see [`sequencer`]). Memory changed by `apply` therefore changes in
+    /// the order the database did. Answers `apply`'s value.
+    ///
+    /// # Errors
+    /// As [`Db::write`]; `apply` did not run then.
+    pub async fn write_then<T: Send + 'static, U: Send + 'static>(
+        &self,
+        key: &str,
+        f: impl FnOnce(&mut WriterCtx) -> Result<T, DbError> + Send + 'static,
+        apply: impl FnOnce(T) -> U + Send + 'static,
+    ) -> Result<U, DbError> {
+        let (tx, rx) = oneshot::channel::<Result<U, DbError>>();
+        let (sequencer, key) = (self.sequencer.clone(), key.to_owned());
+        let job: Job = Box::new(move |ctx: Option<&mut WriterCtx>| -> Finish {
+            let result = match ctx {
+                Some(ctx) => in_savepoint(ctx, f),
+                None => Err(DbError::Other("the write was not run".to_owned())),
+            };
+            // Called on the writer thread right after the commit, in commit order.
+            Box::new(
+                move |commit: Result<(), DbError>| match commit.and(result) {
+                    Ok(value) => sequencer.enqueue(
+                        &key,
+                        Box::new(move || {
+                            let _ = tx.send(Ok(apply(value)));
+                        }),
+                    ),
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                    }
+                },
+            )
         });
         self.sender
             .send(Message::Job(job))

@@ -232,13 +232,29 @@ pub fn upsert_cluster(ctx: &mut WriterCtx, row: &ClusterRow) -> Result<(), DbErr
     Ok(())
 }
 
-/// Removes a cluster and everything stored for it; whether it existed.
+/// Fails with [`DbError::NoCluster`] unless `id` is registered: checked inside the transaction
+/// of a write for that cluster, so no write lands for a cluster deleted before it.
+pub fn require_cluster(ctx: &mut WriterCtx, id: &str) -> Result<(), DbError> {
+    let known = ctx
+        .conn
+        .prepare_cached("SELECT 1 FROM clusters WHERE id = ?1")?
+        .exists([id])?;
+    if known {
+        Ok(())
+    } else {
+        Err(DbError::NoCluster(id.to_owned()))
+    }
+}
+
+/// Removes a cluster and everything stored for it (its commands too, so a cluster made again
+/// under the id starts with an empty queue; the audit keeps their history); whether it existed.
 pub fn delete_cluster(ctx: &mut WriterCtx, id: &str) -> Result<bool, DbError> {
     let conn = &ctx.conn;
     let existed = conn.execute("DELETE FROM clusters WHERE id = ?1", [id])? > 0;
     conn.execute("DELETE FROM snapshots WHERE cluster_id = ?1", [id])?;
     conn.execute("DELETE FROM pushes WHERE cluster_id = ?1", [id])?;
     conn.execute("DELETE FROM events WHERE cluster_id = ?1", [id])?;
+    conn.execute("DELETE FROM commands WHERE cluster_id = ?1", [id])?;
     for table in [
         "metrics_latest",
         "metrics_raw",
