@@ -641,3 +641,55 @@ async fn results_appear_on_the_stream() {
     }
     assert_eq!(statuses, ["queued", "delivered", "failed"]);
 }
+
+impl Master {
+    /// The agent's long poll from one run of the agent (`session`).
+    async fn poll_as(&self, session: &str, rv: u64) -> (u16, Value) {
+        let body = json!({"cluster_id": "c1", "rv": rv, "session": session});
+        self.send(Method::POST, C1_TOKEN, "/control/watch", Some(body))
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_command_delivered_to_an_earlier_agent_run_is_settled_unknown_never_delivered_again() {
+    let master = with_cluster(|c| c.poll_timeout = Duration::from_millis(300)).await;
+    let (_, made) = master.command(ADMIN, "c1", RESTART, Some("once")).await;
+    let id = made["command"]["id"].as_str().unwrap().to_owned();
+    let holds = |set: &Value| {
+        set["commands"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["id"] == id.as_str()))
+    };
+    let (status, set) = master.poll_as("run-a", 0).await;
+    assert_eq!(status, 200);
+    assert!(holds(&set), "run a takes it: {set}");
+
+    // The agent restarts before it reports: the new run is not handed the command again, and
+    // nobody is told it succeeded or failed.
+    let (_, set) = master.poll_as("run-b", 0).await;
+    assert!(!holds(&set), "run b must not run it again: {set}");
+    let path = format!("/api/v1/clusters/c1/commands/{id}");
+    let (_, got) = master.get(ADMIN, &path).await;
+    assert_eq!(got["status"], "unknown", "{got}");
+    assert!(
+        got["message"].as_str().unwrap().contains("earlier run"),
+        "{got}"
+    );
+
+    // Run a was alive after all (a rolling update) and reports: its result stands.
+    let (status, receipt) = master.ack(C1_TOKEN, "c1", &id, "succeeded").await;
+    assert_eq!(status, 200, "{receipt}");
+    assert_eq!(receipt["settled"][0]["outcome"], "settled");
+    let (_, got) = master.get(ADMIN, &path).await;
+    assert_eq!(got["status"], "succeeded", "{got}");
+
+    // A superseded run is handed nothing new; the current one is.
+    let (_, made) = master.command(ADMIN, "c1", RESTART, Some("twice")).await;
+    let next = made["command"]["id"].as_str().unwrap().to_owned();
+    let rv = set["rv"].as_u64().unwrap();
+    let (status, _) = master.poll_as("run-a", rv).await;
+    assert_eq!(status, 204, "run a was superseded by run b");
+    let (_, set) = master.poll_as("run-b", rv).await;
+    assert_eq!(set["commands"][0]["id"], next.as_str(), "{set}");
+}
