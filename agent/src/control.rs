@@ -85,7 +85,13 @@ impl Policy {
 /// The ids (and idempotency keys) of commands this agent started: never started twice. Kept
 /// in memory (bounded) and, with a state file, across restarts: each id is written there
 /// before its command runs.
+///
+/// The log also names the agent's session, the run master delivers to. Without a state file
+/// every run is a new session, so master settles what an earlier run was given as `unknown`
+/// rather than hand it over again. With one, the session is kept in the file: a restarted
+/// agent is the same session, is handed what it was given, and this log tells what it started.
 pub struct DoneLog {
+    session: String,
     ids: HashSet<String>,
     keys: HashMap<String, String>,
     order: VecDeque<(String, String)>,
@@ -99,8 +105,12 @@ pub struct DoneLog {
 
 impl DoneLog {
     /// Reads the state file if there is one.
-    pub fn open(file: Option<PathBuf>, cap: usize) -> Self {
+    ///
+    /// # Errors
+    /// Creating a state file that does not exist yet (with its session).
+    pub fn open(file: Option<PathBuf>, cap: usize) -> std::io::Result<Self> {
         let mut log = DoneLog {
+            session: String::new(),
             ids: HashSet::new(),
             keys: HashMap::new(),
             order: VecDeque::new(),
@@ -114,13 +124,26 @@ impl DoneLog {
         {
             for line in text.lines() {
                 log.lines += 1;
-                if let Some((id, key)) = line.split_once(' ') {
+                if let Some(session) = line.strip_prefix(SESSION_LINE) {
+                    log.session = session.to_owned();
+                } else if let Some((id, key)) = line.split_once(' ') {
                     log.remember(id.to_owned(), key.to_owned());
                     log.earlier.insert(id.to_owned());
                 }
             }
         }
-        log
+        if log.session.is_empty() {
+            log.session = new_session();
+            if log.file.is_some() {
+                log.compact()?;
+            }
+        }
+        Ok(log)
+    }
+
+    /// The agent's session (see the type's docs).
+    pub fn session(&self) -> &str {
+        &self.session
     }
 
     fn remember(&mut self, id: String, key: String) {
@@ -175,12 +198,20 @@ impl DoneLog {
             return Ok(());
         };
         let tmp = path.with_extension("tmp");
-        let mut text = String::new();
+        let mut text = format!("{SESSION_LINE}{}\n", self.session);
         for (id, key) in &self.order {
             text.push_str(&format!("{id} {key}\n"));
         }
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)
+        // Durable before it replaces the log, and the rename durable too: a crash leaves
+        // either the old log or the whole new one.
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
     }
 
     pub fn started_by_an_earlier_run(&self, id: &str) -> bool {
@@ -194,6 +225,20 @@ pub struct Control {
     pub base: String,
     pub token: Option<String>,
     pub cluster_id: String,
+    /// The agent's session ([`DoneLog::session`]), named in every poll: master settles
+    /// commands delivered to an earlier session as `unknown` instead of handing them to this one.
+    pub session: String,
+}
+
+/// How the state file names the session (ids never contain a `:`).
+const SESSION_LINE: &str = "session: ";
+
+/// A new session id: random, so a restarted pod (or process) is told from the one before it
+/// whatever its clock says.
+fn new_session() -> String {
+    use rand::{Rng as _, SeedableRng as _};
+    let id: u64 = rand::rngs::StdRng::from_os_rng().random();
+    format!("{id:016x}")
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +268,7 @@ impl Control {
         let body = codec::encode_json(&WatchRequest {
             cluster_id: self.cluster_id.clone(),
             rv,
+            session: Some(self.session.clone()),
         });
         // Master holds the poll up to its own limit (30 s by default); allow for it.
         let response = self
@@ -311,6 +357,7 @@ pub async fn run(
     let mut rv = 0u64;
     let mut failures = 0u32;
     let mut running = tokio::task::JoinSet::new();
+    tracing::info!(session = %control.session, "polling master for commands");
     loop {
         let polled = tokio::select! {
             () = shutdown.cancelled() => break,
@@ -538,7 +585,7 @@ mod tests {
     fn the_done_log_survives_a_restart_through_its_file_and_stays_bounded() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("done");
-        let mut log = DoneLog::open(Some(path.clone()), 100);
+        let mut log = DoneLog::open(Some(path.clone()), 100).unwrap();
         for i in 0..250 {
             log.start(&command(
                 &format!("id-{i}"),
@@ -548,7 +595,12 @@ mod tests {
             .unwrap();
         }
         assert!(log.ids.len() <= 100);
-        let again = DoneLog::open(Some(path.clone()), 100);
+        let again = DoneLog::open(Some(path.clone()), 100).unwrap();
+        assert_eq!(
+            again.session(),
+            log.session(),
+            "the session is kept in the file"
+        );
         let last = command("id-249", "k-249", CommandKind::Cordon { node: "n".into() });
         assert_eq!(again.seen(&last), Some("id-249".into()));
         assert!(again.started_by_an_earlier_run("id-249"));
@@ -557,5 +609,13 @@ mod tests {
         assert_eq!(again.seen(&same_key), Some("id-249".into()));
         let lines = std::fs::read_to_string(&path).unwrap().lines().count();
         assert!(lines <= 300, "{lines} lines");
+    }
+
+    #[test]
+    fn without_a_state_file_each_run_is_a_new_session() {
+        let one = DoneLog::open(None, 10).unwrap();
+        let two = DoneLog::open(None, 10).unwrap();
+        assert_ne!(one.session(), two.session());
+        assert_eq!(one.session().len(), 16);
     }
 }

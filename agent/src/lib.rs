@@ -202,6 +202,16 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     };
     let pusher = tokio::spawn(pusher.run(shutdown.clone()));
 
+    let done = control::DoneLog::open(config.state_file.clone(), 10_000).map_err(|e| {
+        StartError::Config(format!(
+            "the state file {}: {e}",
+            config
+                .state_file
+                .as_deref()
+                .unwrap_or(std::path::Path::new(""))
+                .display()
+        ))
+    })?;
     let control = Arc::new(control::Control {
         http: reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -213,11 +223,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         base: config.master.trim_end_matches('/').to_owned(),
         token: config.token.clone(),
         cluster_id: cluster_id.clone(),
+        session: done.session().to_owned(),
     });
-    let done = Arc::new(std::sync::Mutex::new(control::DoneLog::open(
-        config.state_file.clone(),
-        10_000,
-    )));
+    let done = Arc::new(std::sync::Mutex::new(done));
     tasks.push(tokio::spawn(control::run(
         control,
         command_client,

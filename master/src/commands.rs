@@ -3,7 +3,7 @@
 //! written (and audited) before they are answered or streamed. Each ack settles exactly its
 //! own command.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -61,6 +61,21 @@ struct Queue {
     keys: HashMap<(String, String), String>,
     /// Bumped on every change of the queue, for long polls and waiting clients.
     changed: watch::Sender<u64>,
+    /// The agent's runs (sessions) seen polling, newest last (bounded).
+    sessions: VecDeque<String>,
+}
+
+/// Runs of one cluster's agent remembered, to tell a superseded run from a new one.
+const SESSIONS_KEPT: usize = 16;
+
+/// Where a polling run of the agent stands.
+enum Run {
+    /// The newest run (or an agent that names no session).
+    Current,
+    /// A run never seen before: it supersedes the others.
+    New,
+    /// An older run still polling (the old pod of a rolling update): handed nothing.
+    Superseded,
 }
 
 impl Queue {
@@ -70,6 +85,7 @@ impl Queue {
             items: BTreeMap::new(),
             keys: HashMap::new(),
             changed: watch::Sender::new(0),
+            sessions: VecDeque::new(),
         }
     }
 
@@ -287,6 +303,7 @@ impl Commands {
             },
             status: CommandStatus::Queued,
             delivered_ms: None,
+            delivered_to: None,
             finished_ms: None,
             message: None,
             output: None,
@@ -394,9 +411,13 @@ impl Commands {
         all
     }
 
-    /// The agent's long poll: at once when the queue's version differs from `rv` (with every
-    /// open command: queued ones become delivered), else when a command arrives or `hold`
-    /// passes (`None`: nothing new).
+    /// The agent's long poll from its run `session`: at once when the queue's version differs
+    /// from `rv` (with every open command: queued ones become delivered to `session`), else
+    /// when a command arrives or `hold` passes (`None`: nothing new).
+    ///
+    /// A session master has not seen is a new run of the agent: commands delivered to an
+    /// earlier run, which will not report them, are settled [`CommandStatus::Unknown`] rather
+    /// than handed out again (at most once). A run superseded by a newer one is handed nothing.
     ///
     /// # Errors
     /// The database's, writing the deliveries: nothing is delivered then.
@@ -404,22 +425,46 @@ impl Commands {
         &self,
         cluster_id: &str,
         rv: u64,
+        session: Option<&str>,
         hold: Duration,
         now_ms: impl Fn() -> i64,
     ) -> Result<Option<CommandSet>, DbError> {
         let deadline = tokio::time::Instant::now() + hold;
         loop {
             self.expire(now_ms()).await?;
-            let mut changed = {
+            let (run, mut changed) = {
                 let mut queues = self.queues.lock().expect("queue lock");
                 let queue = queues
                     .entry(cluster_id.to_owned())
                     .or_insert_with(|| Queue::new(0));
-                if queue.rv != rv {
+                let run = match session {
+                    None => Run::Current,
+                    Some(s) if queue.sessions.back().is_some_and(|b| b == s) => Run::Current,
+                    Some(s) if queue.sessions.iter().any(|b| b == s) => Run::Superseded,
+                    Some(s) => {
+                        queue.sessions.push_back(s.to_owned());
+                        if queue.sessions.len() > SESSIONS_KEPT {
+                            queue.sessions.pop_front();
+                        }
+                        Run::New
+                    }
+                };
+                if matches!(run, Run::Current) && queue.rv != rv {
                     break;
                 }
-                queue.changed.subscribe()
+                (run, queue.changed.subscribe())
             };
+            match (run, session) {
+                (Run::New, Some(session)) => {
+                    self.orphan(cluster_id, session, now_ms()).await?;
+                    continue;
+                }
+                (Run::Superseded, _) => {
+                    tokio::time::sleep_until(deadline).await;
+                    return Ok(None);
+                }
+                _ => {}
+            }
             if tokio::time::timeout_at(deadline, changed.changed())
                 .await
                 .is_err()
@@ -444,6 +489,7 @@ impl Commands {
                 .map(|(_, i)| CommandInfo {
                     status: CommandStatus::Delivered,
                     delivered_ms: Some(now),
+                    delivered_to: session.map(str::to_owned),
                     ..i.clone()
                 })
                 .collect();
@@ -523,7 +569,9 @@ impl Commands {
                 let already = settled
                     .iter()
                     .any(|(s, _): &(CommandInfo, _)| s.command.id == ack.command_id);
-                if info.status.is_final() || already {
+                // `unknown` was master's guess that the run it went to had stopped; a report
+                // from that run replaces it.
+                if (info.status.is_final() && info.status != CommandStatus::Unknown) || already {
                     outcomes.push(AckOutcome {
                         command_id: ack.command_id.clone(),
                         outcome: "duplicate".to_owned(),
@@ -652,6 +700,48 @@ impl Commands {
                 queue.keys.retain(|_, id| items.contains_key(id));
             }
         }
+    }
+
+    /// Settles as [`CommandStatus::Unknown`] the commands of `cluster_id` delivered to another
+    /// run than `session`: a new run of the agent has started, and the earlier one will not
+    /// report them (if it does after all, its report stands).
+    async fn orphan(&self, cluster_id: &str, session: &str, now_ms: i64) -> Result<(), DbError> {
+        let orphans: Vec<(CommandInfo, CommandStatus)> = {
+            let queues = self.queues.lock().expect("queue lock");
+            let Some(queue) = queues.get(cluster_id) else {
+                return Ok(());
+            };
+            queue
+                .items
+                .values()
+                .filter(|(_, i)| {
+                    i.status == CommandStatus::Delivered
+                        && i.delivered_to.as_deref() != Some(session)
+                })
+                .map(|(_, i)| {
+                    let earlier = match &i.delivered_to {
+                        Some(s) => format!("session {s}"),
+                        None => "an agent that named no session".to_owned(),
+                    };
+                    let message = format!(
+                        "outcome unknown: delivered to an earlier run of the agent ({earlier}), \
+                         which stopped before reporting; it is not run again, check {} yourself",
+                        i.command.kind.target()
+                    );
+                    let orphan = CommandInfo {
+                        status: CommandStatus::Unknown,
+                        finished_ms: Some(now_ms),
+                        message: Some(message),
+                        ..i.clone()
+                    };
+                    (orphan, i.status)
+                })
+                .collect()
+        };
+        let actor = format!("cluster:{cluster_id}");
+        self.settle(orphans, &actor, "command.orphan", now_ms)
+            .await
+            .map(drop)
     }
 
     /// Expires commands past their deadline (see [`deadline`]).

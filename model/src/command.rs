@@ -239,6 +239,11 @@ pub struct CommandSet {
 pub struct WatchRequest {
     pub cluster_id: String,
     pub rv: u64,
+    /// This run of the agent (drawn at its start). A new session tells master that commands
+    /// delivered to an earlier one will not be reported by it: they are settled `unknown`
+    /// rather than delivered again. Absent from older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<String>,
 }
 
 /// The body of `POST /control/ack`: results, each settling exactly its own command.
@@ -313,6 +318,10 @@ pub enum CommandStatus {
     Failed,
     Rejected,
     Expired,
+    /// Delivered to a run of the agent that stopped before it reported: whether the command
+    /// ran is not known (master does not hand it to the next run). A late report from the
+    /// earlier run still settles it.
+    Unknown,
 }
 
 impl CommandStatus {
@@ -329,6 +338,7 @@ impl CommandStatus {
             CommandStatus::Failed => "failed",
             CommandStatus::Rejected => "rejected",
             CommandStatus::Expired => "expired",
+            CommandStatus::Unknown => "unknown",
         }
     }
 }

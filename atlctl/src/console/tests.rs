@@ -66,6 +66,7 @@ fn commands() -> Vec<CommandInfo> {
                 CommandStatus::Failed
             },
             delivered_ms: Some(NOW - 50_000),
+            delivered_to: None,
             finished_ms: Some(NOW - 49_000),
             message: Some(if i == 0 { "deleted" } else { "not found" }.to_owned()),
             output: None,

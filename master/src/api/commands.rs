@@ -388,9 +388,22 @@ pub async fn watch(
             agent.cluster_id, request.cluster_id
         )));
     }
+    if let Some(session) = &request.session
+        && (!(1..=64).contains(&session.len()) || !session.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return Err(ApiError::bad_request(
+            "`session` must be 1 to 64 visible ASCII characters",
+        ));
+    }
     let reader = state.reader.clone();
     let polled = tokio::select! {
-        polled = state.commands.poll(&request.cluster_id, request.rv, state.poll_timeout, move || reader.now_ms()) => polled?,
+        polled = state.commands.poll(
+            &request.cluster_id,
+            request.rv,
+            request.session.as_deref(),
+            state.poll_timeout,
+            move || reader.now_ms(),
+        ) => polled?,
         () = state.shutdown.cancelled() => None,
     };
     Ok(match polled {

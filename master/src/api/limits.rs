@@ -142,9 +142,16 @@ pub async fn guard(State(state): State<Shared>, request: Request, next: Next) ->
 
 /// Runs a request that may change something on its own task: a client that disconnects (or
 /// times out) while its change is being committed drops only the wait for the answer, never
-/// the memory update, stream event or audit that follow the commit. Reads run in place.
+/// the memory update, stream event or audit that follow the commit. Reads run in place, and so
+/// does the agent's long poll: a poll whose agent has gone must stop holding, or it would hand
+/// the next command to nobody (what a delivery commits is applied by `Db::write_then` either
+/// way).
 async fn run_to_completion(request: Request, next: Next) -> Response {
-    if request.method() == axum::http::Method::GET || request.method() == axum::http::Method::HEAD {
+    let method = request.method();
+    if method == axum::http::Method::GET
+        || method == axum::http::Method::HEAD
+        || request.uri().path() == "/control/watch"
+    {
         return next.run(request).await;
     }
     match tokio::spawn(next.run(request)).await {

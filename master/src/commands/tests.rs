@@ -85,7 +85,7 @@ impl Fixture {
             .unwrap();
         let set = self
             .commands
-            .poll("c1", 0, Duration::ZERO, move || at)
+            .poll("c1", 0, Some("run-1"), Duration::ZERO, move || at)
             .await
             .unwrap()
             .unwrap();

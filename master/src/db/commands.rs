@@ -14,6 +14,7 @@ fn status_from(text: &str) -> CommandStatus {
         "succeeded" => CommandStatus::Succeeded,
         "failed" => CommandStatus::Failed,
         "rejected" => CommandStatus::Rejected,
+        "unknown" => CommandStatus::Unknown,
         _ => CommandStatus::Expired,
     }
 }
@@ -51,7 +52,7 @@ pub fn advance(
         .conn
         .prepare_cached(
             "UPDATE commands SET status = ?2, delivered_ms = ?3, finished_ms = ?4, message = ?5,
-             output = ?6 WHERE id = ?1 AND status = ?7",
+             output = ?6, delivered_to = ?8 WHERE id = ?1 AND status = ?7",
         )?
         .execute(params![
             info.command.id,
@@ -60,7 +61,8 @@ pub fn advance(
             info.finished_ms,
             info.message,
             info.output,
-            from.as_str()
+            from.as_str(),
+            info.delivered_to
         ])?;
     Ok(changed == 1)
 }
@@ -73,7 +75,8 @@ pub type Loaded = (Vec<(u64, CommandInfo)>, Vec<(String, u64)>);
 /// final, with its queue version; and each cluster's queue version.
 pub fn load(conn: &Connection, since_ms: i64) -> Result<Loaded, DbError> {
     let mut stmt = conn.prepare(
-        "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
+        "SELECT seq, command, status, delivered_ms, finished_ms, message, output, delivered_to
+         FROM commands
          WHERE (status IN ('queued', 'delivered')
                 OR CAST(json_extract(command, '$.created_ms') AS INTEGER) >= ?1)
            AND cluster_id IN (SELECT id FROM clusters)
@@ -111,6 +114,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
                 finished_ms: r.get(4)?,
                 message: r.get(5)?,
                 output: r.get(6)?,
+                delivered_to: r.get(7)?,
             })
         });
     Ok(match info {
@@ -123,7 +127,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 /// One command by id (older ones than master keeps in memory).
 pub fn get(conn: &Connection, id: &str) -> Result<Option<CommandInfo>, DbError> {
     conn.query_row(
-        "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
+        "SELECT seq, command, status, delivered_ms, finished_ms, message, output, delivered_to
+         FROM commands
          WHERE id = ?1",
         params![id],
         row,
@@ -141,7 +146,8 @@ pub fn by_key(
     key: &str,
 ) -> Result<Option<CommandInfo>, DbError> {
     conn.query_row(
-        "SELECT seq, command, status, delivered_ms, finished_ms, message, output FROM commands
+        "SELECT seq, command, status, delivered_ms, finished_ms, message, output, delivered_to
+         FROM commands
          WHERE cluster_id = ?1 AND requested_by = ?2 AND idempotency_key = ?3",
         params![cluster_id, user, key],
         row,

@@ -156,6 +156,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE UNIQUE INDEX tokens_live_name ON tokens (name) WHERE revoked_ms IS NULL;
     ALTER TABLE audit ADD COLUMN actor_id INTEGER;
     "#,
+    // 5: which run (session) of the agent a command was delivered to.
+    r#"
+    ALTER TABLE commands ADD COLUMN delivered_to TEXT;
+    "#,
 ];
 
 /// The schema version this build writes.

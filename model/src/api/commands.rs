@@ -22,6 +22,9 @@ pub struct CommandInfo {
     pub status: CommandStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_ms: Option<i64>,
+    /// The run (session) of the agent it was delivered to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivered_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub finished_ms: Option<i64>,
     /// The agent's (or master's, for expiry) one-line account of the outcome.
