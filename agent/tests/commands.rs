@@ -1,6 +1,7 @@
 //! Commands across restarts, all real over loopback: commands queued while master restarts
 //! are neither lost nor run twice; a command the agent started before it died is not run
-//! again, and says so; one delivered but never started runs once.
+//! again, and says so; one delivered but never started runs once; without a state file, one
+//! delivered to a run that died is settled `unknown` and not run by the next.
 
 mod common;
 
@@ -235,6 +236,52 @@ async fn a_command_started_before_an_agent_restart_is_not_run_again() {
         replicas(deployment(&stack.kube, "cart").await),
         cart_before,
         "the started command ran again"
+    );
+    stack.stop().await;
+}
+
+/// The default set-up, with no state file: a command delivered to an agent run that died
+/// before reporting is not run by the next run (a new session); master says its outcome is
+/// unknown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_state_file_a_command_delivered_to_a_dead_run_is_unknown_not_run_again() {
+    let stack = start_with("1", SimOptions::default(), |c| c.state_file = None).await;
+    assert!(stack.converged(Duration::from_secs(10)).await);
+    let replicas = |d: Deployment| d.spec.and_then(|s| s.replicas).unwrap();
+    let cart_before = replicas(deployment(&stack.kube, "cart").await);
+
+    let mut id = String::new();
+    let stack = without_agent(stack, async |parts| {
+        let url = parts.url();
+        id = create(
+            &parts.http,
+            &url,
+            json!({"kind": "scale", "args": {"namespace": "shop", "name": "cart", "replicas": 9}}),
+        )
+        .await;
+        // The run that died took it (whether it started it, nobody knows).
+        let delivered: Value = parts
+            .http
+            .post(format!("{url}/control/watch"))
+            .bearer_auth(CLUSTER_TOKEN)
+            .json(&json!({"cluster_id": "demo", "rv": 0, "session": "run-that-died"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(delivered["commands"][0]["id"], id.as_str(), "{delivered}");
+    })
+    .await;
+    let master = stack.master.as_ref().unwrap().url.clone();
+    let info = settled(&stack.http, &master, &id).await;
+    assert_eq!(info["status"], "unknown", "{info}");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        replicas(deployment(&stack.kube, "cart").await),
+        cart_before,
+        "the new run ran it again"
     );
     stack.stop().await;
 }
