@@ -92,6 +92,25 @@ impl DataSource {
     }
 }
 
+/// Master's receive time for pushes: the wall clock, but never behind the latest receipt
+/// (seeded from the database at start), so a wall clock stepped back (across a restart, or
+/// by NTP) cannot make a new snapshot look older than the one it replaces.
+#[derive(Debug, Default)]
+pub struct ReceiveClock(std::sync::atomic::AtomicI64);
+
+impl ReceiveClock {
+    pub fn new(latest_receipt_ms: i64) -> Self {
+        ReceiveClock(std::sync::atomic::AtomicI64::new(latest_receipt_ms))
+    }
+
+    /// Now, or the latest receipt if the wall clock is behind it.
+    pub fn stamp(&self) -> i64 {
+        let now = now_ms();
+        let before = self.0.fetch_max(now, std::sync::atomic::Ordering::AcqRel);
+        before.max(now)
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()

@@ -263,12 +263,16 @@ async fn expire_commands(commands: Arc<Commands>, shutdown: CancellationToken) {
     }
 }
 
+/// Stream ids reserved ahead of use: far more than any master publishes between two cleanups.
+const STREAM_ID_BLOCK: u64 = 1 << 32;
+
 /// Every `cleanup_interval`, deletes what outlived its retention in the database (events,
 /// metric rows, settled commands, audit records) and then in memory; computes the metric
 /// rollups every minute.
 async fn maintain(
     store: Arc<Store>,
     commands: Arc<Commands>,
+    hub: Arc<Hub>,
     db: Db,
     config: Config,
     shutdown: CancellationToken,
@@ -296,6 +300,11 @@ async fn maintain(
                 }
                 // The queue forgets what the purge deleted, at the same instant.
                 commands.forget(now);
+                // Stream ids stay reserved a block ahead of use (see ops::stream_ids_from).
+                let until = hub.next_id().saturating_add(STREAM_ID_BLOCK);
+                if let Err(e) = db.write(move |ctx| ops::reserve_stream_ids_through(ctx, until)).await {
+                    tracing::warn!(error = %e, "reserving stream ids failed");
+                }
             }
             _ = rollup.tick() => {
                 let now = now_ms();
@@ -400,7 +409,27 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
             stale_after: config.stale_after,
         },
     ));
-    let first_stream_id = (now_ms().max(0) as u64) * 1_000;
+    // Ids start at the time in µs, and past every id an earlier run reserved.
+    let now_us = (now_ms().max(0) as u64) * 1_000;
+    let first_stream_id = match db
+        .write(move |ctx| ops::stream_ids_from(ctx, now_us, STREAM_ID_BLOCK))
+        .await
+    {
+        Ok(first) => first,
+        // A read-only database still serves: ids start past what is reserved already.
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot reserve stream ids; starting past the last reservation");
+            let reserved = db
+                .read(ops::stream_reservation)
+                .await
+                .map_err(StartError::Load)?;
+            now_us.max(reserved)
+        }
+    };
+    let latest_receipt = db
+        .read(ops::latest_receipt)
+        .await
+        .map_err(StartError::Load)?;
     let hub = Arc::new(Hub::new(
         stream::BufferLimits {
             max_items: config.stream_buffer,
@@ -425,7 +454,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         store: store.clone(),
         db: db.clone(),
         tokens,
-        hub,
+        hub: hub.clone(),
         telemetry: telemetry.clone(),
         limits: Limits {
             max_compressed_bytes: config.max_body_bytes,
@@ -440,6 +469,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         skewed: Default::default(),
         command_rate: api::CommandRate::new(config.command_rate, config.command_burst),
         decodes: tokio::sync::Semaphore::new(config.concurrent_decodes()),
+        received: datasource::ReceiveClock::new(latest_receipt),
     });
     let app = api::router(state);
     let server = tokio::spawn(server::serve(
@@ -458,6 +488,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let maintenance = tokio::spawn(maintain(
         store.clone(),
         commands,
+        hub.clone(),
         db.clone(),
         config.clone(),
         shutdown.clone(),

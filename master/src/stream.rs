@@ -189,6 +189,11 @@ impl Hub {
     }
 
     /// Connected subscribers.
+    /// The id the next event will get.
+    pub fn next_id(&self) -> u64 {
+        self.buffer.lock().expect("stream buffer lock").next_id
+    }
+
     pub fn subscribers(&self) -> usize {
         self.newest.receiver_count()
     }

@@ -11,7 +11,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{Agent, ApiError, Shared, json};
-use crate::datasource::now_ms;
 use crate::db::DbError;
 use crate::db::ops::{self, StoredSnapshot};
 use crate::resource;
@@ -127,7 +126,7 @@ async fn accept(
             .map(|v| v.to_str().unwrap_or("?")),
     )
     .map_err(|e| decode_error(state, &e))?;
-    let now = now_ms();
+    let now = state.received.stamp();
     let limits = state.limits.clone();
     let large = body.len() >= BLOCKING_DECODE_BYTES || encoding == ContentEncoding::Gzip;
     // A few at a time: each may inflate to --max-decompressed-bytes.

@@ -54,6 +54,8 @@ pub struct AppState {
     pub command_rate: CommandRate,
     /// Large or gzip push bodies decoded at once (each may inflate to the decompressed cap).
     pub decodes: tokio::sync::Semaphore,
+    /// Master's receive time of pushes.
+    pub received: crate::datasource::ReceiveClock,
 }
 
 /// How many new commands each user may queue: a token bucket per user name (governor's GCRA).

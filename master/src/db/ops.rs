@@ -584,6 +584,51 @@ fn meta_i64(conn: &Connection, key: &str) -> Result<i64, DbError> {
     Ok(value.parse().unwrap_or(0))
 }
 
+/// Stream ids this master may hand out are reserved in the database ahead of use, so ids only
+/// grow across restarts even when the wall clock steps back: the first id of a new run is
+/// past every id reserved by earlier runs. Returns that first id (`now_us` when the clock is
+/// ahead of every reservation) and reserves `block` ids from it.
+pub fn stream_ids_from(ctx: &mut WriterCtx, now_us: u64, block: u64) -> Result<u64, DbError> {
+    let reserved = stream_reservation(&ctx.conn)?;
+    let first = now_us.max(reserved);
+    reserve_stream_ids_through(ctx, first.saturating_add(block))?;
+    Ok(first)
+}
+
+/// Extends the reservation of stream ids through `until` (never shrinks it).
+pub fn reserve_stream_ids_through(ctx: &mut WriterCtx, until: u64) -> Result<(), DbError> {
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO meta (key, value) VALUES ('stream_ids_reserved', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = CAST(MAX(CAST(value AS INTEGER),
+                                                          CAST(excluded.value AS INTEGER)) AS TEXT)",
+        )?
+        .execute([until.min(i64::MAX as u64).to_string()])?;
+    Ok(())
+}
+
+/// How far stream ids are reserved.
+pub fn stream_reservation(conn: &Connection) -> Result<u64, DbError> {
+    let value: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key = 'stream_ids_reserved'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(value.and_then(|v| v.parse().ok()).unwrap_or(0))
+}
+
+/// The latest receive time of any push: master's receive clock never runs behind it, even if
+/// the wall clock stepped back across a restart.
+pub fn latest_receipt(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn
+        .query_row("SELECT MAX(received_ms) FROM pushes", [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })?
+        .unwrap_or(0))
+}
+
 fn set_meta(conn: &Connection, key: &str, value: i64) -> Result<(), DbError> {
     conn.execute(
         "UPDATE meta SET value = ?2 WHERE key = ?1",
