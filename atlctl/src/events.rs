@@ -16,7 +16,14 @@ pub async fn run(args: &EventsArgs, session: &Session) -> Result<()> {
     }
     let mut listed = query.clone();
     listed.push(("sort", "last_seen".to_owned()));
+    // Following: the stream opens before the list, so nothing falls between them.
+    let stream = if args.watch {
+        Some(crate::watch::open_events(&query, session).await?)
+    } else {
+        None
+    };
     let list: List<InCluster<Event>> = session.client.list("events", &listed).await?;
+    let printed = crate::watch::Printed::of(&list.items);
     let print = Print {
         output: args.json.then_some(Output::Json),
         headers: true,
@@ -31,9 +38,9 @@ pub async fn run(args: &EventsArgs, session: &Session) -> Result<()> {
     } else if !list.items.is_empty() || args.json {
         print.list(&list.items)?;
     }
-    if args.watch {
+    if let Some(stream) = stream {
         let warnings = args.warnings;
-        crate::watch::follow_events(&query, print, session, move |e| {
+        crate::watch::follow_events(stream, &listed, printed, print, session, move |e| {
             !warnings || e.type_ == EventType::Warning
         })
         .await?;

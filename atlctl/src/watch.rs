@@ -1,7 +1,7 @@
 //! `get -w` and `events -w`: after the list, the changes master streams, printed as table rows
 //! (no header) or NDJSON [`WatchEvent`] lines.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use atlhyper_model::api::{
     InCluster, Item, List, SnapshotChange, StreamBatch, WatchEvent, WatchEventType,
@@ -137,43 +137,111 @@ fn emit<T: Printable>(changes: &[(WatchEventType, InCluster<T>)], print: Print) 
     write_out(&print.table(&items, false).render(false))
 }
 
-/// `events -w`: new and updated events as master receives them.
-pub async fn follow_events(
+/// Opens the stream `events -w` follows (before it lists, so nothing falls in between).
+///
+/// # Errors
+/// What opening the stream fails with.
+pub async fn open_events(
     query: &[(&'static str, String)],
+    session: &Session,
+) -> Result<Subscription> {
+    Subscription::open(&session.client, stream_query("events", query)).await
+}
+
+/// What `events -w` has printed: each event's newest (last seen, count), by cluster and uid.
+#[derive(Default)]
+pub struct Printed(HashMap<(String, String), (i64, u32)>);
+
+impl Printed {
+    pub fn of(items: &[InCluster<Event>]) -> Self {
+        let mut printed = Printed::default();
+        for item in items {
+            printed.fresh(item);
+        }
+        printed
+    }
+
+    /// Whether `item` is newer than what was printed of it (and notes it if so).
+    fn fresh(&mut self, item: &InCluster<Event>) -> bool {
+        let key = (item.cluster_id.clone(), item.object.uid.clone());
+        let seen = (item.object.last_seen_ms, item.object.count);
+        match self.0.get(&key) {
+            Some(held) if *held >= seen => false,
+            _ => {
+                self.0.insert(key, seen);
+                if self.0.len() > PRINTED_KEPT {
+                    // A long follow forgets the older half; such an event, listed again after
+                    // a `reset`, may print twice.
+                    let mut times: Vec<i64> = self.0.values().map(|(t, _)| *t).collect();
+                    let cut = *times.select_nth_unstable(PRINTED_KEPT / 2).1;
+                    self.0.retain(|_, (t, _)| *t >= cut);
+                }
+                true
+            }
+        }
+    }
+}
+
+/// Events `events -w` remembers having printed.
+const PRINTED_KEPT: usize = 100_000;
+
+fn change_of(event: InCluster<Event>) -> (WatchEventType, InCluster<Event>) {
+    let type_ = if event.object.count > 1 {
+        WatchEventType::Modified
+    } else {
+        WatchEventType::Added
+    };
+    (type_, event)
+}
+
+/// `events -w`: new and updated events as master receives them. When master says the stream
+/// skipped some (`reset`: the client fell behind, or master restarted), the events are listed
+/// again (`listed`: the list's query) and those newer than what was printed are printed.
+pub async fn follow_events(
+    mut stream: Subscription,
+    listed: &[(&'static str, String)],
+    mut printed: Printed,
     print: Print,
     session: &Session,
     keep: impl Fn(&Event) -> bool,
 ) -> Result<()> {
-    let mut stream = Subscription::open(&session.client, stream_query("events", query)).await?;
-    let namespace = query
+    let namespace = listed
         .iter()
         .find(|(k, _)| *k == "namespace")
         .map(|(_, v)| v.clone());
     loop {
         let event = stream.next().await?;
-        if event.event != "events" {
-            continue;
-        }
-        let batch: StreamBatch<Event> = serde_json::from_str(&event.data)
-            .map_err(|e| CliError::Failed(format!("master streamed unreadable events: {e}")))?;
-        let changes: Vec<(WatchEventType, InCluster<Event>)> = batch
-            .items
+        let arrived: Vec<InCluster<Event>> = match event.event.as_str() {
+            "events" => {
+                let batch: StreamBatch<Event> = serde_json::from_str(&event.data).map_err(|e| {
+                    CliError::Failed(format!("master streamed unreadable events: {e}"))
+                })?;
+                let cluster_id = batch.cluster_id;
+                batch
+                    .items
+                    .into_iter()
+                    .map(|object| InCluster {
+                        cluster_id: cluster_id.clone(),
+                        object,
+                    })
+                    .collect()
+            }
+            "reset" => {
+                let list: List<InCluster<Event>> = session.client.list("events", listed).await?;
+                list.items
+            }
+            _ => continue,
+        };
+        let changes: Vec<(WatchEventType, InCluster<Event>)> = arrived
             .into_iter()
-            .filter(|e| namespace.as_deref().is_none_or(|ns| e.namespace == ns) && keep(e))
-            .map(|e| {
-                let type_ = if e.count > 1 {
-                    WatchEventType::Modified
-                } else {
-                    WatchEventType::Added
-                };
-                (
-                    type_,
-                    InCluster {
-                        cluster_id: batch.cluster_id.clone(),
-                        object: e,
-                    },
-                )
+            .filter(|e| {
+                namespace
+                    .as_deref()
+                    .is_none_or(|ns| e.object.namespace == ns)
+                    && keep(&e.object)
+                    && printed.fresh(e)
             })
+            .map(change_of)
             .collect();
         emit(&changes, print)?;
     }

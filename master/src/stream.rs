@@ -73,6 +73,13 @@ pub struct Subscription {
     pub live: Live,
 }
 
+impl Subscription {
+    /// The id live items follow: where a client resumes from if it has seen nothing newer.
+    pub fn position(&self) -> u64 {
+        self.live.after
+    }
+}
+
 /// A subscriber's place in the stream.
 pub struct Live {
     hub: Arc<Hub>,
@@ -90,6 +97,11 @@ pub enum Next {
 }
 
 impl Live {
+    /// The id of the last item read (or skipped, after a lag).
+    pub fn position(&self) -> u64 {
+        self.after
+    }
+
     /// The items after the last ones read, waiting for some if there are none.
     pub async fn next(&mut self) -> Next {
         loop {

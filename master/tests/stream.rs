@@ -161,6 +161,9 @@ async fn the_resume_buffer_is_bounded_in_bytes_and_a_resumer_past_it_gets_a_rese
     };
     let mut watching = open_stream(&url, None).await;
     let mut text = String::new();
+    let (opened_at, opened) = next_block(&mut watching, &mut text).await;
+    assert_eq!(opened, "open", "a fresh stream names its position first");
+    assert!(opened_at.is_some());
     push(0).await;
     let (first_id, event) = next_block(&mut watching, &mut text).await;
     assert_eq!(event, "snapshot");
@@ -180,11 +183,17 @@ async fn the_resume_buffer_is_bounded_in_bytes_and_a_resumer_past_it_gets_a_rese
     }
     let mut resumed = open_stream(&url, Some(&first_id)).await;
     let mut text = String::new();
+    let (reset_at, event) = next_block(&mut resumed, &mut text).await;
     assert_eq!(
-        next_block(&mut resumed, &mut text).await.1,
-        "reset",
+        event, "reset",
         "the resume point fell out of the byte budget"
     );
+    drop(resumed);
+    // The reset names where it left the client: resuming from there does not reset again.
+    push(14).await;
+    let mut again = open_stream(&url, reset_at.as_deref()).await;
+    let mut text = String::new();
+    assert_eq!(next_block(&mut again, &mut text).await.1, "snapshot");
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -2,6 +2,11 @@
 //! removed), `events`, `metrics` — filtered by `cluster` and `kind`, resumable with
 //! `Last-Event-ID` (header, or `last_event_id` for clients that cannot set headers). A `reset`
 //! event means changes were missed: list again.
+//!
+//! Every event a client must resume after carries an id: a stream opened without a resume
+//! point starts with an `open` event whose id is the current position, so a connection that
+//! drops before any change still resumes (and hears `reset` if it missed some); a `reset`
+//! carries the position it skipped to, so the next reconnect does not reset again.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -43,10 +48,19 @@ fn split(value: Option<&String>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn reset(reason: String) -> Event {
+fn reset(reason: String, position: u64) -> Event {
     Event::default()
+        .id(position.to_string())
         .event("reset")
         .data(serde_json::to_string(&StreamReset { reason }).expect("serializes"))
+}
+
+/// The first event of a stream opened without a resume point.
+fn open(position: u64) -> Event {
+    Event::default()
+        .id(position.to_string())
+        .event("open")
+        .data("{}")
 }
 
 fn event(item: &StreamItem) -> Event {
@@ -96,9 +110,15 @@ pub async fn stream(
             && (kinds.is_empty() || kinds.iter().any(|k| k == item.kind))
     });
     let subscription = state.hub.subscribe(last);
-    let gap = subscription
-        .gap
-        .then(|| reset("the resume point is no longer buffered".to_owned()));
+    let position = subscription.position();
+    let gap = match last {
+        None => Some(open(position)),
+        Some(_) if subscription.gap => Some(reset(
+            "the resume point is no longer buffered".to_owned(),
+            position,
+        )),
+        Some(_) => None,
+    };
     let replay_filter = wanted.clone();
     let head = futures::stream::iter(
         gap.into_iter().chain(
@@ -124,10 +144,11 @@ pub async fn stream(
                     match live.next().await {
                         Next::Items(items) => pending.extend(items),
                         Next::Lagged(n) => {
-                            return Some((
-                                reset(format!("the client fell behind by {n} events")),
-                                (live, pending),
-                            ));
+                            let reset = reset(
+                                format!("the client fell behind by {n} events"),
+                                live.position(),
+                            );
+                            return Some((reset, (live, pending)));
                         }
                         Next::Closed => return None,
                     }

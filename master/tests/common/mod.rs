@@ -353,10 +353,17 @@ impl SseClient {
                 .unwrap()
                 .starts_with("text/event-stream")
         );
-        SseClient {
+        let mut client = SseClient {
             response,
             buffer: String::new(),
+        };
+        if last_event_id.is_none() {
+            // A fresh stream starts by naming its position.
+            let open = client.next(Duration::from_secs(5)).await.expect("open");
+            assert_eq!(open.event, "open");
+            assert!(open.id.is_some(), "{open:?}");
         }
+        client
     }
 
     /// The next event (comments such as keep-alives skipped), or `None` after `timeout`.
