@@ -370,4 +370,82 @@ mod tests {
             assert!(late >= Duration::from_secs(24) && late <= Duration::from_secs(36));
         }
     }
+
+    /// A fixture envelope's payload.
+    fn fixture(name: &str) -> Payload {
+        let path = format!(
+            "{}/../model/tests/fixtures/{name}.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let envelope: Envelope =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        envelope.payload
+    }
+
+    /// A master that takes a push of one envelope and refuses any batch of more as too large
+    /// (what a tight --max-body-bytes does); the sources it took.
+    async fn one_envelope_master() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
+        let taken: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+        let seen = taken.clone();
+        let app = axum::Router::new().route(
+            "/ingest",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let seen = seen.clone();
+                async move {
+                    let json =
+                        codec::decompress(&body, codec::ContentEncoding::Gzip, &Default::default())
+                            .unwrap();
+                    let batch: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+                    if batch.len() > 1 {
+                        return axum::http::StatusCode::PAYLOAD_TOO_LARGE;
+                    }
+                    let source = batch[0]["source"].as_str().unwrap().to_owned();
+                    seen.lock().unwrap().push(source);
+                    axum::http::StatusCode::ACCEPTED
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, taken)
+    }
+
+    #[tokio::test]
+    async fn a_refused_batch_of_several_sources_is_split_and_what_is_valid_gets_through() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (url, taken) = one_envelope_master().await;
+        let cache = Arc::new(Cache::new(1_000, Duration::from_secs(60)));
+        let Payload::Events(events) = fixture("events") else {
+            panic!("the events fixture")
+        };
+        cache.add_events(events);
+        let Payload::MetricsSnapshot(samples) = fixture("metrics_snapshot") else {
+            panic!("the metrics fixture")
+        };
+        for sample in samples {
+            cache.add_sample(sample);
+        }
+        let pusher = Pusher {
+            cache,
+            master: Master::new(&url, None, Duration::from_secs(5)),
+            cluster_id: "c1".into(),
+            schedule: [
+                (Source::Events, Duration::from_secs(60)),
+                (Source::MetricsSnapshot, Duration::from_secs(60)),
+            ]
+            .into(),
+            early: Duration::from_millis(50),
+            telemetry: Arc::new(Telemetry::new()),
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(pusher.run(shutdown.clone()));
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        shutdown.cancel();
+        running.await.unwrap();
+        let mut taken = taken.lock().unwrap().clone();
+        taken.sort();
+        taken.dedup();
+        assert_eq!(taken, ["events", "metrics_snapshot"]);
+    }
 }
