@@ -206,6 +206,9 @@ impl Pusher {
         let mut last_early: HashMap<Source, Instant> = HashMap::new();
         let mut failures = 0u32;
         let mut retry_at = start;
+        // After master refused a batch of several sources, each is pushed alone once, so one
+        // bad (or too large) source does not take the others down with it.
+        let mut split = false;
         loop {
             let now = Instant::now();
             let dirty = self.cache.dirty();
@@ -235,40 +238,41 @@ impl Pusher {
                     .collect()
             };
             if !due.is_empty() {
-                let batch = self.build(&due, crate::now_ms());
-                match self.send(&batch).await {
-                    Ok(()) => {
-                        failures = 0;
-                        for source in &batch.sources {
-                            next_full.insert(*source, now + self.schedule[source]);
-                            if dirty.contains_key(source) {
-                                last_early.insert(*source, now);
+                let groups: Vec<Vec<Source>> = if std::mem::take(&mut split) {
+                    due.iter().map(|s| vec![*s]).collect()
+                } else {
+                    vec![due]
+                };
+                for group in groups {
+                    let batch = self.build(&group, crate::now_ms());
+                    match self.send(&batch).await {
+                        Ok(()) => {
+                            failures = 0;
+                            self.settle(&batch, now, &dirty, &mut next_full, &mut last_early);
+                        }
+                        Err(PushError::Rejected { status, message }) if batch.sent.len() > 1 => {
+                            tracing::warn!(status, %message, sources = ?batch.sent, "master refused a push of several sources; pushing each alone");
+                            self.requeue(batch);
+                            split = true;
+                        }
+                        Err(PushError::Rejected { status, message }) => {
+                            tracing::error!(status, %message, sources = ?batch.sources, "master rejected a push; it is dropped");
+                            self.settle(&batch, now, &dirty, &mut next_full, &mut last_early);
+                        }
+                        Err(e) => {
+                            failures += 1;
+                            let wait = match &e {
+                                PushError::Unauthorized { .. } => Duration::from_secs(30),
+                                PushError::Throttled(wait) => *wait,
+                                _ => backoff(failures),
+                            };
+                            if failures == 1 || failures.is_power_of_two() {
+                                tracing::warn!(error = %e, failures, retry_in = ?wait, "push failed");
                             }
-                            self.cache.clean(*source, batch.built_at);
+                            retry_at = Instant::now() + wait;
+                            self.requeue(batch);
+                            break;
                         }
-                    }
-                    Err(PushError::Rejected { status, message }) => {
-                        tracing::error!(status, %message, sources = ?batch.sources, "master rejected a push; it is dropped");
-                        for source in &batch.sources {
-                            next_full.insert(*source, now + self.schedule[source]);
-                            if dirty.contains_key(source) {
-                                last_early.insert(*source, now);
-                            }
-                            self.cache.clean(*source, batch.built_at);
-                        }
-                    }
-                    Err(e) => {
-                        failures += 1;
-                        let wait = match &e {
-                            PushError::Unauthorized { .. } => Duration::from_secs(30),
-                            PushError::Throttled(wait) => *wait,
-                            _ => backoff(failures),
-                        };
-                        if failures == 1 || failures.is_power_of_two() {
-                            tracing::warn!(error = %e, failures, retry_in = ?wait, "push failed");
-                        }
-                        retry_at = Instant::now() + wait;
-                        self.requeue(batch);
                     }
                 }
                 continue;
@@ -305,6 +309,25 @@ impl Pusher {
             if let Err(e) = self.send(&batch).await {
                 tracing::warn!(error = %e, "the last push before shutdown failed");
             }
+        }
+    }
+
+    /// A push master took (or refused for good): its sources are pushed in full next at their
+    /// schedule, and clean unless they changed while it was built.
+    fn settle(
+        &self,
+        batch: &Batch,
+        now: Instant,
+        dirty: &HashMap<Source, Instant>,
+        next_full: &mut HashMap<Source, Instant>,
+        last_early: &mut HashMap<Source, Instant>,
+    ) {
+        for source in &batch.sources {
+            next_full.insert(*source, now + self.schedule[source]);
+            if dirty.contains_key(source) {
+                last_early.insert(*source, now);
+            }
+            self.cache.clean(*source, batch.built_at);
         }
     }
 
