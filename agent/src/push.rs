@@ -109,6 +109,13 @@ pub fn backoff(failures: u32) -> Duration {
     base.mul_f64(rand::rngs::StdRng::from_os_rng().random_range(0.8..1.2))
 }
 
+/// When a changed source is next pushed early: `early` after its first unpushed change
+/// (`first`), and no sooner than `early` after its last early push.
+fn early_wake(first: Instant, last_early: Option<Instant>, early: Duration) -> Instant {
+    let after = last_early.map_or(first, |t| (t + early).max(first));
+    after + early
+}
+
 pub struct Pusher {
     pub cache: Arc<Cache>,
     pub master: Master,
@@ -282,12 +289,7 @@ impl Pusher {
             let dirty_wake = dirty
                 .iter()
                 .filter(|(s, _)| ready.contains(s))
-                .map(|(s, first)| {
-                    let after = last_early
-                        .get(s)
-                        .map_or(*first, |t| (*t + self.early).max(*first));
-                    after + self.early
-                });
+                .map(|(s, first)| early_wake(*first, last_early.get(s).copied(), self.early));
             let wake = ready
                 .iter()
                 .map(|s| next_full[s])
