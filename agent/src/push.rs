@@ -473,4 +473,16 @@ mod tests {
         taken.dedup();
         assert_eq!(taken, ["events", "metrics_snapshot"]);
     }
+
+    #[test]
+    fn a_change_after_an_early_push_goes_out_one_early_push_later_not_two() {
+        let early = Duration::from_secs(1);
+        let pushed = Instant::now();
+        let first = pushed + Duration::from_millis(100);
+        // Due `early` after it changed (which is also `early` after the last early push).
+        assert_eq!(early_wake(first, Some(pushed), early), first + early);
+        // A change right at the push still waits `early` from the push.
+        assert_eq!(early_wake(pushed, Some(pushed), early), pushed + early);
+        assert_eq!(early_wake(first, None, early), first + early);
+    }
 }
