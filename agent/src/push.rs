@@ -112,8 +112,7 @@ pub fn backoff(failures: u32) -> Duration {
 /// When a changed source is next pushed early: `early` after its first unpushed change
 /// (`first`), and no sooner than `early` after its last early push.
 fn early_wake(first: Instant, last_early: Option<Instant>, early: Duration) -> Instant {
-    let after = last_early.map_or(first, |t| (t + early).max(first));
-    after + early
+    last_early.map_or(first, |t| t.max(first)) + early
 }
 
 pub struct Pusher {
@@ -220,10 +219,7 @@ impl Pusher {
             let now = Instant::now();
             let dirty = self.cache.dirty();
             let early_due = |source: &Source, first: &Instant| {
-                now >= *first + self.early
-                    && last_early
-                        .get(source)
-                        .is_none_or(|t| now >= *t + self.early)
+                now >= early_wake(*first, last_early.get(source).copied(), self.early)
             };
             // A kind still listing for the first time is not pushed (nor waited for: its first
             // list completing wakes this loop).
