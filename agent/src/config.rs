@@ -143,8 +143,10 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_AGENT_MAX_COMMAND_OUTPUT", default_value_t = 1 << 20)]
     pub max_command_output: usize,
 
-    /// File recording which commands were started, so none runs twice across restarts (put
-    /// it on a volume that outlives the container) [default: in memory only].
+    /// File recording the agent's session and which commands it started, so a restart is the
+    /// same session and runs none twice (put it on a volume that outlives the container).
+    /// Without it each run is a new session: master settles what an earlier run was given and
+    /// never reported as `unknown` [default: in memory only].
     #[arg(long, env = "ATLHYPER_AGENT_STATE_FILE")]
     pub state_file: Option<std::path::PathBuf>,
 
