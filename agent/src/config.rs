@@ -158,6 +158,10 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_AGENT_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object per line, for a log pipeline).
+    #[arg(long, env = "ATLHYPER_AGENT_LOG_FORMAT", value_enum, default_value_t = atlhyper_runtime::log::LogFormat::Text)]
+    pub log_format: atlhyper_runtime::log::LogFormat,
+
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -264,7 +268,7 @@ impl Config {
              max_body_bytes = {}\nmax_pending_events = {}\npush_timeout = {}\n\
              watch_idle_timeout = {}\nallow_commands = {}\nprotected_namespaces = {}\n\
              max_replicas = {}\nconfigmap_values = {:?}\nmax_concurrent_commands = {}\nmax_command_output = {}\nstate_file = {}\n\
-             page_size = {}\nlog = {}\n",
+             page_size = {}\nlog = {}\nlog_format = {}\n",
             self.master,
             secret(&self.token),
             self.cluster_id.as_deref().unwrap_or("<from kube-system>"),
@@ -295,6 +299,7 @@ impl Config {
                 .map_or("<memory only>".to_owned(), |p| p.display().to_string()),
             self.page_size,
             self.log,
+            self.log_format.as_str(),
         )
     }
 }

@@ -14,7 +14,8 @@ use tokio::sync::{Semaphore, mpsc};
 use tokio_util::sync::CancellationToken;
 
 use crate::operator::{self, Outcome};
-use crate::push::backoff;
+use crate::push::BACKOFF;
+use atlhyper_runtime::http::{self, Auth, HttpError, Post};
 
 /// What the cluster allows.
 #[derive(Debug, Clone)]
@@ -223,7 +224,7 @@ impl DoneLog {
 pub struct Control {
     pub http: reqwest::Client,
     pub base: String,
-    pub token: Option<String>,
+    pub auth: Auth,
     pub cluster_id: String,
     /// The agent's session ([`DoneLog::session`]), named in every poll: master settles
     /// commands delivered to an earlier session as `unknown` instead of handing them to this one.
@@ -251,17 +252,18 @@ enum PollError {
 }
 
 impl Control {
-    fn post(&self, path: &str, body: Vec<u8>, timeout: Duration) -> reqwest::RequestBuilder {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header("content-type", "application/json")
-            .timeout(timeout)
-            .body(body);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
-        request
+    async fn post(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, HttpError> {
+        let url = format!("{}{path}", self.base);
+        http::post(
+            &self.http,
+            Post::json(&url, body, &self.auth).timeout(timeout),
+        )
+        .await
     }
 
     async fn poll(&self, rv: u64, hold: Duration) -> Result<Option<CommandSet>, PollError> {
@@ -271,27 +273,28 @@ impl Control {
             session: Some(self.session.clone()),
         });
         // Master holds the poll up to its own limit (30 s by default); allow for it.
-        let response = self
+        let response = match self
             .post("/control/watch", body, hold + Duration::from_secs(30))
-            .send()
             .await
-            .map_err(|e| PollError::Unavailable(e.to_string()))?;
-        match response.status().as_u16() {
-            200 => response
-                .json::<CommandSet>()
-                .await
-                .map(Some)
-                .map_err(|e| PollError::Unavailable(format!("unreadable command set: {e}"))),
-            204 => Ok(None),
-            s @ (401 | 403) => Err(PollError::Refused(format!(
-                "{s}: {}",
-                response.text().await.unwrap_or_default()
-            ))),
-            s => Err(PollError::Unavailable(format!(
-                "{s}: {}",
-                response.text().await.unwrap_or_default()
-            ))),
+        {
+            Ok(response) => response,
+            Err(
+                e @ HttpError::Status {
+                    status: 401 | 403, ..
+                },
+            ) => {
+                return Err(PollError::Refused(e.to_string()));
+            }
+            Err(e) => return Err(PollError::Unavailable(e.to_string())),
+        };
+        if response.status().as_u16() == 204 {
+            return Ok(None);
         }
+        response
+            .json::<CommandSet>()
+            .await
+            .map(Some)
+            .map_err(|e| PollError::Unavailable(format!("unreadable command set: {e}")))
     }
 
     /// Sends one result; `Ok(false)` when master refused it for good (unknown, other
@@ -301,23 +304,20 @@ impl Control {
             cluster_id: self.cluster_id.clone(),
             results: vec![ack.clone()],
         });
-        let response = self
+        match self
             .post("/control/ack", body, Duration::from_secs(30))
-            .send()
             .await
-            .map_err(|e| e.to_string())?;
-        match response.status().as_u16() {
-            200..=299 => Ok(true),
-            400 | 403 | 404 | 409 | 413 => {
-                let status = response.status().as_u16();
-                let answer = response.text().await.unwrap_or_default();
+        {
+            Ok(_) => Ok(true),
+            Err(HttpError::Status {
+                status: status @ (400 | 403 | 404 | 409 | 413),
+                body: answer,
+                ..
+            }) => {
                 tracing::warn!(command = %ack.command_id, status, %answer, "master refused an ack; dropped");
                 Ok(false)
             }
-            s => Err(format!(
-                "{s}: {}",
-                response.text().await.unwrap_or_default()
-            )),
+            Err(e) => Err(e.to_string()),
         }
     }
 }
@@ -373,7 +373,7 @@ pub async fn run(
                 failures += 1;
                 let wait = match &e {
                     PollError::Refused(_) => Duration::from_secs(30),
-                    PollError::Unavailable(_) => backoff(failures),
+                    PollError::Unavailable(_) => BACKOFF.delay(failures),
                 };
                 if failures == 1 || failures.is_power_of_two() {
                     tracing::warn!(error = %e, failures, retry_in = ?wait, "command poll failed");
@@ -493,7 +493,7 @@ async fn send_acks(control: Arc<Control>, mut acks: mpsc::UnboundedReceiver<Ack>
                         tracing::error!(command = %ack.command_id, "giving up on an ack; master will expire the command");
                         break;
                     }
-                    tokio::time::sleep(backoff(failures)).await;
+                    tokio::time::sleep(BACKOFF.delay(failures)).await;
                 }
             }
         }

@@ -33,12 +33,7 @@ use crate::cache::Cache;
 use crate::push::{Master, Pusher};
 use crate::telemetry::Telemetry;
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use atlhyper_runtime::now_ms;
 
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
@@ -213,15 +208,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         ))
     })?;
     let control = Arc::new(control::Control {
-        http: reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            // Below master's default --idle-timeout (60 s): the client lets a pooled
-            // connection go before master closes it under a request.
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| StartError::Config(format!("an HTTP client: {e}")))?,
+        http: atlhyper_runtime::http::client(None),
         base: config.master.trim_end_matches('/').to_owned(),
-        token: config.token.clone(),
+        auth: atlhyper_runtime::http::Auth::bearer(config.token.as_deref()),
         cluster_id: cluster_id.clone(),
         session: done.session().to_owned(),
     });

@@ -9,13 +9,7 @@ async fn main() -> ExitCode {
         print!("{}", config.render());
         return ExitCode::SUCCESS;
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    atlhyper_runtime::log::init(&config.log, config.log_format);
     let running = match atlhyper_agent::start(&config).await {
         Ok(running) => running,
         Err(e) => {
@@ -24,12 +18,7 @@ async fn main() -> ExitCode {
         }
     };
     println!("http://{}", running.addr);
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    atlhyper_runtime::signals::terminated().await;
     running.stop().await;
     ExitCode::SUCCESS
 }

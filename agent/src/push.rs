@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 use atlhyper_model::codec;
 use atlhyper_model::resources::Event;
 use atlhyper_model::{Envelope, Payload, Source};
-use rand::{Rng as _, SeedableRng as _};
+use atlhyper_runtime::Backoff;
+use atlhyper_runtime::http::{self, Auth, HttpError, Post};
 use tokio_util::sync::CancellationToken;
 
 use crate::cache::Cache;
@@ -38,20 +39,15 @@ pub enum PushError {
 pub struct Master {
     client: reqwest::Client,
     url: String,
-    token: Option<String>,
+    auth: Auth,
 }
 
 impl Master {
     pub fn new(base: &str, token: Option<String>, timeout: Duration) -> Self {
         Master {
-            client: reqwest::Client::builder()
-                .timeout(timeout)
-                // Below master's default --idle-timeout (60 s).
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build()
-                .expect("an HTTP client without custom TLS builds"),
+            client: http::client(Some(timeout)),
             url: format!("{}/ingest", base.trim_end_matches('/')),
-            token,
+            auth: Auth::bearer(token.as_deref()),
         }
     }
 
@@ -60,54 +56,26 @@ impl Master {
     /// # Errors
     /// [`PushError`] by what master (or the network) answered.
     pub async fn push(&self, body: Vec<u8>) -> Result<(), PushError> {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .header("content-encoding", "gzip")
-            .body(body);
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
+        let post = Post::json(&self.url, body, &self.auth).gzip();
+        match http::post(&self.client, post).await {
+            Ok(_) => Ok(()),
+            Err(HttpError::Unreachable(e)) => Err(PushError::Unavailable(e)),
+            Err(HttpError::Status {
+                status,
+                retry_after,
+                body: message,
+            }) => Err(match (status, retry_after) {
+                (429 | 503, Some(wait)) => PushError::Throttled(wait),
+                (401 | 403, _) => PushError::Unauthorized { status, message },
+                (400 | 413 | 415, _) => PushError::Rejected { status, message },
+                _ => PushError::Unavailable(format!("{status}: {message}")),
+            }),
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| PushError::Unavailable(e.to_string()))?;
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        let retry_after = response
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(|s| Duration::from_secs(s.min(300)));
-        if let (429 | 503, Some(wait)) = (status, retry_after) {
-            return Err(PushError::Throttled(wait));
-        }
-        let message: String = response
-            .text()
-            .await
-            .unwrap_or_default()
-            .chars()
-            .take(500)
-            .collect();
-        Err(match status {
-            401 | 403 => PushError::Unauthorized { status, message },
-            400 | 413 | 415 => PushError::Rejected { status, message },
-            _ => PushError::Unavailable(format!("{status}: {message}")),
-        })
     }
 }
 
-/// The wait after `failures` failed pushes in a row: doubling from one second up to 30 s,
-/// with ±20 % jitter so a fleet of agents does not return in step.
-pub fn backoff(failures: u32) -> Duration {
-    let base = Duration::from_secs(1) * (1u32 << failures.clamp(1, 6).saturating_sub(1));
-    let base = base.min(Duration::from_secs(30));
-    base.mul_f64(rand::rngs::StdRng::from_os_rng().random_range(0.8..1.2))
-}
+/// The agent's back-off after failed pushes and polls: one second, doubling to half a minute.
+pub const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
 
 /// When a changed source is next pushed early: `early` after its first unpushed change
 /// (`first`), and no sooner than `early` after its last early push.
@@ -267,7 +235,7 @@ impl Pusher {
                             let wait = match &e {
                                 PushError::Unauthorized { .. } => Duration::from_secs(30),
                                 PushError::Throttled(wait) => *wait,
-                                _ => backoff(failures),
+                                _ => BACKOFF.delay(failures),
                             };
                             if failures == 1 || failures.is_power_of_two() {
                                 tracing::warn!(error = %e, failures, retry_in = ?wait, "push failed");
@@ -380,16 +348,6 @@ mod tests {
             matches!(e, PushError::Throttled(wait) if wait == Duration::from_secs(7)),
             "{e:?}"
         );
-    }
-
-    #[test]
-    fn backoff_grows_to_half_a_minute_with_jitter() {
-        for _ in 0..50 {
-            let first = backoff(1);
-            assert!(first >= Duration::from_millis(800) && first <= Duration::from_millis(1200));
-            let late = backoff(20);
-            assert!(late >= Duration::from_secs(24) && late <= Duration::from_secs(36));
-        }
     }
 
     /// A fixture envelope's payload.

@@ -88,11 +88,7 @@ pub fn query(
     Ok(query)
 }
 
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
+pub use atlhyper_runtime::now_ms;
 
 pub async fn run(args: &GetArgs, session: &Session) -> Result<()> {
     let resource = Resource::parse(&args.resource)?;

@@ -67,6 +67,10 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_KUBESIM_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object per line, for a log pipeline).
+    #[arg(long, env = "ATLHYPER_KUBESIM_LOG_FORMAT", value_enum, default_value_t = atlhyper_runtime::log::LogFormat::Text)]
+    pub log_format: atlhyper_runtime::log::LogFormat,
+
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -104,7 +108,7 @@ impl Config {
         let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "<unset>".to_owned());
         format!(
             "scenario = {}\nlisten = {}\nkubeconfig_out = {}\ntoken = {}\nspeed = {}\nseed = {}\n\
-             push_node_metrics = {}\nnode_metrics_token = {}\nlog = {}\n",
+             push_node_metrics = {}\nnode_metrics_token = {}\nlog = {}\nlog_format = {}\n",
             self.scenario,
             self.listen,
             self.kubeconfig_out
@@ -116,6 +120,7 @@ impl Config {
             opt(&self.push_node_metrics),
             redacted(&self.node_metrics_token),
             self.log,
+            self.log_format.as_str(),
         )
     }
 

@@ -31,13 +31,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
         print!("{}", config.render());
         return Ok(ExitCode::SUCCESS);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    atlhyper_runtime::log::init(&config.log, config.log_format);
     let running = match kubesim::start(&config, kubesim::sim::SimOptions::default()).await {
         Ok(running) => running,
         Err(e) => {
@@ -54,22 +48,7 @@ async fn serve() -> anyhow::Result<ExitCode> {
     // The first line on stdout is the URL, for scripts that start kubesim on port 0.
     println!("{}", running.url);
     std::io::stdout().flush()?;
-    shutdown_signal().await;
+    atlhyper_runtime::signals::terminated().await;
     running.stop().await;
     Ok(ExitCode::SUCCESS)
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
 }

@@ -24,12 +24,7 @@ fn cluster_id(cluster: usize) -> String {
     format!("c{cluster:04}")
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64
-}
+use atlhyper_master::datasource::now_ms;
 
 fn fixture(source: &str) -> Value {
     let path = format!(

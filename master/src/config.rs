@@ -187,6 +187,10 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_MASTER_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object per line, for a log pipeline).
+    #[arg(long, env = "ATLHYPER_MASTER_LOG_FORMAT", value_enum, default_value_t = atlhyper_runtime::log::LogFormat::Text)]
+    pub log_format: atlhyper_runtime::log::LogFormat,
+
     /// Fault injection for tests: hold every database commit this long (a slow disk's fsync).
     #[arg(long, env = "ATLHYPER_MASTER_COMMIT_DELAY", default_value = "0s", value_parser = duration, hide = true)]
     pub commit_delay: Duration,
@@ -342,7 +346,7 @@ impl Config {
              hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nstream_buffer_bytes = {}\nheader_timeout = {}\n\
              idle_timeout = {}\nmax_connections = {}\ncommand_rate = {}\ncommand_burst = {}\n\
              max_open_commands = {}\nmax_command_rows = {}\naudit_ttl = {}\nmax_audit_rows = {}\n\
-             body_timeout = {}\nlog = {}\n",
+             body_timeout = {}\nlog = {}\nlog_format = {}\n",
             self.listen,
             self.db_path().display(),
             self.db_max_bytes,
@@ -380,6 +384,7 @@ impl Config {
             self.max_audit_rows,
             d(self.body_timeout),
             self.log,
+            self.log_format.as_str(),
         )
     }
 }

@@ -111,12 +111,7 @@ impl ReceiveClock {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use atlhyper_runtime::now_ms;
 
 /// Averages points into `step_ms` buckets aligned on `from_ms` (temperature: the maximum), as
 /// the database does for rows.

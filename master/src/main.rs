@@ -10,13 +10,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         print!("{}", config.render());
         return Ok(ExitCode::SUCCESS);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    atlhyper_runtime::log::init(&config.log, config.log_format);
     if let Some(atlhyper_master::MasterCommand::ResetAdminToken { name }) = &config.command {
         let name = name.clone().unwrap_or_else(|| {
             format!(
@@ -57,7 +51,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             "atlhyper-master: first start: admin token (shown once, store it now):\n  {token}"
         );
     }
-    shutdown_signal().await;
+    atlhyper_runtime::signals::terminated().await;
     running.stop().await;
     Ok(ExitCode::SUCCESS)
 }
@@ -71,14 +65,4 @@ fn chain(e: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     message
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term.recv() => {}
-    }
 }

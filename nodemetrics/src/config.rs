@@ -85,6 +85,10 @@ pub struct Config {
     #[arg(long, env = "ATLHYPER_NODEMETRICS_LOG", default_value = "info")]
     pub log: String,
 
+    /// Log lines as `text` (for people) or `json` (one object per line, for a log pipeline).
+    #[arg(long, env = "ATLHYPER_NODEMETRICS_LOG_FORMAT", value_enum, default_value_t = atlhyper_runtime::log::LogFormat::Text)]
+    pub log_format: atlhyper_runtime::log::LogFormat,
+
     /// Print the effective configuration (secrets redacted) and exit.
     #[arg(long)]
     pub print_config: bool,
@@ -131,7 +135,7 @@ impl Config {
     pub fn render(&self) -> String {
         format!(
             "agent = {}\ntoken = {}\ninterval = {}\nnode_name = {}\nhost_root = {}\n\
-             exclude_interfaces = {}\ntop_processes = {}\npush_timeout = {}\nlog = {}\n",
+             exclude_interfaces = {}\ntop_processes = {}\npush_timeout = {}\nlog = {}\nlog_format = {}\n",
             self.agent,
             if self.token.is_some() {
                 "<redacted>"
@@ -145,6 +149,7 @@ impl Config {
             self.top_processes,
             humantime::format_duration(self.push_timeout),
             self.log,
+            self.log_format.as_str(),
         )
     }
 }

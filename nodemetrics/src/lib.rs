@@ -25,12 +25,7 @@ use crate::host::Host;
 use crate::push::Pusher;
 use crate::sampler::{SampleOptions, Sampler};
 
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+pub use atlhyper_runtime::now_ms;
 
 /// The sampler a configuration describes.
 pub fn sampler(config: &Config) -> Sampler {
@@ -95,7 +90,8 @@ pub async fn run(config: Config, shutdown: CancellationToken) {
                 if failures == 1 || failures.is_power_of_two() {
                     tracing::warn!(error = %e, failures, "push failed; keeping the newest sample");
                 }
-                next_push = tokio::time::Instant::now() + push::backoff(config.interval, failures);
+                next_push =
+                    tokio::time::Instant::now() + push::backoff(config.interval).delay(failures);
             }
         }
     }

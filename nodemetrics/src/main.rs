@@ -14,13 +14,7 @@ async fn main() -> ExitCode {
         eprintln!("atlhyper-nodemetrics: {e}");
         return ExitCode::from(2);
     }
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    atlhyper_runtime::log::init(&config.log, config.log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
     if config.once {
         let sample = match atlhyper_nodemetrics::sample_once(&config, Duration::from_secs(1)).await
@@ -44,12 +38,7 @@ async fn main() -> ExitCode {
     let shutdown = tokio_util::sync::CancellationToken::new();
     let signal = shutdown.clone();
     tokio::spawn(async move {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-            .expect("installing a SIGTERM handler");
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
+        atlhyper_runtime::signals::terminated().await;
         signal.cancel();
     });
     tracing::info!(node = %config.node(), agent = %config.agent, interval = ?config.interval, "sampling");
