@@ -1,8 +1,8 @@
 //! The resource kinds `atlctl get` knows, their names and aliases, and how each prints as a
 //! table row — the columns kubectl shows for the same kind.
 
-use atlhyper_kube_summary::human_duration;
 use atlhyper_model::api::{ClusterSummary, CommandInfo, ListKind};
+use atlhyper_model::human_duration;
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, IngressBackend, Namespace, Node, Pod, Service,
 };

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod console;
 pub mod context;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;
 mod events;
@@ -77,7 +78,14 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Logs(args) => exec::logs(args, &Session::new(&cli.global)?).await,
         Command::Describe(args) => exec::describe(args, &Session::new(&cli.global)?).await,
         Command::Config(command) => config(command, &cli.global),
+        #[cfg(feature = "demo")]
         Command::Demo(args) => demo::run(args, cli.readonly).await,
+        #[cfg(not(feature = "demo"))]
+        Command::Demo(_) => Err(CliError::Usage(
+            "this atlctl was built without the demo (cargo feature `demo`); build it with \
+             `cargo build -p atlctl` (the default features) to get `atlctl demo`"
+                .to_owned(),
+        )),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             clap_complete::generate(*shell, &mut Cli::command(), "atlctl", &mut out);

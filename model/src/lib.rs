@@ -14,6 +14,7 @@ pub mod api;
 pub mod auth;
 pub mod codec;
 mod command;
+mod duration;
 mod envelope;
 mod metrics;
 pub mod quantity;
@@ -26,6 +27,7 @@ pub use command::{
     Ack, AckBatch, AckStatus, Command, CommandKind, CommandSet, CommandStatus, ObjectKind,
     WatchRequest, cap_output,
 };
+pub use duration::human_duration;
 pub use envelope::{Envelope, Payload, PreEncodedEnvelope, ProtocolVersion};
 pub use metrics::{
     CpuMetrics, DiskIoMetrics, FilesystemMetrics, MemoryMetrics, NetworkMetrics,

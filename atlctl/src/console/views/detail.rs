@@ -1,8 +1,8 @@
 //! The detail screens: a node (chart over a range from master's history, then its numbers, pods
 //! and events), a pod (containers and events), and text from the cluster (logs, describe).
 
-use atlhyper_kube_summary::human_duration;
 use atlhyper_model::api::InCluster;
+use atlhyper_model::human_duration;
 use atlhyper_model::resources::{Event, EventType};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

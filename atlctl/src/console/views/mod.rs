@@ -4,7 +4,7 @@
 mod detail;
 mod table;
 
-use atlhyper_kube_summary::human_duration;
+use atlhyper_model::human_duration;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
