@@ -6,9 +6,9 @@
 //! copies bytes rather than cloning and re-serializing thousands of objects each time, which is
 //! most of what an agent with a busy cluster would otherwise spend its CPU on.
 
+use parking_lot::Mutex;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::marker::PhantomData;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -139,7 +139,7 @@ macro_rules! kind_fields {
             pub fn contains(&self, source: Source, key: &str) -> bool {
                 match source {
                     $(Source::$source => {
-                        self.$field.lock().expect("cache lock").items.contains_key(key)
+                        self.$field.lock().items.contains_key(key)
                     })*
                     _ => false,
                 }
@@ -149,17 +149,17 @@ macro_rules! kind_fields {
             /// events and node samples always.
             pub fn is_ready(&self, source: Source) -> bool {
                 match source {
-                    $(Source::$source => self.$field.lock().expect("cache lock").synced,)*
+                    $(Source::$source => self.$field.lock().synced,)*
                     _ => true,
                 }
             }
 
             /// Objects held per kind, and whether every watch has listed once.
             pub fn counts(&self) -> (Vec<(Source, usize)>, bool) {
-                let mut all_synced = *self.events_synced.lock().expect("cache lock");
+                let mut all_synced = *self.events_synced.lock();
                 let mut counts = Vec::new();
                 $(
-                    let kind = self.$field.lock().expect("cache lock");
+                    let kind = self.$field.lock();
                     all_synced &= kind.synced;
                     counts.push((Source::$source, kind.items.len()));
                 )*
@@ -208,7 +208,7 @@ impl Cache {
         ts_ms: i64,
         out: &mut Vec<u8>,
     ) -> Option<usize> {
-        let kind = S::slot(self).lock().expect("cache lock");
+        let kind = S::slot(self).lock();
         if !kind.synced {
             return None;
         }
@@ -227,7 +227,6 @@ impl Cache {
         let now = Instant::now();
         self.dirty
             .lock()
-            .expect("cache lock")
             .entry(source)
             .and_modify(|(_, last)| *last = now)
             .or_insert((now, now));
@@ -238,7 +237,6 @@ impl Cache {
     pub fn dirty(&self) -> HashMap<Source, Instant> {
         self.dirty
             .lock()
-            .expect("cache lock")
             .iter()
             .map(|(source, (first, _))| (*source, *first))
             .collect()
@@ -247,7 +245,7 @@ impl Cache {
     /// Clears a source's dirty mark if its last change came before the push was built
     /// (`built_at`); a change during the push keeps it dirty, to be pushed again at once.
     pub fn clean(&self, source: Source, built_at: Instant) {
-        let mut dirty = self.dirty.lock().expect("cache lock");
+        let mut dirty = self.dirty.lock();
         if dirty
             .get(&source)
             .is_some_and(|(_, last)| *last <= built_at)
@@ -260,7 +258,7 @@ impl Cache {
     pub fn apply<S: Cached>(&self, change: Change<S>) {
         // Encoded before the lock is taken: the pusher may be waiting for it.
         let change = change.map(|item| encode(&item));
-        let mut kind = S::slot(self).lock().expect("cache lock");
+        let mut kind = S::slot(self).lock();
         let changed = match change {
             Change::Apply(key, item) => {
                 let changed = kind.items.get(&key).map(|old| old.get()) != Some(item.get());
@@ -294,7 +292,7 @@ impl Cache {
 
     /// Queues new or updated events; past the cap the oldest queued are dropped (and counted).
     pub fn add_events(&self, events: impl IntoIterator<Item = Event>) {
-        let mut pending = self.events.lock().expect("cache lock");
+        let mut pending = self.events.lock();
         let mut any = false;
         for event in events {
             any = true;
@@ -321,12 +319,12 @@ impl Cache {
     }
 
     pub fn events_synced(&self) {
-        *self.events_synced.lock().expect("cache lock") = true;
+        *self.events_synced.lock() = true;
     }
 
     /// Takes the queued events (oldest first).
     pub fn take_events(&self) -> Vec<Event> {
-        let mut pending = self.events.lock().expect("cache lock");
+        let mut pending = self.events.lock();
         let order = std::mem::take(&mut pending.order);
         let mut by_uid = std::mem::take(&mut pending.by_uid);
         order
@@ -338,7 +336,7 @@ impl Cache {
     /// Puts back events a failed push carried, unless a newer sighting came meanwhile.
     pub fn return_events(&self, events: Vec<Event>) {
         let newer: Vec<Event> = {
-            let pending = self.events.lock().expect("cache lock");
+            let pending = self.events.lock();
             events
                 .into_iter()
                 .filter(|e| !pending.by_uid.contains_key(&e.uid))
@@ -348,7 +346,7 @@ impl Cache {
     }
 
     pub fn pending_events(&self) -> usize {
-        self.events.lock().expect("cache lock").by_uid.len()
+        self.events.lock().by_uid.len()
     }
 
     /// Keeps a node's sample (the latest per node); returns whether the node is new.
@@ -356,7 +354,6 @@ impl Cache {
         let new = self
             .samples
             .lock()
-            .expect("cache lock")
             .insert(sample.node.clone(), (Instant::now(), sample))
             .is_none();
         // A node seen for the first time goes out early; later samples ride the 5 s schedule.
@@ -368,7 +365,7 @@ impl Cache {
 
     /// The latest sample of each node heard from within the node TTL (older ones are dropped).
     pub fn samples(&self) -> Vec<NodeMetricsSnapshot> {
-        let mut samples = self.samples.lock().expect("cache lock");
+        let mut samples = self.samples.lock();
         samples.retain(|_, (at, _)| at.elapsed() <= self.node_ttl);
         let mut out: Vec<NodeMetricsSnapshot> = samples.values().map(|(_, s)| s.clone()).collect();
         out.sort_by(|a, b| a.node.cmp(&b.node));
@@ -378,7 +375,7 @@ impl Cache {
     /// Whether the cluster has a node of this name (nodemetrics samples of others are kept,
     /// but flagged).
     pub fn knows_node(&self, name: &str) -> bool {
-        let nodes = self.nodes.lock().expect("cache lock");
+        let nodes = self.nodes.lock();
         !nodes.synced || nodes.items.contains_key(name)
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io::Write as _;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use atlhyper_model::codec;
@@ -388,13 +390,13 @@ pub async fn run(
         failures = 0;
         rv = set.rv;
         for command in set.commands {
-            if in_flight.lock().expect("lock").contains(&command.id) {
+            if in_flight.lock().contains(&command.id) {
                 continue;
             }
             // At most once: a command (or its idempotency key) started before is not run again.
-            let seen = done.lock().expect("lock").seen(&command);
+            let seen = done.lock().seen(&command);
             if let Some(first) = seen {
-                let earlier = done.lock().expect("lock").started_by_an_earlier_run(&first);
+                let earlier = done.lock().started_by_an_earlier_run(&first);
                 let outcome = if first != command.id {
                     Outcome::ok(format!(
                         "not run: the same request (idempotency key) already ran as {first}"
@@ -423,7 +425,7 @@ pub async fn run(
                 let _ = ack_tx.send(ack_of(&command, Outcome::rejected(why)));
                 continue;
             }
-            if let Err(e) = done.lock().expect("lock").start(&command) {
+            if let Err(e) = done.lock().start(&command) {
                 tracing::error!(command = %command.id, error = %e, "cannot record the command's start; not running it");
                 let _ = ack_tx.send(ack_of(
                     &command,
@@ -431,7 +433,7 @@ pub async fn run(
                 ));
                 continue;
             }
-            in_flight.lock().expect("lock").insert(command.id.clone());
+            in_flight.lock().insert(command.id.clone());
             let (kube, settings, limit, in_flight, ack_tx) = (
                 kube.clone(),
                 settings.clone(),
@@ -466,7 +468,7 @@ pub async fn run(
                 });
                 tracing::info!(command = %command.id, status = ?outcome.status, message = %outcome.message, "command finished");
                 let _ = ack_tx.send(ack_of(&command, outcome));
-                in_flight.lock().expect("lock").remove(&command.id);
+                in_flight.lock().remove(&command.id);
             });
         }
         while running.try_join_next().is_some() {}

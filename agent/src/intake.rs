@@ -163,7 +163,6 @@ async fn readyz(State(intake): State<Arc<Intake>>) -> Response {
         .telemetry
         .last_push_ok
         .lock()
-        .expect("telemetry lock")
         .is_some_and(|t| t.elapsed() <= intake.fresh_push);
     match (synced, pushed) {
         (true, true) => json(StatusCode::OK, serde_json::json!({"status": "ready"})),

@@ -214,7 +214,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         cluster_id: cluster_id.clone(),
         session: done.session().to_owned(),
     });
-    let done = Arc::new(std::sync::Mutex::new(done));
+    let done = Arc::new(parking_lot::Mutex::new(done));
     tasks.push(tokio::spawn(control::run(
         control,
         command_client,

@@ -363,8 +363,8 @@ mod tests {
 
     /// A master that takes a push of one envelope and refuses any batch of more as too large
     /// (what a tight --max-body-bytes does); the sources it took.
-    async fn one_envelope_master() -> (String, Arc<std::sync::Mutex<Vec<String>>>) {
-        let taken: Arc<std::sync::Mutex<Vec<String>>> = Arc::default();
+    async fn one_envelope_master() -> (String, Arc<parking_lot::Mutex<Vec<String>>>) {
+        let taken: Arc<parking_lot::Mutex<Vec<String>>> = Arc::default();
         let seen = taken.clone();
         let app = axum::Router::new().route(
             "/ingest",
@@ -379,7 +379,7 @@ mod tests {
                         return axum::http::StatusCode::PAYLOAD_TOO_LARGE;
                     }
                     let source = batch[0]["source"].as_str().unwrap().to_owned();
-                    seen.lock().unwrap().push(source);
+                    seen.lock().push(source);
                     axum::http::StatusCode::ACCEPTED
                 }
             }),
@@ -422,7 +422,7 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(1_500)).await;
         shutdown.cancel();
         running.await.unwrap();
-        let mut taken = taken.lock().unwrap().clone();
+        let mut taken = taken.lock().clone();
         taken.sort();
         taken.dedup();
         assert_eq!(taken, ["events", "metrics_snapshot"]);

@@ -1,8 +1,8 @@
 //! Bearer tokens: users (with a role) and agents (bound to one cluster). Tokens are random,
 //! shown once, and kept only as SHA-256 hashes; master never logs one.
 
+use parking_lot::RwLock;
 use std::collections::HashMap;
-use std::sync::RwLock;
 
 use atlhyper_model::api::Role;
 use base64::Engine as _;
@@ -58,35 +58,27 @@ pub struct Tokens {
 impl Tokens {
     /// Who presents this token, if anyone.
     pub fn lookup(&self, token: &str) -> Option<Principal> {
-        self.by_hash
-            .read()
-            .expect("token lock")
-            .get(&hash(token))
-            .cloned()
+        self.by_hash.read().get(&hash(token)).cloned()
     }
 
     pub fn insert(&self, token_hash: String, principal: Principal) {
-        self.by_hash
-            .write()
-            .expect("token lock")
-            .insert(token_hash, principal);
+        self.by_hash.write().insert(token_hash, principal);
     }
 
     pub fn remove(&self, token_hash: &str) {
-        self.by_hash.write().expect("token lock").remove(token_hash);
+        self.by_hash.write().remove(token_hash);
     }
 
     /// Forgets every token of a cluster's agent.
     pub fn remove_cluster(&self, cluster_id: &str) {
         self.by_hash
             .write()
-            .expect("token lock")
             .retain(|_, p| !matches!(p, Principal::Agent { cluster_id: c } if c == cluster_id));
     }
 
     /// Whether any admin token is live.
     pub fn has_admin(&self) -> bool {
-        self.by_hash.read().expect("token lock").values().any(|p| {
+        self.by_hash.read().values().any(|p| {
             matches!(
                 p,
                 Principal::User {

@@ -4,7 +4,9 @@
 //! own command.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::Duration;
 
 use atlhyper_model::api::{AckOutcome, AckReceipt, AuditRecord, CommandInfo, Role};
@@ -140,7 +142,7 @@ fn apply_changes(queues: &Queues, hub: &Hub, cluster_id: &str, changed: &[Comman
         return;
     }
     {
-        let mut queues = queues.lock().expect("queue lock");
+        let mut queues = queues.lock();
         if let Some(queue) = queues.get_mut(cluster_id) {
             for info in changed {
                 if let Some((_, held)) = queue.items.get_mut(&info.command.id) {
@@ -192,7 +194,7 @@ impl Commands {
     pub async fn load(&self, now_ms: i64) -> Result<usize, DbError> {
         let since = now_ms - self.limits.keep.as_millis() as i64;
         let (commands, versions) = self.db.read(move |conn| rows::load(conn, since)).await?;
-        let mut queues = self.queues.lock().expect("queue lock");
+        let mut queues = self.queues.lock();
         for (cluster, rv) in versions {
             queues.insert(cluster, Queue::new(rv));
         }
@@ -211,7 +213,7 @@ impl Commands {
 
     /// Forgets a deleted cluster's queue (its rows went with the cluster's).
     pub fn remove_cluster(&self, cluster_id: &str) {
-        self.queues.lock().expect("queue lock").remove(cluster_id);
+        self.queues.lock().remove(cluster_id);
     }
 
     /// The command `user` queued in `cluster_id` under `key` (memory first, then the
@@ -227,7 +229,7 @@ impl Commands {
         kind: &CommandKind,
     ) -> Result<Option<CommandInfo>, CreateError> {
         let held = {
-            let queues = self.queues.lock().expect("queue lock");
+            let queues = self.queues.lock();
             queues.get(cluster_id).and_then(|q| {
                 let id = q.keys.get(&(user.to_owned(), key.to_owned()))?;
                 q.items.get(id).map(|(_, info)| info.clone())
@@ -273,7 +275,7 @@ impl Commands {
             return Ok((existing, false));
         }
         let rv = {
-            let queues = self.queues.lock().expect("queue lock");
+            let queues = self.queues.lock();
             let queue = queues.get(cluster_id);
             let open = queue.map_or(0, |q| {
                 q.items
@@ -324,7 +326,7 @@ impl Commands {
                 },
                 move |()| {
                     {
-                        let mut queues = queues.lock().expect("queue lock");
+                        let mut queues = queues.lock();
                         let queue = queues
                             .entry(info.command.cluster_id.clone())
                             .or_insert_with(|| Queue::new(0));
@@ -358,7 +360,7 @@ impl Commands {
     }
 
     fn find(&self, id: &str) -> Option<CommandInfo> {
-        let queues = self.queues.lock().expect("queue lock");
+        let queues = self.queues.lock();
         queues
             .values()
             .find_map(|q| q.items.get(id).map(|(_, info)| info.clone()))
@@ -372,7 +374,7 @@ impl Commands {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let found = {
-                let queues = self.queues.lock().expect("queue lock");
+                let queues = self.queues.lock();
                 queues.values().find_map(|q| {
                     q.items
                         .get(id)
@@ -396,7 +398,7 @@ impl Commands {
 
     /// The commands of a cluster (all clusters when `None`), newest first.
     pub fn list(&self, cluster_id: Option<&str>) -> Vec<CommandInfo> {
-        let queues = self.queues.lock().expect("queue lock");
+        let queues = self.queues.lock();
         let mut all: Vec<CommandInfo> = queues
             .iter()
             .filter(|(c, _)| cluster_id.is_none_or(|id| id == c.as_str()))
@@ -433,7 +435,7 @@ impl Commands {
         loop {
             self.expire(now_ms()).await?;
             let (run, mut changed) = {
-                let mut queues = self.queues.lock().expect("queue lock");
+                let mut queues = self.queues.lock();
                 let queue = queues
                     .entry(cluster_id.to_owned())
                     .or_insert_with(|| Queue::new(0));
@@ -474,7 +476,7 @@ impl Commands {
         }
         let now = now_ms();
         let (rv, open, delivered) = {
-            let queues = self.queues.lock().expect("queue lock");
+            let queues = self.queues.lock();
             let queue = &queues[cluster_id];
             let mut open: Vec<(u64, CommandInfo)> = queue
                 .items
@@ -522,7 +524,7 @@ impl Commands {
         // What is still open now: a command settled (or its cluster deleted) while the
         // deliveries were written is not handed out.
         let open: Vec<Command> = {
-            let queues = self.queues.lock().expect("queue lock");
+            let queues = self.queues.lock();
             let queue = queues.get(cluster_id);
             open.into_iter()
                 .filter(|(_, i)| {
@@ -555,7 +557,7 @@ impl Commands {
         let mut settled = Vec::new();
         let mut outcomes = Vec::new();
         {
-            let queues = self.queues.lock().expect("queue lock");
+            let queues = self.queues.lock();
             for ack in &results {
                 let found = queues
                     .iter()
@@ -674,7 +676,7 @@ impl Commands {
     /// database's purge deletes at the same instant (master calls both together).
     pub fn forget(&self, now_ms: i64) {
         let keep_ms = self.limits.keep.as_millis() as i64;
-        let mut queues = self.queues.lock().expect("queue lock");
+        let mut queues = self.queues.lock();
         // The newest `max_settled` settled commands stay, as in the database.
         let mut settled: Vec<i64> = queues
             .values()
@@ -707,7 +709,7 @@ impl Commands {
     /// report them (if it does after all, its report stands).
     async fn orphan(&self, cluster_id: &str, session: &str, now_ms: i64) -> Result<(), DbError> {
         let orphans: Vec<(CommandInfo, CommandStatus)> = {
-            let queues = self.queues.lock().expect("queue lock");
+            let queues = self.queues.lock();
             let Some(queue) = queues.get(cluster_id) else {
                 return Ok(());
             };
@@ -751,7 +753,7 @@ impl Commands {
     pub async fn expire(&self, now_ms: i64) -> Result<(), DbError> {
         let ttl_ms = self.limits.ttl.as_millis() as i64;
         let overdue: Vec<(CommandInfo, CommandStatus)> = {
-            let queues = self.queues.lock().expect("queue lock");
+            let queues = self.queues.lock();
             queues
                 .values()
                 .flat_map(|q| q.items.values())

@@ -5,7 +5,9 @@
 //! immutable snapshots and work on them unlocked.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
+
+use parking_lot::RwLock;
 
 use atlhyper_model::api::{
     ClusterCounts, ClusterSummary, MetricPoint, SnapshotChange, SourceStatus,
@@ -141,7 +143,7 @@ impl Store {
 
     /// Registers a cluster (a no-op if it is known).
     pub fn add_cluster(&self, info: ClusterInfo) {
-        let mut clusters = self.clusters.write().expect("store lock");
+        let mut clusters = self.clusters.write();
         clusters
             .entry(info.id.clone())
             .or_insert_with(|| ClusterEntry {
@@ -154,18 +156,18 @@ impl Store {
 
     /// Forgets a cluster and everything held for it.
     pub fn remove_cluster(&self, id: &str) {
-        self.clusters.write().expect("store lock").remove(id);
-        let mut events = self.events.write().expect("store lock");
+        self.clusters.write().remove(id);
+        let mut events = self.events.write();
         events.by_key.retain(|(cluster, _), _| cluster != id);
         events.order.retain(|(_, cluster, _)| cluster != id);
         drop(events);
-        let mut metrics = self.metrics.write().expect("store lock");
+        let mut metrics = self.metrics.write();
         metrics.nodes.retain(|(cluster, _), _| cluster != id);
         metrics.points = metrics.nodes.values().map(|s| s.points.len()).sum();
     }
 
     pub fn has_cluster(&self, id: &str) -> bool {
-        self.clusters.read().expect("store lock").contains_key(id)
+        self.clusters.read().contains_key(id)
     }
 
     /// Records that a push of `source` arrived (for last-seen and staleness).
@@ -177,7 +179,7 @@ impl Store {
         ts_ms: i64,
         items: u64,
     ) {
-        let mut clusters = self.clusters.write().expect("store lock");
+        let mut clusters = self.clusters.write();
         if let Some(entry) = clusters.get_mut(cluster_id) {
             let stamp = entry.pushes.entry(source).or_insert(PushStamp {
                 received_ms,
@@ -199,7 +201,7 @@ impl Store {
     pub fn replace(&self, snapshot: Snapshot) -> Option<SnapshotChange> {
         let source = snapshot.payload.source();
         let previous = {
-            let clusters = self.clusters.read().expect("store lock");
+            let clusters = self.clusters.read();
             let entry = clusters.get(&snapshot.cluster_id)?;
             entry.snapshots.get(&source).cloned()
         };
@@ -223,7 +225,7 @@ impl Store {
             changed,
             removed,
         };
-        let mut clusters = self.clusters.write().expect("store lock");
+        let mut clusters = self.clusters.write();
         let entry = clusters.get_mut(&snapshot.cluster_id)?;
         if entry
             .snapshots
@@ -241,7 +243,7 @@ impl Store {
     pub fn merge_events(&self, cluster_id: &str, incoming: Vec<Event>, now_ms: i64) -> Vec<Event> {
         let oldest = now_ms - self.limits.ttl_ms;
         let mut fresh = Vec::new();
-        let mut series = self.events.write().expect("store lock");
+        let mut series = self.events.write();
         for event in incoming {
             if event.last_seen_ms < oldest {
                 continue;
@@ -271,7 +273,7 @@ impl Store {
 
     /// Appends node samples; each becomes its node's latest when it is newer.
     pub fn append_metrics(&self, cluster_id: &str, samples: &[NodeMetricsSnapshot]) {
-        let mut series = self.metrics.write().expect("store lock");
+        let mut series = self.metrics.write();
         for sample in samples {
             let point = MetricPoint::from_snapshot(sample);
             let key = (cluster_id.to_owned(), sample.node.clone());
@@ -324,7 +326,7 @@ impl Store {
     /// Puts history points read back from the database into the series of nodes whose latest
     /// sample is held (a restart).
     pub fn restore_points(&self, points: Vec<(String, String, MetricPoint)>) {
-        let mut series = self.metrics.write().expect("store lock");
+        let mut series = self.metrics.write();
         for (cluster, node, point) in points {
             if series.points >= self.limits.max_records {
                 break;
@@ -341,13 +343,13 @@ impl Store {
 
     /// The latest snapshot of (cluster, source).
     pub fn snapshot(&self, cluster_id: &str, source: Source) -> Option<Arc<Snapshot>> {
-        let clusters = self.clusters.read().expect("store lock");
+        let clusters = self.clusters.read();
         clusters.get(cluster_id)?.snapshots.get(&source).cloned()
     }
 
     /// The latest snapshot of `source` of every cluster (or of one), in cluster order.
     pub fn snapshots(&self, source: Source, cluster: Option<&str>) -> Vec<Arc<Snapshot>> {
-        let clusters = self.clusters.read().expect("store lock");
+        let clusters = self.clusters.read();
         clusters
             .values()
             .filter(|c| cluster.is_none_or(|id| c.info.id == id))
@@ -357,7 +359,7 @@ impl Store {
 
     /// Events held, oldest first, with their cluster.
     pub fn events(&self, cluster: Option<&str>) -> Vec<(String, Arc<Event>)> {
-        let series = self.events.read().expect("store lock");
+        let series = self.events.read();
         series
             .order
             .iter()
@@ -373,7 +375,7 @@ impl Store {
 
     /// The latest full sample of every node (of one cluster, or all), with its cluster.
     pub fn latest_metrics(&self, cluster: Option<&str>) -> Vec<(String, Arc<NodeMetricsSnapshot>)> {
-        let series = self.metrics.read().expect("store lock");
+        let series = self.metrics.read();
         let mut latest: Vec<(String, Arc<NodeMetricsSnapshot>)> = series
             .nodes
             .iter()
@@ -397,7 +399,7 @@ impl Store {
         if from_ms < now_ms - self.limits.metrics_ttl_ms {
             return None;
         }
-        let series = self.metrics.read().expect("store lock");
+        let series = self.metrics.read();
         let node = series
             .nodes
             .get(&(cluster_id.to_owned(), node.to_owned()))?;
@@ -415,7 +417,7 @@ impl Store {
 
     /// Whether master has ever held samples of this node.
     pub fn has_node_metrics(&self, cluster_id: &str, node: &str) -> bool {
-        let series = self.metrics.read().expect("store lock");
+        let series = self.metrics.read();
         series
             .nodes
             .contains_key(&(cluster_id.to_owned(), node.to_owned()))
@@ -425,7 +427,7 @@ impl Store {
     pub fn summaries(&self, now_ms: i64, stale_after_ms: i64) -> Vec<ClusterSummary> {
         let mut events: HashMap<String, (u64, u64)> = HashMap::new();
         {
-            let series = self.events.read().expect("store lock");
+            let series = self.events.read();
             for ((cluster, _), event) in &series.by_key {
                 let entry = events.entry(cluster.clone()).or_default();
                 entry.0 += 1;
@@ -434,7 +436,7 @@ impl Store {
                 }
             }
         }
-        let clusters = self.clusters.read().expect("store lock");
+        let clusters = self.clusters.read();
         clusters
             .values()
             .map(|entry| {
@@ -478,7 +480,7 @@ impl Store {
     pub fn cleanup(&self, now_ms: i64) {
         let oldest_event = now_ms - self.limits.ttl_ms;
         {
-            let mut series = self.events.write().expect("store lock");
+            let mut series = self.events.write();
             while series
                 .order
                 .first()
@@ -489,7 +491,7 @@ impl Store {
             }
         }
         let oldest_point = now_ms - self.limits.metrics_ttl_ms;
-        let mut series = self.metrics.write().expect("store lock");
+        let mut series = self.metrics.write();
         series
             .nodes
             .retain(|_, node| node.latest.ts_ms >= oldest_event);
@@ -503,7 +505,7 @@ impl Store {
 
     pub fn sizes(&self) -> StoreSizes {
         let (clusters, snapshot_items) = {
-            let clusters = self.clusters.read().expect("store lock");
+            let clusters = self.clusters.read();
             let items = clusters
                 .values()
                 .flat_map(|c| c.snapshots.values())
@@ -511,8 +513,8 @@ impl Store {
                 .sum();
             (clusters.len(), items)
         };
-        let events = self.events.read().expect("store lock").by_key.len();
-        let metrics = self.metrics.read().expect("store lock");
+        let events = self.events.read().by_key.len();
+        let metrics = self.metrics.read();
         StoreSizes {
             clusters,
             snapshot_items,

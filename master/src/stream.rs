@@ -5,7 +5,9 @@
 //! is told to list again.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use tokio::sync::watch;
 
@@ -108,7 +110,7 @@ impl Live {
             // Marked seen before looking, so a publish after the look wakes the wait below.
             self.newest.borrow_and_update();
             {
-                let buffer = self.hub.buffer.lock().expect("stream buffer lock");
+                let buffer = self.hub.buffer.lock();
                 match buffer.after(self.after) {
                     Some(items) if !items.is_empty() => {
                         self.after = items.last().expect("not empty").id;
@@ -148,7 +150,7 @@ impl Hub {
     /// Numbers, buffers and announces one event; the oldest go while the buffer is over its
     /// count or its bytes (the newest always stays).
     pub fn publish(&self, cluster_id: &str, kind: &'static str, event: &'static str, data: String) {
-        let mut buffer = self.buffer.lock().expect("stream buffer lock");
+        let mut buffer = self.buffer.lock();
         let item = Arc::new(StreamItem {
             id: buffer.next_id,
             cluster_id: cluster_id.to_owned(),
@@ -172,7 +174,7 @@ impl Hub {
 
     /// Subscribes, replaying what came after `last_event_id`.
     pub fn subscribe(self: &Arc<Self>, last_event_id: Option<u64>) -> Subscription {
-        let buffer = self.buffer.lock().expect("stream buffer lock");
+        let buffer = self.buffer.lock();
         let newest = buffer.next_id - 1;
         let live = |after| Live {
             hub: self.clone(),
@@ -203,7 +205,7 @@ impl Hub {
     /// Connected subscribers.
     /// The id the next event will get.
     pub fn next_id(&self) -> u64 {
-        self.buffer.lock().expect("stream buffer lock").next_id
+        self.buffer.lock().next_id
     }
 
     pub fn subscribers(&self) -> usize {
@@ -212,7 +214,7 @@ impl Hub {
 
     /// Items and bytes held now.
     pub fn held(&self) -> (usize, usize) {
-        let buffer = self.buffer.lock().expect("stream buffer lock");
+        let buffer = self.buffer.lock();
         (buffer.items.len(), buffer.bytes)
     }
 }

@@ -49,7 +49,7 @@ pub struct AppState {
     pub clock_skew_warning: Duration,
     /// Clusters whose agent's clock is skewed past the warning now (warned once on the way in,
     /// noted once on the way back).
-    pub skewed: std::sync::Mutex<std::collections::HashSet<String>>,
+    pub skewed: parking_lot::Mutex<std::collections::HashSet<String>>,
     /// New commands per user.
     pub command_rate: CommandRate,
     /// Large or gzip push bodies decoded at once (each may inflate to the decompressed cap).

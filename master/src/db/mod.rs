@@ -13,7 +13,9 @@ pub mod sequencer;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -306,7 +308,7 @@ impl Db {
         let reads = self.reads.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
-            let pooled = reads.lock().expect("read pool lock").pop();
+            let pooled = reads.lock().pop();
             let conn = match pooled {
                 Some(conn) => conn,
                 None => {
@@ -319,7 +321,7 @@ impl Db {
                 }
             };
             let result = f(&conn);
-            let mut pool = reads.lock().expect("read pool lock");
+            let mut pool = reads.lock();
             if pool.len() < 4 {
                 pool.push(conn);
             }
@@ -353,16 +355,16 @@ impl Db {
         if self.sender.send(Message::Stop(tx)).await.is_ok() {
             let _ = rx.await;
         }
-        let handle = self.writer.lock().expect("writer handle lock").take();
+        let handle = self.writer.lock().take();
         if let Some(handle) = handle {
             let _ = tokio::task::spawn_blocking(move || handle.join()).await;
         }
-        let checkpointer = self.checkpointer.lock().expect("checkpointer lock").take();
+        let checkpointer = self.checkpointer.lock().take();
         if let Some(Checkpointer { stop, thread }) = checkpointer {
             drop(stop);
             let _ = tokio::task::spawn_blocking(move || thread.join()).await;
         }
-        self.reads.lock().expect("read pool lock").clear();
+        self.reads.lock().clear();
     }
 }
 

@@ -11,7 +11,9 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 /// One post-commit step.
 pub type Step = Box<dyn FnOnce() + Send>;
@@ -36,7 +38,7 @@ impl Sequencer {
     /// Runs `step` after every step enqueued before it under `key`.
     pub fn enqueue(&self, key: &str, step: Step) {
         {
-            let mut lanes = self.lanes.lock().expect("sequencer lock");
+            let mut lanes = self.lanes.lock();
             if let Some(lane) = lanes.get_mut(key) {
                 lane.push_back(step);
                 return;
@@ -60,7 +62,7 @@ fn drain(lanes: &Mutex<HashMap<String, VecDeque<Step>>>, key: &str, first: Step)
         if std::panic::catch_unwind(AssertUnwindSafe(step)).is_err() {
             tracing::error!(key, "a post-commit step panicked");
         }
-        let mut held = lanes.lock().expect("sequencer lock");
+        let mut held = lanes.lock();
         match held.get_mut(key).and_then(VecDeque::pop_front) {
             Some(next) => step = next,
             None => {
@@ -88,7 +90,7 @@ mod tests {
                 key,
                 Box::new(move || {
                     std::thread::sleep(Duration::from_millis(pause));
-                    seen.lock().unwrap().push(format!("{key}{n}"));
+                    seen.lock().push(format!("{key}{n}"));
                     let _ = done.send(());
                 }),
             );
@@ -96,17 +98,17 @@ mod tests {
         for _ in 0..4 {
             done_rx.recv().await.unwrap();
         }
-        assert_eq!(*seen.lock().unwrap(), ["b1", "a1", "a2", "a3"]);
+        assert_eq!(*seen.lock(), ["b1", "a1", "a2", "a3"]);
         // Each runner ends, removing its lane, once the lane is drained.
         for _ in 0..100 {
-            if sequencer.lanes.lock().unwrap().is_empty() {
+            if sequencer.lanes.lock().is_empty() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         panic!(
             "lanes left: {:?}",
-            sequencer.lanes.lock().unwrap().keys().collect::<Vec<_>>()
+            sequencer.lanes.lock().keys().collect::<Vec<_>>()
         );
     }
 

@@ -5,8 +5,10 @@
 use std::collections::HashMap;
 use std::io;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+
+use parking_lot::Mutex;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -125,10 +127,7 @@ impl Registry {
             closing: AtomicBool::new(false),
             close: Notify::new(),
         });
-        self.open
-            .lock()
-            .expect("connection registry lock")
-            .insert(conn.id, conn.clone());
+        self.open.lock().insert(conn.id, conn.clone());
         Registered {
             conn,
             registry: self.clone(),
@@ -136,13 +135,13 @@ impl Registry {
     }
 
     pub fn len(&self) -> usize {
-        self.open.lock().expect("connection registry lock").len()
+        self.open.lock().len()
     }
 
     /// Asks the connection idle the longest (no request in flight) to close; whether there
     /// was one. A connection that has never sent a request counts as idle since its accept.
     pub fn evict_idle(&self) -> bool {
-        let open = self.open.lock().expect("connection registry lock");
+        let open = self.open.lock();
         let oldest = open
             .values()
             .filter(|c| c.is_idle() && !c.closing.load(Ordering::Relaxed))
@@ -166,11 +165,7 @@ pub struct Registered {
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        self.registry
-            .open
-            .lock()
-            .expect("connection registry lock")
-            .remove(&self.conn.id);
+        self.registry.open.lock().remove(&self.conn.id);
     }
 }
 
