@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use atlhyper_model::api::{
-    InCluster, Item, List, SnapshotChange, StreamBatch, WatchEvent, WatchEventType,
+    InCluster, Item, List, SnapshotChange, StreamBatch, StreamKind, WatchEvent, WatchEventType,
 };
 use atlhyper_model::resources::Event;
 
@@ -24,8 +24,8 @@ fn key<T: Printable>(item: &InCluster<T>) -> String {
     )
 }
 
-fn stream_query(kind: &str, query: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
-    let mut q = vec![("kind", kind.to_owned())];
+fn stream_query(kind: StreamKind, query: &[(&'static str, String)]) -> Vec<(&'static str, String)> {
+    let mut q = vec![("kind", kind.as_str().to_owned())];
     q.extend(query.iter().filter(|(k, _)| *k == "cluster").cloned());
     q
 }
@@ -39,7 +39,9 @@ pub async fn follow<T: Printable>(
     names: &[String],
 ) -> Result<()> {
     let plural = T::RESOURCE.plural();
-    let mut stream = Subscription::open(&session.client, stream_query(plural, query)).await?;
+    let kind = StreamKind::parse(plural)
+        .ok_or_else(|| CliError::Usage(format!("{plural} cannot be followed (-w)")))?;
+    let mut stream = Subscription::open(&session.client, stream_query(kind, query)).await?;
     let mut seen = current::<T>(query, session, names).await?;
     let namespace = query
         .iter()
@@ -145,7 +147,7 @@ pub async fn open_events(
     query: &[(&'static str, String)],
     session: &Session,
 ) -> Result<Subscription> {
-    Subscription::open(&session.client, stream_query("events", query)).await
+    Subscription::open(&session.client, stream_query(StreamKind::Events, query)).await
 }
 
 /// What `events -w` has printed: each event's newest (last seen, count), by cluster and uid.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use std::time::Duration;
 
-use atlhyper_model::api::{AckOutcome, AckReceipt, AuditRecord, CommandInfo, Role};
+use atlhyper_model::api::{AckOutcome, AckReceipt, AuditRecord, CommandInfo, Role, StreamKind};
 use atlhyper_model::{Ack, Command, CommandKind, CommandSet, CommandStatus};
 use rand::RngCore as _;
 use rand::SeedableRng as _;
@@ -132,7 +132,12 @@ fn new_id() -> String {
 
 fn publish(hub: &Hub, info: &CommandInfo) {
     let data = serde_json::to_string(info).expect("a command serializes");
-    hub.publish(&info.command.cluster_id, "commands", "command", data);
+    hub.publish(
+        &info.command.cluster_id,
+        StreamKind::Commands,
+        "command",
+        data,
+    );
 }
 
 /// Puts settled or delivered commands into their queue (which must be `cluster_id`'s) and

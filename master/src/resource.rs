@@ -400,21 +400,6 @@ impl Resource for NodeMetricsSnapshot {
     }
 }
 
-/// The stream kind (`pods`, `events`, …) of a source.
-pub fn plural(source: Source) -> &'static str {
-    match source {
-        Source::Events => Event::PLURAL,
-        Source::MetricsSnapshot => NodeMetricsSnapshot::PLURAL,
-        Source::PodListSnapshot => Pod::PLURAL,
-        Source::NodeListSnapshot => Node::PLURAL,
-        Source::ServiceListSnapshot => Service::PLURAL,
-        Source::NamespaceListSnapshot => Namespace::PLURAL,
-        Source::IngressListSnapshot => Ingress::PLURAL,
-        Source::DeploymentListSnapshot => Deployment::PLURAL,
-        Source::ConfigmapListSnapshot => ConfigMap::PLURAL,
-    }
-}
-
 /// Keys added, changed and removed between two snapshots of one source.
 pub fn diff(old: Option<&Payload>, new: &Payload) -> (Vec<String>, Vec<String>, Vec<String>) {
     fn typed<R: Resource>(old: &[R], new: &[R]) -> (Vec<String>, Vec<String>, Vec<String>) {

@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use atlhyper_model::api::StreamKind;
 use parking_lot::Mutex;
 
 use tokio::sync::watch;
@@ -17,7 +18,7 @@ pub struct StreamItem {
     pub id: u64,
     pub cluster_id: String,
     /// What changed: `pods`, `nodes`, …, `events`, `metrics`, `commands`.
-    pub kind: &'static str,
+    pub kind: StreamKind,
     /// The SSE event name: `snapshot`, `events`, `metrics` or `command`.
     pub event: &'static str,
     /// JSON.
@@ -149,7 +150,7 @@ impl Hub {
 
     /// Numbers, buffers and announces one event; the oldest go while the buffer is over its
     /// count or its bytes (the newest always stays).
-    pub fn publish(&self, cluster_id: &str, kind: &'static str, event: &'static str, data: String) {
+    pub fn publish(&self, cluster_id: &str, kind: StreamKind, event: &'static str, data: String) {
         let mut buffer = self.buffer.lock();
         let item = Arc::new(StreamItem {
             id: buffer.next_id,
@@ -227,7 +228,7 @@ mod tests {
     fn resume_replays_what_followed_and_flags_a_gap() {
         let hub = Arc::new(Hub::new(limits(3), 100));
         for i in 0..5 {
-            hub.publish("c1", "pods", "snapshot", format!("{{\"n\":{i}}}"));
+            hub.publish("c1", StreamKind::Pods, "snapshot", format!("{{\"n\":{i}}}"));
         }
         // Kept: 102, 103, 104.
         let s = hub.subscribe(Some(102));
@@ -269,16 +270,16 @@ mod tests {
     #[tokio::test]
     async fn live_subscribers_get_each_item_once() {
         let hub = Arc::new(Hub::new(limits(10), 1));
-        hub.publish("c1", "pods", "snapshot", "{}".into());
+        hub.publish("c1", StreamKind::Pods, "snapshot", "{}".into());
         let mut s = hub.subscribe(Some(0));
-        hub.publish("c1", "events", "events", "{}".into());
+        hub.publish("c1", StreamKind::Events, "events", "{}".into());
         assert_eq!(s.replay.len(), 1);
         assert_eq!(ids(s.live.next().await), [2]);
         assert_eq!(hub.subscribers(), 1);
         let waiting = tokio::spawn(async move { ids(s.live.next().await) });
         tokio::task::yield_now().await;
-        hub.publish("c1", "events", "events", "{}".into());
-        hub.publish("c1", "events", "events", "{}".into());
+        hub.publish("c1", StreamKind::Events, "events", "{}".into());
+        hub.publish("c1", StreamKind::Events, "events", "{}".into());
         let got = waiting.await.unwrap();
         assert!(got == [3, 4] || got == [3], "{got:?}");
     }
@@ -293,7 +294,7 @@ mod tests {
             1,
         ));
         for _ in 0..50 {
-            hub.publish("c1", "pods", "snapshot", "x".repeat(100 << 10));
+            hub.publish("c1", StreamKind::Pods, "snapshot", "x".repeat(100 << 10));
         }
         let (items, bytes) = hub.held();
         assert!(bytes <= 1 << 20, "{bytes}");
@@ -301,7 +302,7 @@ mod tests {
         assert!(hub.subscribe(Some(1)).gap, "the first is gone");
         assert_eq!(hub.subscribe(Some(45)).replay.len(), 5);
         // One item over the budget on its own is still kept.
-        hub.publish("c1", "pods", "snapshot", "x".repeat(2 << 20));
+        hub.publish("c1", StreamKind::Pods, "snapshot", "x".repeat(2 << 20));
         assert_eq!(hub.held().0, 1);
     }
 
@@ -310,11 +311,11 @@ mod tests {
         let hub = Arc::new(Hub::new(limits(3), 1));
         let mut s = hub.subscribe(None);
         for _ in 0..5 {
-            hub.publish("c1", "pods", "snapshot", "{}".into());
+            hub.publish("c1", StreamKind::Pods, "snapshot", "{}".into());
         }
         // 1..=5 published, 3..=5 kept: 1 and 2 were missed.
         assert!(matches!(s.live.next().await, Next::Lagged(2)));
-        hub.publish("c1", "pods", "snapshot", "{}".into());
+        hub.publish("c1", StreamKind::Pods, "snapshot", "{}".into());
         assert_eq!(ids(s.live.next().await), [6]);
     }
 }

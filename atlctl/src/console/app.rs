@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
-use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, MetricSeries};
+use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, MetricSeries, StreamKind};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Labels, Namespace, Node, Pod, Service,
 };
@@ -31,21 +31,20 @@ pub enum Feed {
 }
 
 impl Feed {
-    /// The stream kind whose changes make this feed stale.
-    pub fn of_stream_kind(kind: &str) -> Option<Feed> {
-        Some(match kind {
-            "pods" => Feed::Pods,
-            "nodes" => Feed::Nodes,
-            "deployments" => Feed::Deployments,
-            "services" => Feed::Services,
-            "namespaces" => Feed::Namespaces,
-            "ingresses" => Feed::Ingresses,
-            "configmaps" => Feed::ConfigMaps,
-            "events" => Feed::Events,
-            "metrics" => Feed::Metrics,
-            "commands" => Feed::Commands,
-            _ => return None,
-        })
+    /// The feed a stream kind's changes make stale.
+    pub fn of_stream_kind(kind: StreamKind) -> Feed {
+        match kind {
+            StreamKind::Pods => Feed::Pods,
+            StreamKind::Nodes => Feed::Nodes,
+            StreamKind::Deployments => Feed::Deployments,
+            StreamKind::Services => Feed::Services,
+            StreamKind::Namespaces => Feed::Namespaces,
+            StreamKind::Ingresses => Feed::Ingresses,
+            StreamKind::Configmaps => Feed::ConfigMaps,
+            StreamKind::Events => Feed::Events,
+            StreamKind::Metrics => Feed::Metrics,
+            StreamKind::Commands => Feed::Commands,
+        }
     }
 
     pub fn of_resource(resource: Resource) -> Feed {
@@ -113,7 +112,7 @@ pub enum Msg {
     /// A snapshot of `kind` changed in `cluster`.
     Changed {
         cluster: String,
-        kind: String,
+        kind: StreamKind,
     },
     /// New events a push appended.
     Events(String, Vec<Event>),

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
+use atlhyper_model::NodeMetricsSnapshot;
 use atlhyper_model::api::{
-    CommandInfo, CreateCommand, Item, List, MetricSeries, SnapshotChange, StreamBatch,
+    CommandInfo, CreateCommand, Item, List, MetricSeries, SnapshotChange, StreamBatch, StreamKind,
 };
 use atlhyper_model::resources::Event;
-use atlhyper_model::{NodeMetricsSnapshot, Source};
 use serde::de::DeserializeOwned;
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
@@ -117,20 +117,6 @@ async fn load(client: &Client, feed: Feed, scope: &Scope) -> Result<Loaded, CliE
     })
 }
 
-fn kind_of(source: Source) -> &'static str {
-    match source {
-        Source::Events => "events",
-        Source::MetricsSnapshot => "metrics",
-        Source::PodListSnapshot => "pods",
-        Source::NodeListSnapshot => "nodes",
-        Source::ServiceListSnapshot => "services",
-        Source::NamespaceListSnapshot => "namespaces",
-        Source::IngressListSnapshot => "ingresses",
-        Source::DeploymentListSnapshot => "deployments",
-        Source::ConfigmapListSnapshot => "configmaps",
-    }
-}
-
 /// What one stream event means to the UI (`None`: nothing).
 pub fn translate(event: &SseEvent) -> Option<Msg> {
     Some(match event.event.as_str() {
@@ -138,7 +124,7 @@ pub fn translate(event: &SseEvent) -> Option<Msg> {
             let change: SnapshotChange = serde_json::from_str(&event.data).ok()?;
             Msg::Changed {
                 cluster: change.cluster_id,
-                kind: kind_of(change.source).to_owned(),
+                kind: StreamKind::of(change.source),
             }
         }
         "events" => {

@@ -44,9 +44,7 @@ impl App {
             }
             Msg::Changed { cluster, kind } => {
                 self.heard(&cluster);
-                let Some(feed) = Feed::of_stream_kind(&kind) else {
-                    return Vec::new();
-                };
+                let feed = Feed::of_stream_kind(kind);
                 if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster) {
                     return Vec::new();
                 }

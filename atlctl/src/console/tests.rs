@@ -363,7 +363,7 @@ fn changes_reload_once_per_burst_and_only_what_is_shown() {
     let mut app = console(Resource::Pods);
     let changed = |kind: &str| Msg::Changed {
         cluster: CLUSTER.to_owned(),
-        kind: kind.to_owned(),
+        kind: atlhyper_model::api::StreamKind::parse(kind).unwrap(),
     };
     // Services are not on screen: nothing to load but the header's cluster list.
     let effects = app.receive(changed("services"));

@@ -2,7 +2,7 @@
 //! request guard, is decoded and validated whole, written to SQLite, and only then applied to
 //! memory and the stream and answered `202`. A refused push changes nothing.
 
-use atlhyper_model::api::{IngestCount, IngestReceipt, StreamBatch};
+use atlhyper_model::api::{IngestCount, IngestReceipt, StreamBatch, StreamKind};
 use atlhyper_model::codec::{self, ContentEncoding, DecodeError, Limits};
 use atlhyper_model::{Envelope, Payload, StoreMode};
 use axum::body::Bytes;
@@ -13,7 +13,6 @@ use axum::response::{IntoResponse, Response};
 use super::{Agent, ApiError, Shared, json};
 use crate::db::DbError;
 use crate::db::ops::{self, StoredSnapshot};
-use crate::resource;
 use crate::store::Snapshot;
 
 /// Bodies at least this large are decoded on the blocking pool, off the async threads.
@@ -257,7 +256,7 @@ fn apply(state: &Shared, envelope: Envelope, now: i64) -> (IngestCount, i64) {
     state
         .store
         .stamp(&cluster_id, source, now, envelope.ts_ms, items);
-    let kind = resource::plural(source);
+    let kind = StreamKind::of(source);
     match (source.store_mode(), envelope.payload) {
         (StoreMode::Append, Payload::Events(events)) => {
             let fresh = state.store.merge_events(&cluster_id, events, now);

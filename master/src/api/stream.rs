@@ -12,7 +12,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use atlhyper_model::api::StreamReset;
+use atlhyper_model::api::{StreamKind, StreamReset};
 use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -22,20 +22,6 @@ use futures::StreamExt as _;
 use super::params::query_map;
 use super::{ApiError, Shared, User};
 use crate::stream::{Next, StreamItem};
-
-/// The kinds a subscriber may ask for.
-pub const KINDS: &[&str] = &[
-    "pods",
-    "nodes",
-    "deployments",
-    "services",
-    "namespaces",
-    "ingresses",
-    "configmaps",
-    "events",
-    "metrics",
-    "commands",
-];
 
 fn split(value: Option<&String>) -> Vec<String> {
     value
@@ -78,12 +64,16 @@ pub async fn stream(
 ) -> Result<Response, ApiError> {
     let params = query_map(uri.query(), &["cluster", "kind", "last_event_id"])?;
     let clusters = split(params.get("cluster"));
-    let kinds = split(params.get("kind"));
-    if let Some(bad) = kinds.iter().find(|k| !KINDS.contains(&k.as_str())) {
-        return Err(ApiError::bad_request(format!(
-            "unknown kind `{bad}` (known: {})",
-            KINDS.join(", ")
-        )));
+    let mut kinds = Vec::new();
+    for name in split(params.get("kind")) {
+        let Some(kind) = StreamKind::parse(&name) else {
+            let known: Vec<&str> = StreamKind::ALL.iter().map(|k| k.as_str()).collect();
+            return Err(ApiError::bad_request(format!(
+                "unknown kind `{name}` (known: {})",
+                known.join(", ")
+            )));
+        };
+        kinds.push(kind);
     }
     for id in &clusters {
         if !state.reader.has_cluster(id) {
@@ -107,7 +97,7 @@ pub async fn stream(
 
     let wanted = Arc::new(move |item: &StreamItem| {
         (clusters.is_empty() || clusters.contains(&item.cluster_id))
-            && (kinds.is_empty() || kinds.iter().any(|k| k == item.kind))
+            && (kinds.is_empty() || kinds.contains(&item.kind))
     });
     let subscription = state.hub.subscribe(last);
     let position = subscription.position();

@@ -16,7 +16,9 @@ pub use admin::{
 pub use cluster::{ClusterCounts, ClusterSummary, SourceStatus};
 pub use commands::{AckOutcome, AckReceipt, CommandInfo, CreateCommand};
 pub use metrics::{MetricPoint, MetricSeries, PodMetrics, Resolution};
-pub use stream::{SnapshotChange, StreamBatch, StreamReset, WatchEvent, WatchEventType};
+pub use stream::{
+    SnapshotChange, StreamBatch, StreamKind, StreamReset, WatchEvent, WatchEventType,
+};
 
 use crate::metrics::NodeMetricsSnapshot;
 use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service};

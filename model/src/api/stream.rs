@@ -2,6 +2,81 @@ use serde::{Deserialize, Serialize};
 
 use crate::source::Source;
 
+/// What a stream event is about: the `kind` a subscriber filters on (`?kind=pods,events`).
+/// On the wire, the lower-case plural of today's strings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum StreamKind {
+    Pods,
+    Nodes,
+    Deployments,
+    Services,
+    Namespaces,
+    Ingresses,
+    Configmaps,
+    Events,
+    Metrics,
+    Commands,
+}
+
+impl StreamKind {
+    /// Every kind, in the order the API lists them.
+    pub const ALL: [StreamKind; 10] = [
+        StreamKind::Pods,
+        StreamKind::Nodes,
+        StreamKind::Deployments,
+        StreamKind::Services,
+        StreamKind::Namespaces,
+        StreamKind::Ingresses,
+        StreamKind::Configmaps,
+        StreamKind::Events,
+        StreamKind::Metrics,
+        StreamKind::Commands,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StreamKind::Pods => "pods",
+            StreamKind::Nodes => "nodes",
+            StreamKind::Deployments => "deployments",
+            StreamKind::Services => "services",
+            StreamKind::Namespaces => "namespaces",
+            StreamKind::Ingresses => "ingresses",
+            StreamKind::Configmaps => "configmaps",
+            StreamKind::Events => "events",
+            StreamKind::Metrics => "metrics",
+            StreamKind::Commands => "commands",
+        }
+    }
+
+    /// The kind named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<StreamKind> {
+        StreamKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
+    /// The kind a push of `source` changes.
+    pub const fn of(source: Source) -> StreamKind {
+        match source {
+            Source::Events => StreamKind::Events,
+            Source::MetricsSnapshot => StreamKind::Metrics,
+            Source::PodListSnapshot => StreamKind::Pods,
+            Source::NodeListSnapshot => StreamKind::Nodes,
+            Source::ServiceListSnapshot => StreamKind::Services,
+            Source::NamespaceListSnapshot => StreamKind::Namespaces,
+            Source::IngressListSnapshot => StreamKind::Ingresses,
+            Source::DeploymentListSnapshot => StreamKind::Deployments,
+            Source::ConfigmapListSnapshot => StreamKind::Configmaps,
+        }
+    }
+}
+
+impl std::fmt::Display for StreamKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The `data` of a `snapshot` stream event: which objects a newly received snapshot added,
 /// changed or removed, by key (`namespace/name`, or `name` for nodes and namespaces).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,4 +129,19 @@ pub struct WatchEvent<T> {
     #[serde(rename = "type")]
     pub type_: WatchEventType,
     pub object: T,
+}
+
+#[cfg(test)]
+mod kind_tests {
+    use super::*;
+
+    #[test]
+    fn stream_kinds_read_back_from_their_wire_names() {
+        for kind in StreamKind::ALL {
+            assert_eq!(StreamKind::parse(kind.as_str()), Some(kind));
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+        }
+        assert_eq!(StreamKind::parse("node-metrics"), None);
+    }
 }
