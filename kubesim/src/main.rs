@@ -8,6 +8,8 @@ use clap::Parser;
 /// thread that served a request meanwhile (the `large` scenario settled anywhere between 125
 /// and 210 MiB); one arena keeps it where the live objects are (about 125 MiB). A fixed mmap
 /// threshold hands large transient buffers (a 5,000-row table) back when they are freed.
+// The workspace denies unsafe code; glibc's allocator knobs have no safe binding.
+#[allow(unsafe_code)]
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called before any thread starts.

@@ -43,6 +43,8 @@ pub struct Options {
 /// 10 MB list every later one comes from the heap and stays in RSS once freed. A fixed
 /// threshold keeps big buffers mmapped (returned on free), and two arenas bound what the
 /// runtime's threads hold.
+// The workspace denies unsafe code; glibc's allocator knobs have no safe binding.
+#[allow(unsafe_code)]
 fn tune_allocator() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator parameters; called before the console allocates
@@ -54,6 +56,7 @@ fn tune_allocator() {
 }
 
 /// Hands the heap's free pages back after a big list replaced the previous one.
+#[allow(unsafe_code)]
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the system.
