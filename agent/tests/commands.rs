@@ -45,6 +45,19 @@ async fn settled(http: &reqwest::Client, master: &str, id: &str) -> Value {
     answer
 }
 
+/// The agent's long poll as a run of it (`session`) that then dies: what it was handed.
+async fn poll_as(http: &reqwest::Client, master: &str, session: Option<&str>) -> Value {
+    http.post(format!("{master}/control/watch"))
+        .bearer_auth(CLUSTER_TOKEN)
+        .json(&json!({"cluster_id": "demo", "rv": 0, "session": session}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 async fn deployment(stack_kube: &kube::Client, name: &str) -> Deployment {
     let api: kube::Api<Deployment> = kube::Api::namespaced(stack_kube.clone(), "shop");
     api.get(name).await.unwrap()
@@ -195,17 +208,14 @@ async fn a_command_started_before_an_agent_restart_is_not_run_again() {
             json!({"kind": "scale", "args": {"namespace": "shop", "name": "frontend", "replicas": 3}}),
         )
         .await;
-        let delivered: Value = parts
-            .http
-            .post(format!("{url}/control/watch"))
-            .bearer_auth(CLUSTER_TOKEN)
-            .json(&json!({"cluster_id": "demo", "rv": 0}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        // The run that died had this state file, so it was the session the file names.
+        let text = std::fs::read_to_string(&state_file).unwrap();
+        let session = text
+            .lines()
+            .find_map(|l| l.strip_prefix("session: "))
+            .expect("the state file names the session")
+            .to_owned();
+        let delivered = poll_as(&parts.http, &url, Some(&session)).await;
         assert_eq!(delivered["commands"].as_array().unwrap().len(), 2, "{delivered}");
         let key = delivered["commands"][0]["idempotency_key"].as_str().unwrap();
         assert_eq!(delivered["commands"][0]["id"], started.as_str());
@@ -260,17 +270,7 @@ async fn without_a_state_file_a_command_delivered_to_a_dead_run_is_unknown_not_r
         )
         .await;
         // The run that died took it (whether it started it, nobody knows).
-        let delivered: Value = parts
-            .http
-            .post(format!("{url}/control/watch"))
-            .bearer_auth(CLUSTER_TOKEN)
-            .json(&json!({"cluster_id": "demo", "rv": 0, "session": "run-that-died"}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let delivered = poll_as(&parts.http, &url, Some("run-that-died")).await;
         assert_eq!(delivered["commands"][0]["id"], id.as_str(), "{delivered}");
     })
     .await;

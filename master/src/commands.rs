@@ -74,7 +74,7 @@ const SESSIONS_KEPT: usize = 16;
 enum Run {
     /// The newest run (or an agent that names no session).
     Current,
-    /// A run never seen before: it supersedes the others.
+    /// A run never seen before: it supersedes the others (and is current from now on).
     New,
     /// An older run still polling (the old pod of a rolling update): handed nothing.
     Superseded,
@@ -439,7 +439,7 @@ impl Commands {
         let deadline = tokio::time::Instant::now() + hold;
         loop {
             self.expire(now_ms()).await?;
-            let (run, mut changed) = {
+            let (run, orphans, news, mut changed) = {
                 let mut queues = self.queues.lock();
                 let queue = queues
                     .entry(cluster_id.to_owned())
@@ -456,20 +456,37 @@ impl Commands {
                         Run::New
                     }
                 };
-                if matches!(run, Run::Current) && queue.rv != rv {
+                // The newest run holds every delivered command it may report; one delivered to
+                // another run is an orphan (looked for on every poll, so a failed write is
+                // retried by the next).
+                let orphans = match (&run, session) {
+                    (Run::Superseded, _) | (_, None) => false,
+                    (_, Some(s)) => queue.items.values().any(|(_, i)| {
+                        i.status == CommandStatus::Delivered && i.delivered_to.as_deref() != Some(s)
+                    }),
+                };
+                let news = queue.rv != rv;
+                if matches!(run, Run::Current) && !orphans && news {
                     break;
                 }
-                (run, queue.changed.subscribe())
+                (run, orphans, news, queue.changed.subscribe())
             };
             match (run, session) {
-                (Run::New, Some(session)) => {
-                    self.orphan(cluster_id, session, now_ms()).await?;
-                    continue;
-                }
                 (Run::Superseded, _) => {
                     tokio::time::sleep_until(deadline).await;
                     return Ok(None);
                 }
+                (_, Some(session)) if orphans => {
+                    if self.orphan(cluster_id, session, now_ms()).await? > 0 {
+                        continue;
+                    }
+                    // None settled (another change won each): the orphans stay out of what
+                    // this run is handed, and the poll goes on as if there were none.
+                    if news {
+                        break;
+                    }
+                }
+                (Run::New, _) => continue,
                 _ => {}
             }
             if tokio::time::timeout_at(deadline, changed.changed())
@@ -483,10 +500,16 @@ impl Commands {
         let (rv, open, delivered) = {
             let queues = self.queues.lock();
             let queue = &queues[cluster_id];
+            // Never what another run of the agent was given (see `orphan`).
             let mut open: Vec<(u64, CommandInfo)> = queue
                 .items
                 .values()
-                .filter(|(_, i)| !i.status.is_final())
+                .filter(|(_, i)| {
+                    !i.status.is_final()
+                        && (i.status == CommandStatus::Queued
+                            || session.is_none()
+                            || i.delivered_to.as_deref() == session)
+                })
                 .cloned()
                 .collect();
             open.sort_by_key(|(seq, _)| *seq);
@@ -712,11 +735,12 @@ impl Commands {
     /// Settles as [`CommandStatus::Unknown`] the commands of `cluster_id` delivered to another
     /// run than `session`: a new run of the agent has started, and the earlier one will not
     /// report them (if it does after all, its report stands).
-    async fn orphan(&self, cluster_id: &str, session: &str, now_ms: i64) -> Result<(), DbError> {
+    /// How many were settled.
+    async fn orphan(&self, cluster_id: &str, session: &str, now_ms: i64) -> Result<usize, DbError> {
         let orphans: Vec<(CommandInfo, CommandStatus)> = {
             let queues = self.queues.lock();
             let Some(queue) = queues.get(cluster_id) else {
-                return Ok(());
+                return Ok(0);
             };
             queue
                 .items
@@ -748,7 +772,7 @@ impl Commands {
         let actor = format!("cluster:{cluster_id}");
         self.settle(orphans, &actor, "command.orphan", now_ms)
             .await
-            .map(drop)
+            .map(|settled| settled.len())
     }
 
     /// Expires commands past their deadline (see [`deadline`]).
