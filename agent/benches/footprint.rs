@@ -6,6 +6,7 @@
 //!
 //! `cargo bench -p atlhyper-agent --bench footprint` (`DURATION=60` for a quick look)
 
+use atlhyper_testkit::percentile;
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -69,11 +70,6 @@ async fn pushed_bytes(http: &reqwest::Client, agent: &str) -> f64 {
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
-}
-
-fn percentile(values: &mut [Duration], p: f64) -> Duration {
-    values.sort();
-    values[((values.len() as f64 - 1.0) * p).round() as usize]
 }
 
 #[tokio::main]

@@ -7,7 +7,8 @@
 //!
 //! `cargo bench -p atlctl --bench console` (`RUNS`, default 20 changes; `IDLE_SECS`, default 10)
 
-use std::process::Command;
+use atlhyper_testkit::tmux::Tmux;
+use atlhyper_testkit::{median, percentile};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -45,17 +46,6 @@ fn pod(i: usize) -> InCluster<Pod> {
         cluster_id: "large".to_owned(),
         object,
     }
-}
-
-fn median(samples: &mut [Duration]) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
-fn percentile(samples: &mut [Duration], p: f64) -> Duration {
-    samples.sort();
-    let at = ((samples.len() as f64 - 1.0) * p).round() as usize;
-    samples[at]
 }
 
 fn in_process() {
@@ -105,39 +95,6 @@ fn in_process() {
         median(&mut keystrokes).as_secs_f64() * 1e3,
         percentile(&mut keystrokes, 0.99).as_secs_f64() * 1e3,
     );
-}
-
-struct Tmux(String);
-
-impl Tmux {
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.0])
-            .args(args)
-            .output()
-            .expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-    fn screen(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "t"])
-    }
-    fn wait(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> Duration {
-        let started = Instant::now();
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return started.elapsed();
-            }
-            assert!(started.elapsed() < timeout, "never saw {what}:\n{screen}");
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
 }
 
 /// The row count in the list's title: `pods(all)[5000]`, `pods(all)[1/5000]`.
@@ -195,7 +152,6 @@ fn end_to_end() {
     )
     .unwrap();
 
-    let tmux = Tmux(format!("atlctl-bench-{}", std::process::id()));
     let script = format!(
         "ATLHYPER_SERVER={} ATLHYPER_TOKEN={} ATLHYPER_CONFIG={} exec {} top nodes",
         demo.server,
@@ -203,25 +159,11 @@ fn end_to_end() {
         dir.path().join("none.toml").display(),
         env!("CARGO_BIN_EXE_atlctl"),
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "t",
-        "-x",
-        "160",
-        "-y",
-        "48",
-        &script,
-    ]);
-    let first = tmux.wait("the nodes", Duration::from_secs(30), |s| {
+    let tmux = Tmux::new("bench", &script, (160, 48));
+    let first = tmux.time_until("the nodes", Duration::from_secs(30), |s| {
         s.contains("nodes[200]") && s.contains("node-001")
     });
-    let pid: u32 = tmux
-        .run(&["display-message", "-p", "-t", "t", "#{pane_pid}"])
-        .trim()
-        .parse()
-        .expect("the pane's pid");
+    let pid = tmux.pane_pid();
     let pid = child_named(pid, "atlctl").unwrap_or(pid);
     println!(
         "first frame with data (200 nodes): {:.0} ms after spawn",
@@ -229,8 +171,8 @@ fn end_to_end() {
     );
 
     // All 5,000 pods on screen, then a change in kubesim per run: the pod turns Terminating.
-    tmux.run(&["send-keys", "-t", "t", ":po", "Enter"]);
-    tmux.wait("the pods", Duration::from_secs(30), |s| {
+    tmux.send(&[":po", "Enter"]);
+    tmux.time_until("the pods", Duration::from_secs(30), |s| {
         shown(s).is_some_and(|n| n >= 5_000)
     });
     let kubeconfig = kube::config::Kubeconfig::read_from(&demo.kubeconfig).unwrap();
@@ -252,12 +194,12 @@ fn end_to_end() {
     let mut seen = Vec::new();
     for (namespace, name) in &victims {
         // Esc clears the last filter; sent alone, or the terminal reads Esc + `/` as Alt-/.
-        tmux.run(&["send-keys", "-t", "t", "Escape"]);
-        tmux.wait("the whole list", Duration::from_secs(10), |s| {
+        tmux.send(&["Escape"]);
+        tmux.time_until("the whole list", Duration::from_secs(10), |s| {
             shown(s).is_some_and(|n| n >= 5_000)
         });
-        tmux.run(&["send-keys", "-t", "t", "/", name.as_str(), "Enter"]);
-        tmux.wait("the pod alone", Duration::from_secs(10), |s| {
+        tmux.send(&["/", name.as_str(), "Enter"]);
+        tmux.time_until("the pod alone", Duration::from_secs(10), |s| {
             shown(s) == Some(1) && s.contains(name.as_str())
         });
         let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
@@ -267,7 +209,7 @@ fn end_to_end() {
             .block_on(api.delete(name, &kube::api::DeleteParams::default()))
             .unwrap();
         // Terminating, or gone at once (a pod that never started has nothing to stop).
-        tmux.wait("the deletion", Duration::from_secs(10), |s| {
+        tmux.time_until("the deletion", Duration::from_secs(10), |s| {
             s.contains("Terminating") || shown(s) == Some(0)
         });
         seen.push(started.elapsed());
@@ -281,7 +223,7 @@ fn end_to_end() {
     );
 
     // Quiet: wait out the last changes, then count CPU ticks.
-    tmux.run(&["send-keys", "-t", "t", "Escape"]);
+    tmux.send(&["Escape"]);
     std::thread::sleep(Duration::from_secs(5));
     let ticks = cpu_ticks(pid);
     std::thread::sleep(Duration::from_secs(idle_secs));

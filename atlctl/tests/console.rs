@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::tmux::Tmux;
+use atlhyper_testkit::tmux::Tmux;
 use common::{Stack, start, wait_for};
 
 /// `atlctl` (the console) against the stack, then the exit code and the terminal's modes.

@@ -12,7 +12,7 @@ use k8s_openapi::api::apps::v1::Deployment as KubeDeployment;
 use k8s_openapi::api::core::v1::Pod as KubePod;
 use kube::api::{ListParams, LogParams};
 
-use common::tmux::Tmux;
+use atlhyper_testkit::tmux::Tmux;
 use common::{Stack, start, wait_for};
 
 impl Stack {

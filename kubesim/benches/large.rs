@@ -4,6 +4,7 @@
 //!
 //! `cargo bench -p kubesim --bench large`; figures go to `docs/performance.md`.
 
+use atlhyper_testkit::percentile;
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -15,10 +16,6 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 fn rss_mib(pid: u32) -> f64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
@@ -107,8 +104,8 @@ async fn main() {
     println!(
         "full pods list (5,000, {:.1} MB): p50 {:.1} ms, p99 {:.1} ms",
         bytes as f64 / 1e6,
-        percentile(&times, 0.5),
-        percentile(&times, 0.99)
+        percentile(&mut times, 0.5),
+        percentile(&mut times, 0.99)
     );
 
     // A kube-rs reflector (pages of 500, as kube's default) syncs.
@@ -129,7 +126,7 @@ async fn main() {
     syncs.sort_by(f64::total_cmp);
     println!(
         "kube-rs reflector sync of 5,000 pods: p50 {:.0} ms, max {:.0} ms",
-        percentile(&syncs, 0.5),
+        percentile(&mut syncs, 0.5),
         syncs[4]
     );
 
@@ -217,8 +214,8 @@ async fn main() {
     println!(
         "watch fan-out: {sent} changes at {rate:.0}/s to 10 watchers: {got}/{} events delivered, latency p50 {:.1} ms, p99 {:.1} ms",
         changes * 10,
-        percentile(&lat, 0.5),
-        percentile(&lat, 0.99)
+        percentile(&mut lat, 0.5),
+        percentile(&mut lat, 0.99)
     );
     println!("kubesim RSS after the load: {:.1} MiB", rss_mib(pid));
     for w in watchers {

@@ -5,6 +5,7 @@
 //! `schedule`, `sqlite`, `stream`, `rss`, `commands` (default: all). Master's CPU is read from
 //! `/proc/PID/stat`, so the generator's own work does not count against it.
 
+use atlhyper_testkit::percentile;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -163,11 +164,6 @@ async fn push(client: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -
         .map(|r| r.status().as_u16())
         .unwrap_or(0);
     (status, started.elapsed())
-}
-
-fn percentile(latencies: &mut [Duration], p: f64) -> Duration {
-    latencies.sort();
-    latencies[((latencies.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Gzip pod lists of 1,000 pods from 50 clusters, 16 pushes in flight, for 15 s.

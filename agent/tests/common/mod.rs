@@ -1,7 +1,7 @@
 //! kubesim → agent → master, all real, over loopback, and helpers to look at each.
 #![allow(dead_code)]
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use clap::Parser as _;
 use kubesim::sim::SimOptions;
@@ -198,16 +198,7 @@ impl Stack {
     }
 }
 
-pub async fn wait_for(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check().await {
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    false
-}
+pub use atlhyper_testkit::wait_for;
 
 /// An HTTP client for the tests' own requests.
 pub fn client() -> reqwest::Client {

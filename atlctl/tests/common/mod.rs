@@ -1,11 +1,11 @@
 //! The demo stack in process, the real `atlctl` binary, and helpers to run it.
 #![allow(dead_code)]
 
-pub mod tmux;
+pub use atlhyper_testkit::wait_for;
 
 use std::collections::BTreeSet;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use atlctl::cli::DemoArgs;
 use atlctl::demo::Demo;
@@ -138,18 +138,5 @@ impl Stack {
             .into_iter()
             .map(|p| p.metadata.name.unwrap_or_default())
             .collect()
-    }
-}
-
-pub async fn wait_for(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if check().await {
-            return true;
-        }
-        if Instant::now() >= deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

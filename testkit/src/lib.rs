@@ -1,0 +1,54 @@
+//! What the tests and benches of several crates share, written once: waiting for a condition
+//! ([`wait_for`]), percentiles of measured samples ([`percentile`], [`median`]) and a real
+//! terminal to drive the console in ([`tmux::Tmux`]). A dev-dependency only: shipped code never
+//! links it.
+
+pub mod tmux;
+
+use std::time::{Duration, Instant};
+
+/// Polls `check` every 100 ms until it holds (`true`) or `timeout` passes (`false`).
+pub async fn wait_for(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The `p` quantile (0.0–1.0, nearest rank) of `samples`, which it sorts.
+///
+/// # Panics
+/// On no samples.
+pub fn percentile<T: PartialOrd + Copy>(samples: &mut [T], p: f64) -> T {
+    assert!(!samples.is_empty(), "a percentile of no samples");
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let at = ((samples.len() as f64 - 1.0) * p.clamp(0.0, 1.0)).round() as usize;
+    samples[at]
+}
+
+/// The median of `samples` (the upper one of an even count), which it sorts.
+pub fn median<T: PartialOrd + Copy>(samples: &mut [T]) -> T {
+    assert!(!samples.is_empty(), "a median of no samples");
+    samples.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    samples[samples.len() / 2]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        let mut samples: Vec<u32> = (1..=100).rev().collect();
+        assert_eq!(percentile(&mut samples, 0.5), 51);
+        assert_eq!(percentile(&mut samples, 0.99), 99);
+        assert_eq!(percentile(&mut samples, 1.0), 100);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+    }
+}
