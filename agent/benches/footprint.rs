@@ -12,7 +12,6 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use clap::Parser as _;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, Patch, PatchParams};
 use tokio::io::AsyncBufReadExt as _;
@@ -86,16 +85,7 @@ async fn main() {
     );
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
-    let kubesim_config = kubesim::Config::try_parse_from([
-        "kubesim",
-        "--scenario",
-        "large",
-        "--listen",
-        "127.0.0.1:0",
-        "--kubeconfig-out",
-        kubeconfig.to_str().unwrap(),
-    ])
-    .unwrap();
+    let kubesim_config = kubesim::Config::embedded("large", &kubeconfig);
     let kubesim = kubesim::start(&kubesim_config, kubesim::sim::SimOptions::default())
         .await
         .unwrap();

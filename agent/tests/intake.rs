@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use clap::Parser as _;
 use serde_json::{Value, json};
 
 const INTAKE: &str = "intake-token-for-tests-0123456789";
@@ -20,16 +19,7 @@ async fn start() -> Agent {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
-    let config = kubesim::Config::try_parse_from([
-        "kubesim",
-        "--scenario",
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--kubeconfig-out",
-        kubeconfig.to_str().unwrap(),
-    ])
-    .unwrap();
+    let config = kubesim::Config::embedded("demo", &kubeconfig);
     let kubesim = kubesim::start(&config, kubesim::sim::SimOptions::default())
         .await
         .unwrap();

@@ -7,7 +7,6 @@ use std::io::IsTerminal as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use clap::Parser as _;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::DemoArgs;
@@ -93,19 +92,8 @@ impl Demo {
             .map_err(|e| failed("master")(e.to_string()))?;
 
         let kubeconfig = dir.join("kubeconfig");
-        let speed = args.speed.to_string();
-        let kubesim_config = kubesim::Config::try_parse_from([
-            "kubesim",
-            "--scenario",
-            &args.scenario,
-            "--listen",
-            "127.0.0.1:0",
-            "--kubeconfig-out",
-            kubeconfig.to_str().unwrap_or_default(),
-            "--speed",
-            &speed,
-        ])
-        .map_err(|e| CliError::Usage(e.to_string().trim().to_owned()))?;
+        let mut kubesim_config = kubesim::Config::embedded(&args.scenario, &kubeconfig);
+        kubesim_config.speed = args.speed;
         let kubesim = kubesim::start(&kubesim_config, kubesim::sim::SimOptions::default())
             .await
             .map_err(|e| failed("the simulated cluster")(e.to_string()))?;

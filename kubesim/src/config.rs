@@ -102,6 +102,25 @@ impl fmt::Debug for Config {
 }
 
 impl Config {
+    /// A simulated cluster for a program that embeds one (the demo, tests, benches):
+    /// `scenario` on a loopback port of the system's choosing, its kubeconfig written to
+    /// `kubeconfig_out`, everything else at its default.
+    pub fn embedded(scenario: &str, kubeconfig_out: &std::path::Path) -> Self {
+        Config {
+            scenario: scenario.to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            kubeconfig_out: Some(kubeconfig_out.to_owned()),
+            token: None,
+            speed: 1.0,
+            seed: 1,
+            push_node_metrics: None,
+            node_metrics_token: None,
+            log: "info".to_owned(),
+            log_format: atlhyper_runtime::log::LogFormat::Text,
+            print_config: false,
+        }
+    }
+
     /// The configuration as `--print-config` shows it: one `key = value` per line, secrets
     /// redacted.
     pub fn render(&self) -> String {
@@ -142,6 +161,20 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_embedded_config_is_the_flags_defaults_on_a_loopback_port() {
+        let path = std::path::Path::new("/tmp/kubeconfig");
+        let parsed = Config::try_parse_from([
+            "kubesim",
+            "--listen",
+            "127.0.0.1:0",
+            "--kubeconfig-out",
+            "/tmp/kubeconfig",
+        ])
+        .unwrap();
+        assert_eq!(Config::embedded("demo", path).render(), parsed.render());
+    }
 
     #[test]
     fn defaults_work_without_any_flag() {

@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use clap::Parser as _;
 use kubesim::sim::SimOptions;
 use serde_json::Value;
 
@@ -58,20 +57,9 @@ pub async fn start_cluster(speed: &str, sim: SimOptions) -> Cluster {
         .local_addr()
         .unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
-    let kubesim_config = kubesim::Config::try_parse_from([
-        "kubesim",
-        "--scenario",
-        "demo",
-        "--listen",
-        "127.0.0.1:0",
-        "--kubeconfig-out",
-        kubeconfig.to_str().unwrap(),
-        "--push-node-metrics",
-        &format!("http://{agent_addr}"),
-        "--speed",
-        speed,
-    ])
-    .unwrap();
+    let mut kubesim_config = kubesim::Config::embedded("demo", &kubeconfig);
+    kubesim_config.push_node_metrics = Some(format!("http://{agent_addr}"));
+    kubesim_config.speed = speed.parse().unwrap();
     let kubesim = kubesim::start(&kubesim_config, sim).await.unwrap();
     Cluster {
         master,
