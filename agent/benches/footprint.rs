@@ -135,15 +135,11 @@ async fn main() {
     // Wait for the first full picture at master.
     let started = Instant::now();
     loop {
-        let list: serde_json::Value = http
-            .get(format!("{}/api/v1/clusters/bench", master.url))
-            .bearer_auth(ADMIN)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list = atlhyper_testkit::json(
+            http.get(format!("{}/api/v1/clusters/bench", master.url))
+                .bearer_auth(ADMIN),
+        )
+        .await;
         if list["counts"]["pods"].as_u64() == Some(5_000)
             && list["counts"]["nodes"].as_u64() == Some(200)
         {

@@ -14,16 +14,12 @@ use serde_json::{Value, json};
 use common::{ADMIN, CLUSTER_TOKEN, Stack, start_with, wait_for};
 
 async fn create(http: &reqwest::Client, master: &str, body: Value) -> String {
-    let answer: Value = http
-        .post(format!("{master}/api/v1/clusters/demo/commands"))
-        .bearer_auth(ADMIN)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let answer = atlhyper_testkit::json(
+        http.post(format!("{master}/api/v1/clusters/demo/commands"))
+            .bearer_auth(ADMIN)
+            .json(&body),
+    )
+    .await;
     answer["command"]["id"]
         .as_str()
         .unwrap_or_else(|| panic!("{answer}"))
@@ -31,31 +27,23 @@ async fn create(http: &reqwest::Client, master: &str, body: Value) -> String {
 }
 
 async fn settled(http: &reqwest::Client, master: &str, id: &str) -> Value {
-    let answer: Value = http
-        .get(format!(
+    atlhyper_testkit::json(
+        http.get(format!(
             "{master}/api/v1/clusters/demo/commands/{id}?wait=20s"
         ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    answer
+        .bearer_auth(ADMIN),
+    )
+    .await
 }
 
 /// The agent's long poll as a run of it (`session`) that then dies: what it was handed.
 async fn poll_as(http: &reqwest::Client, master: &str, session: Option<&str>) -> Value {
-    http.post(format!("{master}/control/watch"))
-        .bearer_auth(CLUSTER_TOKEN)
-        .json(&json!({"cluster_id": "demo", "rv": 0, "session": session}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    atlhyper_testkit::json(
+        http.post(format!("{master}/control/watch"))
+            .bearer_auth(CLUSTER_TOKEN)
+            .json(&json!({"cluster_id": "demo", "rv": 0, "session": session})),
+    )
+    .await
 }
 
 async fn deployment(stack_kube: &kube::Client, name: &str) -> Deployment {
@@ -143,16 +131,13 @@ async fn commands_queued_across_a_master_restart_run_once_each() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = futures_generations(&stack.kube).await;
     assert_eq!(after, before.iter().map(|g| g + 1).collect::<Vec<_>>());
-    let audit: Value = stack
-        .http
-        .get(format!("{master}/api/v1/audit?limit=1000"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let audit = atlhyper_testkit::json(
+        stack
+            .http
+            .get(format!("{master}/api/v1/audit?limit=1000"))
+            .bearer_auth(ADMIN),
+    )
+    .await;
     for id in &ids {
         let results = audit["items"]
             .as_array()

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use common::ADMIN;
 
@@ -15,16 +15,12 @@ async fn a_viewer_s_describe_of_a_config_map_shows_keys_not_values() {
     let master = stack.master.as_ref().unwrap().url.clone();
     let http = &stack.http;
     let token = async |name: &str, role: &str| -> String {
-        let made: Value = http
-            .post(format!("{master}/api/v1/admin/tokens"))
-            .bearer_auth(ADMIN)
-            .json(&json!({"name": name, "role": role}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let made = atlhyper_testkit::json(
+            http.post(format!("{master}/api/v1/admin/tokens"))
+                .bearer_auth(ADMIN)
+                .json(&json!({"name": name, "role": role})),
+        )
+        .await;
         made["token"].as_str().unwrap().to_owned()
     };
     let (viewer, operator) = (
@@ -42,31 +38,23 @@ async fn a_viewer_s_describe_of_a_config_map_shows_keys_not_values() {
         .await
     );
     let describe = async |who: &str| -> String {
-        let made: Value = http
-            .post(format!("{master}/api/v1/clusters/demo/commands"))
-            .bearer_auth(who)
-            .json(&json!({"kind": "describe", "args": {"object": "config_map",
-                "namespace": "shop", "name": "checkout-config"}}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let made = atlhyper_testkit::json(
+            http.post(format!("{master}/api/v1/clusters/demo/commands"))
+                .bearer_auth(who)
+                .json(&json!({"kind": "describe", "args": {"object": "config_map",
+                "namespace": "shop", "name": "checkout-config"}})),
+        )
+        .await;
         let id = made["command"]["id"]
             .as_str()
             .unwrap_or_else(|| panic!("{made}"));
-        let settled: Value = http
-            .get(format!(
+        let settled = atlhyper_testkit::json(
+            http.get(format!(
                 "{master}/api/v1/clusters/demo/commands/{id}?wait=20s"
             ))
-            .bearer_auth(who)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .bearer_auth(who),
+        )
+        .await;
         assert_eq!(settled["status"], "succeeded", "{settled}");
         settled["output"].as_str().unwrap().to_owned()
     };

@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, ListParams};
 use kubesim::sim::SimOptions;
-use serde_json::Value;
 
 use common::{ADMIN, CLUSTER_TOKEN, Stack, start, start_with, wait_for};
 
@@ -302,18 +301,14 @@ async fn stopping_the_agent_pushes_what_changed_since_the_last_push() {
     } = stack;
     agent.stop().await;
     let master = master.unwrap();
-    let list: Value = http
-        .get(format!(
+    let list = atlhyper_testkit::json(
+        http.get(format!(
             "{}/api/v1/pods?cluster=demo&namespace=shop",
             master.url
         ))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .bearer_auth(ADMIN),
+    )
+    .await;
     assert!(
         !list["items"]
             .as_array()

@@ -684,6 +684,16 @@ async fn a_command_delivered_to_an_earlier_agent_run_is_settled_unknown_never_de
     let (_, got) = master.get(ADMIN, &path).await;
     assert_eq!(got["status"], "succeeded", "{got}");
 
+    // A session is a short visible-ASCII name; anything else is refused before the poll.
+    for bad in [json!(""), json!("a b"), json!("x".repeat(65)), json!(7)] {
+        let body = json!({"cluster_id": "c1", "rv": 0, "session": bad});
+        let (status, refused) = master
+            .send(Method::POST, C1_TOKEN, "/control/watch", Some(body))
+            .await;
+        assert_eq!(status, 400, "{bad}: {refused}");
+        assert!(refused["error"]["message"].is_string(), "{refused}");
+    }
+
     // A superseded run is handed nothing new; the current one is.
     let (_, made) = master.command(ADMIN, "c1", RESTART, Some("twice")).await;
     let next = made["command"]["id"].as_str().unwrap().to_owned();

@@ -297,15 +297,12 @@ async fn stream_ids_and_snapshots_keep_their_order_when_the_clock_steps_back_acr
     let behind = r#"export FAKETIME_DONT_FAKE_MONOTONIC=1; exec faketime -f -3600s "$0" "$@""#;
     let (mut master, url) = common::spawn_binary(&db, &log, &[], Some(behind)).await;
     let after = id_of_a_push(&url, 5, "after").await;
-    let served: serde_json::Value = common::client()
-        .get(format!("{url}/api/v1/pods?cluster=c1"))
-        .bearer_auth(ADMIN)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let served = atlhyper_testkit::json(
+        common::client()
+            .get(format!("{url}/api/v1/pods?cluster=c1"))
+            .bearer_auth(ADMIN),
+    )
+    .await;
     master.kill().unwrap();
     master.wait().unwrap();
     assert!(

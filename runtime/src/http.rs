@@ -18,7 +18,6 @@ pub fn client(timeout: Option<Duration>) -> reqwest::Client {
     if let Some(timeout) = timeout {
         builder = builder.timeout(timeout);
     }
-    #[allow(clippy::expect_used)]
     builder
         .build()
         .expect("an HTTP client without custom TLS builds")

@@ -1,5 +1,5 @@
 //! What the tests and benches of several crates share, written once: waiting for a condition
-//! ([`wait_for`]), percentiles of measured samples ([`percentile`], [`median`]) and a real
+//! ([`wait_for`]), an API call's JSON answer ([`json`]), percentiles of measured samples ([`percentile`], [`median`]) and a real
 //! terminal to drive the console in ([`tmux::Tmux`]). A dev-dependency only: shipped code never
 //! links it.
 
@@ -19,6 +19,22 @@ pub async fn wait_for(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Sends `request` and reads its answer as JSON (whatever the status; `Null` if the body is
+/// not JSON): the tail every API call in a test shares.
+///
+/// # Panics
+/// When the request cannot be sent or its body read.
+pub async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
+    let text = request
+        .send()
+        .await
+        .expect("the request is answered")
+        .text()
+        .await
+        .expect("the answer's body");
+    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
 }
 
 /// The `p` quantile (0.0–1.0, nearest rank) of `samples`, which it sorts.
