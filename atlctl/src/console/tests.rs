@@ -16,9 +16,9 @@ use crate::kinds::Resource;
 
 /// The fixtures' push time plus a minute.
 const NOW: i64 = 1_795_608_060_000;
-const CLUSTER: &str = "prod-eu";
+pub(super) const CLUSTER: &str = "prod-eu";
 
-fn items<T: DeserializeOwned>(json: &str) -> Vec<InCluster<T>> {
+pub(super) fn items<T: DeserializeOwned>(json: &str) -> Vec<InCluster<T>> {
     let envelope: serde_json::Value = serde_json::from_str(json).expect("fixture is JSON");
     let items: Vec<T> =
         serde_json::from_value(envelope["payload"]["items"].clone()).expect("fixture items");
@@ -33,11 +33,16 @@ fn items<T: DeserializeOwned>(json: &str) -> Vec<InCluster<T>> {
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_str!(concat!("../../../model/tests/fixtures/", $name, ".json"))
+        include_str!(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../model/tests/fixtures/",
+            $name,
+            ".json"
+        ))
     };
 }
 
-fn cluster() -> ClusterSummary {
+pub(super) fn cluster() -> ClusterSummary {
     serde_json::from_value(serde_json::json!({
         "id": CLUSTER, "name": "Production EU", "created_ms": NOW - 86_400_000,
         "last_push_ms": NOW - 2_000, "stale": false, "sources": [
@@ -52,7 +57,7 @@ fn cluster() -> ClusterSummary {
     .expect("a cluster summary")
 }
 
-fn commands() -> Vec<CommandInfo> {
+pub(super) fn commands() -> Vec<CommandInfo> {
     let commands: Vec<atlhyper_model::Command> =
         serde_json::from_str(fixture!("commands")).expect("commands fixture");
     commands
@@ -75,7 +80,7 @@ fn commands() -> Vec<CommandInfo> {
 }
 
 /// The fixture's sample, once for each fixture node (a little busier each).
-fn metrics() -> Vec<InCluster<atlhyper_model::NodeMetricsSnapshot>> {
+pub(super) fn metrics() -> Vec<InCluster<atlhyper_model::NodeMetricsSnapshot>> {
     let sample: Vec<InCluster<atlhyper_model::NodeMetricsSnapshot>> =
         items(fixture!("metrics_snapshot"));
     ["control-plane-1", "worker-3"]
@@ -90,12 +95,12 @@ fn metrics() -> Vec<InCluster<atlhyper_model::NodeMetricsSnapshot>> {
         .collect()
 }
 
-fn loaded(app: &mut App, loaded: Loaded) -> Vec<Effect> {
+pub(super) fn loaded(app: &mut App, loaded: Loaded) -> Vec<Effect> {
     app.receive(Msg::Loaded(app.scope.clone(), loaded))
 }
 
 /// An operator's console with every fixture loaded, at a fixed time.
-fn console(first: Resource) -> App {
+pub(super) fn console(first: Resource) -> App {
     let mut app = App::new(
         "http://master:8080".to_owned(),
         "alice (operator)".to_owned(),
@@ -139,7 +144,7 @@ fn console(first: Resource) -> App {
     app
 }
 
-fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
+pub(super) fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
     let event = KeyEvent::new(code, KeyModifiers::NONE);
     match keys::action(app, event) {
         Some(action) => app.update(action),
@@ -148,7 +153,7 @@ fn key(app: &mut App, code: KeyCode) -> Vec<Effect> {
 }
 
 /// Types `text` key by key.
-fn typed(app: &mut App, text: &str) -> Vec<Effect> {
+pub(super) fn typed(app: &mut App, text: &str) -> Vec<Effect> {
     let mut effects = Vec::new();
     for c in text.chars() {
         let modifiers = if c.is_ascii_uppercase() {
@@ -163,7 +168,7 @@ fn typed(app: &mut App, text: &str) -> Vec<Effect> {
     effects
 }
 
-fn render(app: &mut App, width: u16, height: u16) -> String {
+pub(super) fn render(app: &mut App, width: u16, height: u16) -> String {
     app.update(Action::Resize(width, height));
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a test terminal");
     terminal
@@ -695,3 +700,5 @@ fn lists_no_screen_shows_are_let_go_and_not_gathered() {
         );
     }
 }
+
+mod props;
