@@ -242,22 +242,33 @@ impl ListScreen {
 
     pub fn selected_id(&self) -> Option<&RowId> {
         let i = *self.visible.get(self.selected)?;
-        Some(&self.rows.rows[i].id)
+        Some(&self.rows.rows.get(i)?.id)
     }
 
     /// Filters and sorts again, keeping the selected object selected — or, for the events'
     /// live tail, the last row when it was on the last row.
     pub fn refresh(&mut self, data: &Data) {
+        self.replace(None, data);
+    }
+
+    /// Shows `rows` (or the current rows again), filtered and sorted, keeping the selected
+    /// object selected. What was selected is read before the rows change: `visible` indexes
+    /// the old rows, and a shorter list must not be indexed with them.
+    pub fn replace(&mut self, rows: Option<Rows>, data: &Data) {
         let tail = self.resource == Resource::Events
             && self.sort.is_none()
             && self.selected + 1 >= self.visible.len();
         let keep = self.selected_id().cloned();
+        if let Some(rows) = rows {
+            self.rows = rows;
+        }
         self.visible = self
             .rows
             .select(&self.filter, labels_of(data, self.resource));
         if let Some((column, descending)) = self.sort {
             self.rows.sort(&mut self.visible, column, descending);
         }
+        let last = self.visible.len().saturating_sub(1);
         self.selected = keep
             .and_then(|id| {
                 self.visible
@@ -265,9 +276,9 @@ impl ListScreen {
                     .position(|&i| self.rows.rows[i].id == id)
             })
             .unwrap_or(self.selected)
-            .min(self.visible.len().saturating_sub(1));
+            .min(last);
         if tail {
-            self.selected = self.visible.len().saturating_sub(1);
+            self.selected = last;
         }
     }
 }
@@ -603,8 +614,7 @@ impl App {
             Resource::Commands => rows::commands(&d.commands, now),
         };
         if let Some(Screen::List(list)) = self.screens.last_mut() {
-            list.rows = rows;
-            list.refresh(&self.data);
+            list.replace(Some(rows), &self.data);
             let page = usize::from(self.height.saturating_sub(5)).max(1);
             clamp_offset(list, page);
         }
