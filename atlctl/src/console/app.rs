@@ -343,6 +343,8 @@ pub enum Mode {
     Help,
     Confirm(Confirm),
     Input(Ask, String),
+    /// Asking whether to quit (the demo: quitting stops the whole stack).
+    Quit,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -408,6 +410,8 @@ pub struct App {
     /// Colours on (off with `NO_COLOR`).
     pub color: bool,
     pub quit: bool,
+    /// `q` and `:q` ask first (the demo).
+    pub ask_before_quit: bool,
 }
 
 /// Loads wait so that one feed is listed at most about three times a second.
@@ -439,6 +443,7 @@ impl App {
             stale_after_ms: 60_000,
             color: true,
             quit: false,
+            ask_before_quit: false,
         }
     }
 
@@ -675,6 +680,7 @@ impl App {
             Mode::Filter(text) => super::input::filter_line(self, text, action),
             Mode::Confirm(confirm) => super::input::confirm(self, confirm, action),
             Mode::Input(ask, text) => super::input::ask(self, ask, text, action),
+            Mode::Quit => Vec::new(),
         }
     }
 }

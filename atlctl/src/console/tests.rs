@@ -177,7 +177,7 @@ pub(super) fn render(app: &mut App, width: u16, height: u16) -> String {
     terminal.backend().to_string()
 }
 
-fn names(app: &App) -> Vec<String> {
+pub(super) fn names(app: &App) -> Vec<String> {
     let list = app.list().expect("a list");
     list.visible
         .iter()
@@ -701,4 +701,5 @@ fn lists_no_screen_shows_are_let_go_and_not_gathered() {
     }
 }
 
+mod navigation;
 mod props;
