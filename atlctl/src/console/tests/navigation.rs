@@ -34,11 +34,11 @@ fn esc_after_a_drill_in_goes_back_in_one_press() {
 #[test]
 fn esc_after_entering_a_namespace_returns_to_the_namespaces_in_every_namespace() {
     let mut app = console(Resource::Namespaces);
-    typed(&mut app, "/batch");
+    typed(&mut app, "/shop");
     key(&mut app, KeyCode::Enter);
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.list().unwrap().resource, Resource::Pods);
-    assert_eq!(app.scope.namespace.as_deref(), Some("batch"));
+    assert_eq!(app.scope.namespace.as_deref(), Some("shop"));
     let effects = key(&mut app, KeyCode::Esc);
     assert_eq!(app.list().unwrap().resource, Resource::Namespaces);
     assert_eq!(app.scope.namespace, None);
