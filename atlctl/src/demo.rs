@@ -187,6 +187,7 @@ pub async fn run(args: &DemoArgs, readonly: bool) -> Result<()> {
             first: crate::kinds::Resource::Nodes,
             readonly,
             scope: crate::console::app::Scope::default(),
+            ask_before_quit: true,
         };
         let result = crate::console::run(&session, options).await;
         eprintln!("stopping the demo…");

@@ -67,6 +67,7 @@ pub async fn run(cli: Cli) -> Result<()> {
             first: kinds::Resource::Pods,
             readonly: cli.readonly,
             scope: console::app::Scope::default(),
+            ask_before_quit: false,
         };
         return console::run(&Session::new(&cli.global)?, options).await;
     };

@@ -161,6 +161,7 @@ pub async fn run(args: &TopArgs, readonly: bool, session: &Session) -> Result<()
             first,
             readonly,
             scope,
+            ask_before_quit: false,
         };
         return crate::console::run(session, options).await;
     }

@@ -27,6 +27,15 @@ async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes()
     let tmux = Tmux::new("walk", &console_script(&stack), (80, 24));
 
     tmux.wait("the pods", |s| s.contains("pods(all)")).await;
+    // The cursor at the bottom of every pod, then a namespace with fewer of them.
+    tmux.send(&["G", ":ns default", "Enter"]);
+    tmux.wait("the pods of default, the console still running", |s| {
+        s.contains("pods(default)")
+    })
+    .await;
+    tmux.send(&[":ns all", "Enter"]);
+    tmux.wait("every pod again", |s| s.contains("pods(all)"))
+        .await;
     tmux.send(&[":po", "Enter"]);
     tmux.send(&["/crash"]);
     // The list follows the cluster: the pod shows up once its container has crashed.
@@ -58,7 +67,8 @@ async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes()
         .await;
     assert!(logs.contains("connect: connection"), "{logs}");
 
-    tmux.send(&["Escape"]);
+    // q closes the logs, not the console.
+    tmux.send(&["q"]);
     tmux.wait("the pod again", |s| s.contains("┌ pod ")).await;
     tmux.send(&["Escape"]);
     tmux.wait("the list again", |s| s.contains("┌ pods(all)"))

@@ -163,7 +163,10 @@ pub enum Effect {
 /// Keys, as what they mean.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
+    /// Ctrl-C: quit at once.
     Quit,
+    /// `q`: close what is open (a text, a detail, a drill-in); quit from the top.
+    Close,
     Up,
     Down,
     PageUp,
@@ -215,6 +218,9 @@ pub struct ListScreen {
     pub visible: Vec<usize>,
     pub selected: usize,
     pub offset: usize,
+    /// The scope to go back to when this list closes (it was opened by entering a cluster or
+    /// a namespace).
+    pub back_scope: Option<Scope>,
 }
 
 impl ListScreen {
@@ -228,6 +234,7 @@ impl ListScreen {
             visible: Vec::new(),
             selected: 0,
             offset: 0,
+            back_scope: None,
         }
     }
 
@@ -574,6 +581,15 @@ impl App {
         self.load_needed(false)
     }
 
+    /// `q` or `:q` at the top: quits, or asks first in the demo.
+    pub fn close_top(&mut self) {
+        if self.ask_before_quit {
+            self.mode = Mode::Quit;
+        } else {
+            self.quit = true;
+        }
+    }
+
     /// Changes cluster or namespace: what was loaded is for the old scope.
     pub fn rescope(&mut self, scope: Scope) -> Vec<Effect> {
         if scope == self.scope {
@@ -662,6 +678,7 @@ impl App {
                 self.now_ms = now;
                 return Vec::new();
             }
+            // Ctrl-C: at once, whatever is open.
             Action::Quit => {
                 self.quit = true;
                 return Vec::new();
@@ -680,7 +697,13 @@ impl App {
             Mode::Filter(text) => super::input::filter_line(self, text, action),
             Mode::Confirm(confirm) => super::input::confirm(self, confirm, action),
             Mode::Input(ask, text) => super::input::ask(self, ask, text, action),
-            Mode::Quit => Vec::new(),
+            Mode::Quit => {
+                self.mode = Mode::Normal;
+                if matches!(action, Action::Type('y' | 'Y') | Action::Submit) {
+                    self.quit = true;
+                }
+                Vec::new()
+            }
         }
     }
 }

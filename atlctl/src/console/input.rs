@@ -27,6 +27,13 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Back => back(app),
+        Action::Close => {
+            if app.screens.len() > 1 {
+                return back(app);
+            }
+            app.close_top();
+            Vec::new()
+        }
         Action::Enter => enter(app),
         Action::CommandLine => {
             app.mode = Mode::Command(String::new());
@@ -144,19 +151,27 @@ fn move_cursor(app: &mut App, action: &Action, page: usize) {
     }
 }
 
+/// One level back: the screen before (and the scope it had), or at the top the filter.
 fn back(app: &mut App) -> Vec<Effect> {
+    if app.screens.len() > 1 {
+        let mut effects = Vec::new();
+        if let Some(Screen::List(ListScreen {
+            back_scope: Some(scope),
+            ..
+        })) = app.screens.pop()
+        {
+            effects = app.rescope(scope);
+        }
+        app.rebuild();
+        effects.extend(app.start_missing());
+        return effects;
+    }
     if let Some(Screen::List(list)) = app.screens.last_mut()
         && list.filter != Filter::All
     {
         list.filter = Filter::All;
         list.filter_text.clear();
         list.refresh(&app.data);
-        return Vec::new();
-    }
-    if app.screens.len() > 1 {
-        app.screens.pop();
-        app.rebuild();
-        return app.start_missing();
     }
     Vec::new()
 }
@@ -200,23 +215,31 @@ fn enter(app: &mut App) -> Vec<Effect> {
         return Vec::new();
     }
     match resource {
-        Resource::Clusters => {
-            let scope = Scope {
-                cluster: Some(id.name.clone()),
-                namespace: app.scope.namespace.clone(),
+        Resource::Clusters | Resource::Namespaces => {
+            let back = app.scope.clone();
+            let (scope, first) = if resource == Resource::Clusters {
+                let scope = Scope {
+                    cluster: Some(id.name.clone()),
+                    namespace: back.namespace.clone(),
+                };
+                (scope, Resource::Nodes)
+            } else {
+                let scope = Scope {
+                    cluster: back.cluster.clone(),
+                    namespace: Some(id.name.clone()),
+                };
+                (scope, Resource::Pods)
             };
-            let mut effects = app.rescope(scope);
-            effects.extend(app.show(Resource::Nodes));
-            effects
-        }
-        Resource::Namespaces => {
-            let scope = Scope {
-                cluster: app.scope.cluster.clone(),
-                namespace: Some(id.name.clone()),
-            };
-            let mut effects = app.rescope(scope);
-            effects.extend(app.show(Resource::Pods));
-            effects
+            let list = Screen::List(ListScreen {
+                back_scope: Some(back),
+                ..ListScreen::new(first)
+            });
+            if scope == app.scope {
+                return app.push(list);
+            }
+            // The new list first, so that only what it shows is loaded in the new scope.
+            app.screens.push(list);
+            app.rescope(scope)
         }
         Resource::Nodes => {
             let minutes = 15;
@@ -630,7 +653,7 @@ fn run_command_line(app: &mut App, text: &str) -> Vec<Effect> {
     let arg = words.next();
     match (word, arg) {
         ("q" | "q!" | "quit", _) => {
-            app.quit = true;
+            app.close_top();
             Vec::new()
         }
         ("ctx" | "context" | "cluster" | "clusters", None) => app.show(Resource::Clusters),

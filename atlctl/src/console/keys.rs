@@ -46,7 +46,7 @@ pub const GENERAL: &[Binding] = &[
     ),
     b("?", "this help"),
     b("Enter", "open the selected row"),
-    b("Esc", "clear the filter, then go back"),
+    b("Esc", "back one level (at the top: clear the filter)"),
     b("j k ↑ ↓", "move"),
     b("PgUp PgDn ^b ^f", "page"),
     b("g G Home End", "first, last"),
@@ -55,7 +55,9 @@ pub const GENERAL: &[Binding] = &[
         "Shift+letter",
         "sort by the column with that letter (again: reverse)",
     ),
-    b("q ^c", "quit"),
+    b("q", "close logs, a describe, a detail; at the top, quit"),
+    b(":q", "quit (the demo asks first)"),
+    b("^c", "quit at once"),
 ];
 
 const POD_KEYS: &[Binding] = &[
@@ -196,7 +198,7 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
     }
     let prompt = matches!(
         app.mode,
-        Mode::Command(_) | Mode::Filter(_) | Mode::Input(..) | Mode::Confirm(_)
+        Mode::Command(_) | Mode::Filter(_) | Mode::Input(..) | Mode::Confirm(_) | Mode::Quit
     );
     if prompt {
         return match key.code {
@@ -219,7 +221,7 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
         (KeyCode::Char('b'), true) | (KeyCode::PageUp, _) => Action::PageUp,
         (KeyCode::Char('d'), true) if resource == Some(Resource::Pods) => Action::Delete,
         (_, true) => return None,
-        (KeyCode::Char('q'), _) => Action::Quit,
+        (KeyCode::Char('q'), _) => Action::Close,
         (KeyCode::Char(':'), _) => Action::CommandLine,
         (KeyCode::Char('/'), _) => Action::FilterLine,
         (KeyCode::Char('?'), _) => Action::Help,

@@ -37,6 +37,8 @@ pub struct Options {
     pub first: Resource,
     pub readonly: bool,
     pub scope: Scope,
+    /// `q` and `:q` ask before quitting (the demo: quitting stops the stack).
+    pub ask_before_quit: bool,
 }
 
 /// glibc raises its mmap threshold to the size of each big buffer freed, so after the first
@@ -90,6 +92,7 @@ pub async fn run(session: &Session, options: Options) -> Result<()> {
     );
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.scope = options.scope;
+    app.ask_before_quit = options.ask_before_quit;
     app.now_ms = now_ms();
 
     let mut signals = (

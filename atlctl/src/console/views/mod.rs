@@ -81,6 +81,17 @@ pub fn draw(app: &App, frame: &mut Frame) {
     frame.render_widget(footer_line(app, theme), footer);
     match &app.mode {
         Mode::Help => help(app, theme, frame),
+        Mode::Quit => popup(
+            frame,
+            theme,
+            " Quit ",
+            vec![
+                Line::from("Quitting stops the demo (kubesim, master, the agent)."),
+                Line::from(""),
+                Line::from("Quit? y / n"),
+            ],
+            64,
+        ),
         Mode::Confirm(confirm) => {
             let label = format!(
                 "{} in {}",
