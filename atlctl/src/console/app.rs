@@ -419,6 +419,8 @@ pub struct App {
     pub quit: bool,
     /// `q` and `:q` ask first (the demo).
     pub ask_before_quit: bool,
+    /// A pod a controller recreates is restarted after its name is typed, not on `y`.
+    pub restart_by_name: bool,
 }
 
 /// Loads wait so that one feed is listed at most about three times a second.
@@ -451,6 +453,7 @@ impl App {
             color: true,
             quit: false,
             ask_before_quit: false,
+            restart_by_name: false,
         }
     }
 

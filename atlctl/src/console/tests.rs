@@ -702,5 +702,6 @@ fn lists_no_screen_shows_are_let_go_and_not_gathered() {
     }
 }
 
+mod dialogs;
 mod navigation;
 mod props;
