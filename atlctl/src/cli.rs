@@ -34,12 +34,23 @@ Exit codes: 0 ok, 1 failed, 2 usage, 3 not found, 4 unauthorized/forbidden, 5 un
 pub struct Cli {
     #[command(flatten)]
     pub global: Global,
-    /// The console: no changes offered (a viewer token gets this anyway).
-    #[arg(long, env = "ATLHYPER_READONLY")]
-    pub readonly: bool,
+    #[command(flatten)]
+    pub console: ConsoleFlags,
     /// Without a command, on a terminal: the console (`:po`, `:no`, `/filter`, `?` for keys).
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How the console behaves (atlctl alone, `top` and `demo` open it).
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ConsoleFlags {
+    /// The console: no changes offered (a viewer token gets this anyway).
+    #[arg(long, env = "ATLHYPER_READONLY")]
+    pub readonly: bool,
+    /// The console: restarting a pod that a controller recreates asks for its name to be
+    /// typed, as every other change does (without it: y).
+    #[arg(long, env = "ATLHYPER_RESTART_BY_NAME")]
+    pub restart_by_name: bool,
 }
 
 /// Where master is and how to talk to it.

@@ -165,7 +165,7 @@ async fn shutdown_signal() {
     }
 }
 
-pub async fn run(args: &DemoArgs, readonly: bool) -> Result<()> {
+pub async fn run(args: &DemoArgs, flags: crate::cli::ConsoleFlags) -> Result<()> {
     let demo = Demo::start(args).await?;
     if !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
         // The console on the demo; the stack stops when it closes.
@@ -185,7 +185,7 @@ pub async fn run(args: &DemoArgs, readonly: bool) -> Result<()> {
         };
         let options = crate::console::Options {
             first: crate::kinds::Resource::Nodes,
-            readonly,
+            flags,
             scope: crate::console::app::Scope::default(),
             ask_before_quit: true,
         };

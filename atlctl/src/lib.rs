@@ -65,7 +65,7 @@ pub async fn run(cli: Cli) -> Result<()> {
     let Some(command) = &cli.command else {
         let options = console::Options {
             first: kinds::Resource::Pods,
-            readonly: cli.readonly,
+            flags: cli.console,
             scope: console::app::Scope::default(),
             ask_before_quit: false,
         };
@@ -73,14 +73,14 @@ pub async fn run(cli: Cli) -> Result<()> {
     };
     match command {
         Command::Get(args) => get::run(args, &Session::new(&cli.global)?).await,
-        Command::Top(args) => top::run(args, cli.readonly, &Session::new(&cli.global)?).await,
+        Command::Top(args) => top::run(args, cli.console, &Session::new(&cli.global)?).await,
         Command::Events(args) => events::run(args, &Session::new(&cli.global)?).await,
         Command::Exec(exec) => exec::exec(exec, &Session::new(&cli.global)?).await,
         Command::Logs(args) => exec::logs(args, &Session::new(&cli.global)?).await,
         Command::Describe(args) => exec::describe(args, &Session::new(&cli.global)?).await,
         Command::Config(command) => config(command, &cli.global),
         #[cfg(feature = "demo")]
-        Command::Demo(args) => demo::run(args, cli.readonly).await,
+        Command::Demo(args) => demo::run(args, cli.console).await,
         #[cfg(not(feature = "demo"))]
         Command::Demo(_) => Err(CliError::Usage(
             "this atlctl was built without the demo (cargo feature `demo`); build it with \

@@ -138,7 +138,7 @@ async fn fetch(args: &TopArgs, session: &Session) -> Result<List<InCluster<NodeM
     Ok(list)
 }
 
-pub async fn run(args: &TopArgs, readonly: bool, session: &Session) -> Result<()> {
+pub async fn run(args: &TopArgs, flags: crate::cli::ConsoleFlags, session: &Session) -> Result<()> {
     let live = !args.once
         && !args.json
         && std::io::stdout().is_terminal()
@@ -159,7 +159,7 @@ pub async fn run(args: &TopArgs, readonly: bool, session: &Session) -> Result<()
         };
         let options = crate::console::Options {
             first,
-            readonly,
+            flags,
             scope,
             ask_before_quit: false,
         };

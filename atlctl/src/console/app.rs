@@ -167,6 +167,8 @@ pub enum Action {
     Quit,
     /// `q`: close what is open (a text, a detail, a drill-in); quit from the top.
     Close,
+    /// Tab in a dialog: complete what is typed.
+    Complete,
     Up,
     Down,
     PageUp,
@@ -421,6 +423,10 @@ pub struct App {
     pub ask_before_quit: bool,
     /// A pod a controller recreates is restarted after its name is typed, not on `y`.
     pub restart_by_name: bool,
+    /// How far help is scrolled.
+    pub help_scroll: u16,
+    /// Why the open dialog did not take what was typed.
+    pub prompt_error: Option<String>,
 }
 
 /// Loads wait so that one feed is listed at most about three times a second.
@@ -454,6 +460,8 @@ impl App {
             quit: false,
             ask_before_quit: false,
             restart_by_name: false,
+            help_scroll: 0,
+            prompt_error: None,
         }
     }
 
@@ -691,9 +699,22 @@ impl App {
         match self.mode.clone() {
             Mode::Normal => super::input::normal(self, action),
             Mode::Help => {
-                if matches!(action, Action::Back | Action::Help | Action::Cancel) {
-                    self.mode = Mode::Normal;
+                let max = super::views::help_scroll_max(self);
+                let page = self.page() as u16;
+                self.help_scroll = match action {
+                    Action::Back | Action::Help | Action::Cancel => {
+                        self.mode = Mode::Normal;
+                        0
+                    }
+                    Action::Up => self.help_scroll.saturating_sub(1),
+                    Action::Down => self.help_scroll.saturating_add(1),
+                    Action::PageUp => self.help_scroll.saturating_sub(page),
+                    Action::PageDown => self.help_scroll.saturating_add(page),
+                    Action::Top => 0,
+                    Action::Bottom => max,
+                    _ => self.help_scroll,
                 }
+                .min(max);
                 Vec::new()
             }
             Mode::Command(text) => super::input::command_line(self, text, action),

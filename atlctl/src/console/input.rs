@@ -47,6 +47,7 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Help => {
             app.mode = Mode::Help;
+            app.help_scroll = 0;
             Vec::new()
         }
         Action::SortBy(column) => {
@@ -398,6 +399,21 @@ fn change(app: &mut App, action: Action) -> Vec<Effect> {
     let namespace = id.namespace.clone().unwrap_or_default();
     let name = id.name.clone();
     let kind = match (resource, &action) {
+        (Resource::Pods, Action::Restart) if !app.restart_by_name && recreated(app, &id) => {
+            // The controller makes a new one: as routine as k9s makes it, on y.
+            app.prompt_error = None;
+            app.mode = Mode::Confirm(Confirm {
+                cluster: id.cluster,
+                kind: CommandKind::RestartPod {
+                    namespace,
+                    name,
+                    force: false,
+                },
+                name: None,
+                typed: String::new(),
+            });
+            return Vec::new();
+        }
         (Resource::Pods, Action::Restart) => CommandKind::RestartPod {
             namespace,
             name: name.clone(),
@@ -413,10 +429,13 @@ fn change(app: &mut App, action: Action) -> Vec<Effect> {
             name: name.clone(),
         },
         (Resource::Deployments, Action::Scale) => {
-            app.mode = Mode::Input(Ask::Replicas(id), String::new());
+            let replicas = deployment(app, &id).map(|d| d.desired.to_string());
+            app.prompt_error = None;
+            app.mode = Mode::Input(Ask::Replicas(id), replicas.unwrap_or_default());
             return Vec::new();
         }
         (Resource::Deployments, Action::SetImage) => {
+            app.prompt_error = None;
             app.mode = Mode::Input(Ask::Image(id), String::new());
             return Vec::new();
         }
@@ -434,6 +453,32 @@ fn change(app: &mut App, action: Action) -> Vec<Effect> {
     Vec::new()
 }
 
+/// Whether a controller makes a new pod in place of this one.
+fn recreated(app: &App, id: &RowId) -> bool {
+    app.data.pods.iter().any(|p| {
+        p.cluster_id == id.cluster
+            && Some(&p.object.namespace) == id.namespace.as_ref()
+            && p.object.name == id.name
+            && p.object.owner.is_some()
+    })
+}
+
+/// The deployment a row stands for.
+pub fn deployment<'a>(
+    app: &'a App,
+    id: &RowId,
+) -> Option<&'a atlhyper_model::resources::Deployment> {
+    app.data
+        .deployments
+        .iter()
+        .find(|d| {
+            d.cluster_id == id.cluster
+                && Some(&d.object.namespace) == id.namespace.as_ref()
+                && d.object.name == id.name
+        })
+        .map(|d| &d.object)
+}
+
 /// Changes that lose work or capacity are confirmed by typing the object's name; the
 /// reversible ones (cordon, uncordon) by `y`.
 fn ask_confirmation(app: &mut App, cluster: String, kind: CommandKind) {
@@ -447,6 +492,7 @@ fn ask_confirmation(app: &mut App, cluster: String, kind: CommandKind) {
         | CommandKind::UpdateImage { name, .. } => Some(name.clone()),
         _ => None,
     };
+    app.prompt_error = None;
     app.mode = Mode::Confirm(Confirm {
         cluster,
         kind,
@@ -480,21 +526,27 @@ pub fn confirm(app: &mut App, mut confirm: Confirm, action: Action) -> Vec<Effec
         (None, Action::Type(_)) => false,
         (Some(_), Action::Type(c)) => {
             confirm.typed.push(c);
+            app.prompt_error = None;
             app.mode = Mode::Confirm(confirm);
             return Vec::new();
         }
         (Some(_), Action::Erase) => {
             confirm.typed.pop();
+            app.prompt_error = None;
+            app.mode = Mode::Confirm(confirm);
+            return Vec::new();
+        }
+        (Some(name), Action::Complete) => {
+            confirm.typed.clone_from(name);
+            app.prompt_error = None;
             app.mode = Mode::Confirm(confirm);
             return Vec::new();
         }
         (Some(name), Action::Submit) => {
             if confirm.typed != *name {
-                app.mode = Mode::Normal;
-                app.set_status(
-                    format!("{label}: the name did not match; nothing done"),
-                    Tone::Warn,
-                );
+                // Stays open: the user fixes the name (Tab completes it) or leaves with Esc.
+                app.prompt_error = Some(format!("`{}` does not match the name", confirm.typed));
+                app.mode = Mode::Confirm(confirm);
                 return Vec::new();
             }
             true
@@ -517,54 +569,64 @@ pub fn ask(app: &mut App, ask: Ask, mut text: String, action: Action) -> Vec<Eff
     match action {
         Action::Type(c) => {
             text.push(c);
+            app.prompt_error = None;
             app.mode = Mode::Input(ask, text);
         }
         Action::Erase => {
             text.pop();
+            app.prompt_error = None;
             app.mode = Mode::Input(ask, text);
         }
         Action::Cancel | Action::Back => app.mode = Mode::Normal,
-        Action::Submit => {
-            app.mode = Mode::Normal;
-            let (id, kind) = match &ask {
-                Ask::Replicas(id) => match text.trim().parse::<u32>() {
-                    Ok(replicas) => (
-                        id,
-                        CommandKind::Scale {
-                            namespace: id.namespace.clone().unwrap_or_default(),
-                            name: id.name.clone(),
-                            replicas,
-                        },
-                    ),
-                    Err(_) => {
-                        app.set_status(
-                            format!("replicas `{text}` is not a whole number"),
-                            Tone::Bad,
-                        );
-                        return Vec::new();
-                    }
-                },
-                Ask::Image(id) => match text.trim().split_once('=') {
-                    Some((container, image)) if !container.is_empty() && !image.is_empty() => (
-                        id,
-                        CommandKind::UpdateImage {
-                            namespace: id.namespace.clone().unwrap_or_default(),
-                            name: id.name.clone(),
-                            container: container.to_owned(),
-                            image: image.to_owned(),
-                        },
-                    ),
-                    _ => {
-                        app.set_status(format!("`{text}` is not CONTAINER=IMAGE"), Tone::Bad);
-                        return Vec::new();
-                    }
-                },
-            };
-            ask_confirmation(app, id.cluster.clone(), kind);
-        }
+        Action::Submit => match asked_change(&ask, &text) {
+            Ok((id, kind)) => {
+                app.mode = Mode::Normal;
+                ask_confirmation(app, id.cluster.clone(), kind);
+            }
+            // Stays open with what was typed, and says what is wrong with it.
+            Err(error) => {
+                app.prompt_error = Some(error);
+                app.mode = Mode::Input(ask, text);
+            }
+        },
         _ => {}
     }
     Vec::new()
+}
+
+/// The change a dialog's answer asks for, or what is wrong with the answer.
+fn asked_change<'a>(ask: &'a Ask, text: &str) -> Result<(&'a RowId, CommandKind), String> {
+    match ask {
+        Ask::Replicas(id) => {
+            let replicas = text
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| format!("replicas `{text}` is not a whole number"))?;
+            Ok((
+                id,
+                CommandKind::Scale {
+                    namespace: id.namespace.clone().unwrap_or_default(),
+                    name: id.name.clone(),
+                    replicas,
+                },
+            ))
+        }
+        Ask::Image(id) => match text.trim().split_once('=') {
+            Some((container, image)) if !container.is_empty() && !image.is_empty() => {
+                atlhyper_model::validate::image_reference(image)?;
+                Ok((
+                    id,
+                    CommandKind::UpdateImage {
+                        namespace: id.namespace.clone().unwrap_or_default(),
+                        name: id.name.clone(),
+                        container: container.to_owned(),
+                        image: image.to_owned(),
+                    },
+                ))
+            }
+            _ => Err(format!("`{text}` is not CONTAINER=IMAGE")),
+        },
+    }
 }
 
 /// The pods list, filtered to the selected node's pods (and its cluster's, when the list shows

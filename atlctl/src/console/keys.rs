@@ -136,7 +136,8 @@ pub fn help_text() -> String {
         line(&mut out, b);
     }
     out.push_str(
-        "Changes ask for the object's name to be typed (cordon and uncordon for y); \
+        "Changes ask for the object's name to be typed (Tab completes it; cordon, uncordon \
+         and restarting a pod a controller recreates ask for y, unless --restart-by-name); \
          --readonly or a viewer token hides them.",
     );
     out
@@ -205,6 +206,7 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Enter => Some(Action::Submit),
             KeyCode::Esc => Some(Action::Cancel),
             KeyCode::Backspace => Some(Action::Erase),
+            KeyCode::Tab => Some(Action::Complete),
             KeyCode::Char(ch) if !ctrl => Some(Action::Type(ch)),
             _ => None,
         };
@@ -212,6 +214,12 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
     if app.mode == Mode::Help {
         return match key.code {
             KeyCode::Esc | KeyCode::Char('?' | 'q') | KeyCode::Enter => Some(Action::Back),
+            KeyCode::Char('j') | KeyCode::Down => Some(Action::Down),
+            KeyCode::Char('k') | KeyCode::Up => Some(Action::Up),
+            KeyCode::PageDown | KeyCode::Char(' ') => Some(Action::PageDown),
+            KeyCode::PageUp => Some(Action::PageUp),
+            KeyCode::Char('g') | KeyCode::Home => Some(Action::Top),
+            KeyCode::Char('G') | KeyCode::End => Some(Action::Bottom),
             _ => None,
         };
     }

@@ -35,7 +35,7 @@ pub const FRAME: Duration = Duration::from_millis(50);
 #[derive(Debug, Clone)]
 pub struct Options {
     pub first: Resource,
-    pub readonly: bool,
+    pub flags: crate::cli::ConsoleFlags,
     pub scope: Scope,
     /// `q` and `:q` ask before quitting (the demo: quitting stops the stack).
     pub ask_before_quit: bool,
@@ -87,12 +87,13 @@ pub async fn run(session: &Session, options: Options) -> Result<()> {
     let mut app = App::new(
         session.client.server().to_owned(),
         format!("{} ({})", who.name, who.role.as_str()),
-        options.readonly || viewer,
+        options.flags.readonly || viewer,
         options.first,
     );
     app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.scope = options.scope;
     app.ask_before_quit = options.ask_before_quit;
+    app.restart_by_name = options.flags.restart_by_name;
     app.now_ms = now_ms();
 
     let mut signals = (

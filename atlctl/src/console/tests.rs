@@ -261,6 +261,7 @@ fn shift_letters_and_angle_brackets_sort_by_column() {
 #[test]
 fn a_restart_waits_for_the_pods_name_to_be_typed() {
     let mut app = console(Resource::Pods);
+    app.restart_by_name = true;
     typed(&mut app, "/checkout");
     key(&mut app, KeyCode::Enter);
     assert!(typed(&mut app, "r").is_empty());
@@ -269,14 +270,18 @@ fn a_restart_waits_for_the_pods_name_to_be_typed() {
     };
     assert_eq!(confirm.name.as_deref(), Some("checkout-5d8f7c9b6d-x2kqp"));
 
-    // A wrong name does nothing.
+    // A wrong name does nothing, and the dialog stays for the right one.
     assert!(typed(&mut app, "checkout").is_empty());
     assert!(key(&mut app, KeyCode::Enter).is_empty());
-    assert_eq!(app.mode, Mode::Normal);
-    assert!(app.status.as_ref().unwrap().text.contains("did not match"));
+    assert!(matches!(app.mode, Mode::Confirm(_)));
+    assert!(
+        app.prompt_error
+            .as_ref()
+            .unwrap()
+            .contains("does not match")
+    );
 
-    typed(&mut app, "r");
-    typed(&mut app, "checkout-5d8f7c9b6d-x2kqp");
+    typed(&mut app, "-5d8f7c9b6d-x2kqp");
     let effects = key(&mut app, KeyCode::Enter);
     assert_eq!(
         effects,
@@ -303,13 +308,17 @@ fn scale_asks_for_replicas_then_the_name_and_cordon_for_y() {
     typed(&mut app, "x");
     key(&mut app, KeyCode::Enter);
     assert!(
-        app.status
+        app.prompt_error
             .as_ref()
             .unwrap()
-            .text
             .contains("not a whole number")
     );
-    typed(&mut app, "s5");
+    key(&mut app, KeyCode::Esc);
+    typed(&mut app, "s");
+    while matches!(&app.mode, Mode::Input(_, t) if !t.is_empty()) {
+        key(&mut app, KeyCode::Backspace);
+    }
+    typed(&mut app, "5");
     key(&mut app, KeyCode::Enter);
     let Mode::Confirm(confirm) = app.mode.clone() else {
         panic!("no confirmation: {:?}", app.mode);
@@ -557,6 +566,7 @@ fn every_screen_renders_at_80x24_and_160x48() {
         insta::assert_snapshot!(format!("help_{w}x{h}"), render(&mut app, w, h));
 
         let mut app = console(Resource::Pods);
+        app.restart_by_name = true;
         typed(&mut app, "/crash");
         key(&mut app, KeyCode::Enter);
         typed(&mut app, "rcheck");

@@ -6,7 +6,7 @@ mod table;
 
 use atlhyper_model::human_duration;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::layout::{Constraint, Flex, Layout};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
@@ -91,6 +91,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 Line::from("Quit? y / n"),
             ],
             64,
+            Show::End,
         ),
         Mode::Confirm(confirm) => {
             let label = format!(
@@ -102,7 +103,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 Some(name) => vec![
                     Line::from(label),
                     Line::from(""),
-                    Line::from("Type its name, then Enter (Esc cancels):"),
+                    Line::from("Type its name (Tab completes), then Enter (Esc cancels):"),
                     Line::styled(format!("  {name}"), theme.accent()),
                     Line::from(format!("> {}█", confirm.typed)),
                 ],
@@ -112,7 +113,14 @@ pub fn draw(app: &App, frame: &mut Frame) {
                     Line::from("Go ahead? y / n"),
                 ],
             };
-            popup(frame, theme, " Confirm ", lines, 64);
+            popup(
+                frame,
+                theme,
+                " Confirm ",
+                with_error(app, theme, lines),
+                64,
+                Show::End,
+            );
         }
         Mode::Input(ask, text) => {
             let (title, hint) = match ask {
@@ -136,7 +144,15 @@ pub fn draw(app: &App, frame: &mut Frame) {
                 }
             };
             let lines = vec![Line::from(hint), Line::from(format!("> {text}█"))];
-            popup(frame, theme, &title, lines, 64);
+            // What is typed is the last line and the popup shows its end: always in sight.
+            popup(
+                frame,
+                theme,
+                &title,
+                with_error(app, theme, lines),
+                64,
+                Show::End,
+            );
         }
         _ => {}
     }
@@ -226,6 +242,31 @@ fn hints(app: &App) -> String {
 }
 
 fn help(app: &App, theme: Theme, frame: &mut Frame) {
+    popup(
+        frame,
+        theme,
+        HELP_TITLE,
+        help_lines(app, theme),
+        HELP_WIDTH,
+        Show::From(app.help_scroll),
+    );
+}
+
+const HELP_TITLE: &str = " Keys (j k PgDn scroll, Esc closes) ";
+const HELP_WIDTH: u16 = 76;
+
+/// How far help can scroll on the console's terminal.
+pub fn help_scroll_max(app: &App) -> u16 {
+    let lines = help_lines(app, Theme { color: false });
+    let (_, max) = fit(
+        &Paragraph::new(lines).wrap(Wrap { trim: false }),
+        HELP_WIDTH.min(app.width),
+        app.height,
+    );
+    max
+}
+
+fn help_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let row = |keys: &str, what: &str| {
         Line::from(vec![
@@ -276,14 +317,53 @@ fn help(app: &App, theme: Theme, frame: &mut Frame) {
         lines.push(Line::styled("sort (Shift+):", theme.title()));
         lines.push(Line::from(format!("  {}", sorts.join("  "))));
     }
-    popup(frame, theme, " Keys (Esc to close) ", lines, 76);
+    lines
 }
 
-/// A bordered box in the middle of the screen.
-fn popup(frame: &mut Frame, theme: Theme, title: &str, lines: Vec<Line<'_>>, width: u16) {
+/// A dialog's lines, then why it did not take what was typed.
+fn with_error(app: &App, theme: Theme, mut lines: Vec<Line<'static>>) -> Vec<Line<'static>> {
+    if let Some(error) = &app.prompt_error {
+        lines.push(Line::styled(error.clone(), theme.tone(Tone::Bad)));
+    }
+    lines
+}
+
+/// Which part of a popup taller than the screen is shown.
+#[derive(Debug, Clone, Copy)]
+enum Show {
+    /// From this wrapped line on (help).
+    From(u16),
+    /// Its end (a dialog: what is being typed).
+    End,
+}
+
+/// A popup's height and how far it can scroll, for `paragraph` (wrapped) in a box `width`
+/// columns wide on a screen `screen` lines tall.
+fn fit(paragraph: &Paragraph<'_>, width: u16, screen: u16) -> (u16, u16) {
+    let count = u16::try_from(paragraph.line_count(width.saturating_sub(2))).unwrap_or(u16::MAX);
+    let height = count.saturating_add(2).min(screen);
+    (height, count.saturating_sub(height.saturating_sub(2)))
+}
+
+/// A bordered box in the middle of the screen, its lines wrapped and, when they do not fit,
+/// scrolled as `show` says.
+fn popup(
+    frame: &mut Frame,
+    theme: Theme,
+    title: &str,
+    lines: Vec<Line<'_>>,
+    width: u16,
+    show: Show,
+) {
     let area = frame.area();
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let [area] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+    let width = width.min(area.width);
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let (height, max) = fit(&paragraph, width, area.height);
+    let scroll = match show {
+        Show::From(line) => line.min(max),
+        Show::End => max,
+    };
+    let [area] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(area);
     let [area] = Layout::vertical([Constraint::Length(height)])
@@ -291,14 +371,9 @@ fn popup(frame: &mut Frame, theme: Theme, title: &str, lines: Vec<Line<'_>>, wid
         .areas(area);
     frame.render_widget(Clear, area);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
+        paragraph
+            .scroll((scroll, 0))
             .block(Block::bordered().title(Span::styled(title.to_owned(), theme.title()))),
         area,
     );
-}
-
-/// `area` less a border, for content sizing.
-pub fn inner(area: Rect) -> Rect {
-    Block::bordered().inner(area)
 }
