@@ -53,6 +53,11 @@ async fn get_pods_all_namespaces_lists_exactly_what_kubesim_holds() {
         ["NAMESPACE", "NAME", "READY", "STATUS", "RESTARTS", "AGE"]
     );
     assert!(lines.count() >= last.1.len() - 2);
+
+    // -o wide adds the agent's clock skew to the clusters.
+    let wide = stack.run(&["get", "clusters", "-o", "wide"]).await;
+    assert_eq!(wide.code, 0, "{}", wide.stderr);
+    assert!(wide.stdout.contains("CLOCK SKEW"), "{}", wide.stdout);
     stack.demo.stop().await;
 }
 
@@ -525,7 +530,22 @@ async fn events_read_newest_last_and_follow_as_ndjson() {
         .spawn()
         .unwrap();
     let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // kubectl's spelling follows the same stream, as a table.
+    let mut get = stack
+        .command(&["get", "events", "-A", "-w"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut table = tokio::io::BufReader::new(get.stdout.take().unwrap()).lines();
+    // What was there at the start: read until the list is printed and the table goes quiet.
+    let mut listed = 0;
+    while let Ok(Ok(Some(_))) =
+        tokio::time::timeout(Duration::from_millis(700), table.next_line()).await
+    {
+        listed += 1;
+    }
+    assert!(listed > 3, "get events -A -w listed {listed} lines");
     let shop: kube::Api<KubePod> = kube::Api::namespaced(stack.kube.clone(), "shop");
     let victim = shop.list(&ListParams::default()).await.unwrap().items[0]
         .metadata
@@ -549,6 +569,20 @@ async fn events_read_newest_last_and_follow_as_ndjson() {
     })
     .await;
     assert!(fresh.is_ok(), "no Scheduled event followed the deletion");
+    let followed = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            let line = table.next_line().await.unwrap().expect("get -w ended");
+            if line.contains("Scheduled") && line.contains("shop") {
+                return line;
+            }
+        }
+    })
+    .await;
+    assert!(
+        followed.is_ok(),
+        "get events -A -w printed no event caused after it started"
+    );
+    get.kill().await.unwrap();
     child.kill().await.unwrap();
     stack.demo.stop().await;
 }
