@@ -128,6 +128,13 @@ async fn get<T: Printable>(
         None if T::RESOURCE == Resource::Events => query.push(("sort", "last_seen".to_owned())),
         None => {}
     }
+    // Events are appended, not listed in snapshots: `-w` follows the event stream, opened
+    // before the list so that nothing falls between them (as `atlctl events -w`).
+    let events = if args.watch && T::RESOURCE == Resource::Events {
+        Some(crate::watch::open_events(&query, session).await?)
+    } else {
+        None
+    };
     let mut list: List<InCluster<T>> = session.client.list(T::RESOURCE.plural(), &query).await?;
     let missing = keep_named(&mut list.items, &args.names, |i| i.object.name());
     let print = Print {
@@ -150,7 +157,14 @@ async fn get<T: Printable>(
         print.list(&list.items)?;
     }
     not_found(T::RESOURCE, &missing)?;
-    if args.watch {
+    if let Some(stream) = events {
+        let printed = crate::watch::Printed::of(&list.items);
+        let names = args.names.clone();
+        crate::watch::follow_events(stream, &query, printed, print, session, move |e| {
+            names.is_empty() || names.contains(&e.name)
+        })
+        .await?;
+    } else if args.watch {
         crate::watch::follow::<T>(&query, print, session, &args.names).await?;
     }
     Ok(())
@@ -177,9 +191,10 @@ async fn clusters(args: &GetArgs, output: Option<Output>, session: &Session) -> 
         }
         _ if list.items.is_empty() => eprintln!("No clusters registered."),
         _ => {
-            let mut table = Table::new(ClusterSummary::headers(false));
+            let wide = output == Some(Output::Wide);
+            let mut table = Table::new(ClusterSummary::headers(wide));
             for c in &list.items {
-                table.push(c.cells(now, false));
+                table.push(c.cells(now, wide));
             }
             write_out(&table.render(headers))?;
         }

@@ -110,6 +110,10 @@ pub trait Printable: Serialize + DeserializeOwned + ListKind + Clone + Send + 's
     }
     fn headers(wide: bool) -> Vec<&'static str>;
     fn cells(&self, now_ms: i64, wide: bool) -> Vec<String>;
+    /// The event this is, when it is one (`get events -w` follows the event stream).
+    fn as_event(&self) -> Option<&Event> {
+        None
+    }
 }
 
 fn age(now_ms: i64, created_ms: i64) -> String {
@@ -396,6 +400,9 @@ impl Printable for ConfigMap {
 
 impl Printable for Event {
     const RESOURCE: Resource = Resource::Events;
+    fn as_event(&self) -> Option<&Event> {
+        Some(self)
+    }
     fn name(&self) -> &str {
         &self.name
     }

@@ -155,18 +155,21 @@ pub async fn open_events(
 pub struct Printed(HashMap<(String, String), (i64, u32)>);
 
 impl Printed {
-    pub fn of(items: &[InCluster<Event>]) -> Self {
+    /// What a list of events printed (nothing for a list of anything else).
+    pub fn of<T: Printable>(items: &[InCluster<T>]) -> Self {
         let mut printed = Printed::default();
         for item in items {
-            printed.fresh(item);
+            if let Some(event) = item.object.as_event() {
+                printed.fresh(&item.cluster_id, event);
+            }
         }
         printed
     }
 
     /// Whether `item` is newer than what was printed of it (and notes it if so).
-    fn fresh(&mut self, item: &InCluster<Event>) -> bool {
-        let key = (item.cluster_id.clone(), item.object.uid.clone());
-        let seen = (item.object.last_seen_ms, item.object.count);
+    fn fresh(&mut self, cluster_id: &str, event: &Event) -> bool {
+        let key = (cluster_id.to_owned(), event.uid.clone());
+        let seen = (event.last_seen_ms, event.count);
         match self.0.get(&key) {
             Some(held) if *held >= seen => false,
             _ => {
@@ -241,7 +244,7 @@ pub async fn follow_events(
                     .as_deref()
                     .is_none_or(|ns| e.object.namespace == ns)
                     && keep(&e.object)
-                    && printed.fresh(e)
+                    && printed.fresh(&e.cluster_id, &e.object)
             })
             .map(change_of)
             .collect();
