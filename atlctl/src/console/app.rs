@@ -305,6 +305,8 @@ pub struct NodeScreen {
 pub struct PodScreen {
     pub id: RowId,
     pub scroll: u16,
+    /// Long lines (event messages) wrap (`w`) instead of being cut at the edge.
+    pub wrap: bool,
 }
 
 /// Text from the cluster: logs, a describe, a command's output.

@@ -258,7 +258,11 @@ fn enter(app: &mut App) -> Vec<Effect> {
             });
             effects
         }
-        Resource::Pods => app.push(Screen::Pod(PodScreen { id, scroll: 0 })),
+        Resource::Pods => app.push(Screen::Pod(PodScreen {
+            id,
+            scroll: 0,
+            wrap: false,
+        })),
         Resource::Deployments | Resource::Services => {
             // The pods behind it: its selector as a label filter.
             let selector = if resource == Resource::Deployments {

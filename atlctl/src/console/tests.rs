@@ -712,6 +712,7 @@ fn lists_no_screen_shows_are_let_go_and_not_gathered() {
     }
 }
 
+mod columns;
 mod dialogs;
 mod navigation;
 mod props;

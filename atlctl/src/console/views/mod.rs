@@ -2,7 +2,7 @@
 //! current screen, then the footer (prompt, status or key hints), and any popup on top.
 
 mod detail;
-mod table;
+pub mod table;
 
 use atlhyper_model::human_duration;
 use ratatui::Frame;
