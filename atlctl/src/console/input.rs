@@ -85,8 +85,10 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Wrap => {
-            if let Screen::Text(text) = app.screen_mut() {
-                text.wrap = !text.wrap;
+            match app.screen_mut() {
+                Screen::Text(text) => text.wrap = !text.wrap,
+                Screen::Pod(pod) => pod.wrap = !pod.wrap,
+                _ => {}
             }
             Vec::new()
         }
@@ -300,6 +302,7 @@ fn enter(app: &mut App) -> Vec<Effect> {
             );
             app.push(Screen::List(ListScreen::filtered(Resource::Pods, text)))
         }
+        Resource::Events => show_event(app, &id),
         Resource::Commands => {
             let Some(info) = app.data.commands.iter().find(|c| c.command.id == id.name) else {
                 return Vec::new();
@@ -328,7 +331,6 @@ fn enter(app: &mut App) -> Vec<Effect> {
             }))
         }
         Resource::Ingresses | Resource::ConfigMaps => describe(app),
-        Resource::Events => Vec::new(),
     }
 }
 
@@ -378,6 +380,7 @@ fn describe(app: &mut App) -> Vec<Effect> {
         Resource::Namespaces => ObjectKind::Namespace,
         Resource::Ingresses => ObjectKind::Ingress,
         Resource::ConfigMaps => ObjectKind::ConfigMap,
+        Resource::Events => return show_event(app, &id),
         _ => return Vec::new(),
     };
     let kind = CommandKind::Describe {
@@ -387,6 +390,58 @@ fn describe(app: &mut App) -> Vec<Effect> {
     };
     let title = format!("describe {} {}", object.as_str(), id.target());
     run_for_text(app, id.cluster.clone(), kind, title)
+}
+
+/// An event whole, every field, its message wrapped (a list cuts it at the edge).
+fn show_event(app: &mut App, id: &RowId) -> Vec<Effect> {
+    let Some(event) = app.data.events.iter().find(|e| {
+        e.cluster_id == id.cluster
+            && Some(&e.object.namespace) == id.namespace.as_ref()
+            && e.object.name == id.name
+    }) else {
+        return Vec::new();
+    };
+    let (e, now) = (&event.object, app.now_ms);
+    let object = &e.object;
+    let mut lines = vec![
+        format!("Type:       {:?}", e.type_),
+        format!("Reason:     {}", e.reason),
+        format!(
+            "Object:     {}/{}{}",
+            object.kind.to_lowercase(),
+            object.name,
+            object
+                .namespace
+                .as_deref()
+                .map(|ns| format!(" (namespace {ns})"))
+                .unwrap_or_default()
+        ),
+        format!(
+            "Last seen:  {} ago (first {} ago, {} times)",
+            atlhyper_model::human_duration(now - e.last_seen_ms),
+            atlhyper_model::human_duration(now - e.first_seen_ms),
+            e.count
+        ),
+    ];
+    if let Some(source) = &e.source {
+        let host = e
+            .host
+            .as_deref()
+            .map(|h| format!(" on {h}"))
+            .unwrap_or_default();
+        lines.push(format!("Source:     {source}{host}"));
+    }
+    lines.push(format!("Cluster:    {}", event.cluster_id));
+    lines.push(String::new());
+    lines.extend(e.message.lines().map(str::to_owned));
+    let title = format!("event {}/{}", e.namespace, e.name);
+    app.push(Screen::Text(TextScreen {
+        title,
+        lines,
+        waiting_for: None,
+        scroll: 0,
+        wrap: true,
+    }))
 }
 
 fn change(app: &mut App, action: Action) -> Vec<Effect> {

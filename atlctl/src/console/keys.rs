@@ -80,6 +80,7 @@ const NODE_KEYS: &[Binding] = &[
     c("r", "drain"),
 ];
 const DESCRIBE_KEYS: &[Binding] = &[b("d", "describe")];
+const EVENT_KEYS: &[Binding] = &[b("Enter d", "the event whole")];
 
 /// Keys of one resource's rows.
 pub fn for_resource(resource: Resource) -> &'static [Binding] {
@@ -90,11 +91,12 @@ pub fn for_resource(resource: Resource) -> &'static [Binding] {
         Resource::Services | Resource::Namespaces | Resource::Ingresses | Resource::ConfigMaps => {
             DESCRIBE_KEYS
         }
+        Resource::Events => EVENT_KEYS,
         _ => &[],
     }
 }
 
-/// Keys of a text screen (logs, describe, a command's output).
+/// Keys of a text screen (logs, describe, a command's output) and of a pod's detail.
 pub const TEXT: &[Binding] = &[b("w", "wrap long lines (again: cut them)")];
 
 /// Keys of the node detail screen.
@@ -256,7 +258,9 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
                 None => return None,
             }
         }
-        (KeyCode::Char('w'), _) if matches!(app.screen(), Screen::Text(_)) => Action::Wrap,
+        (KeyCode::Char('w'), _) if matches!(app.screen(), Screen::Text(_) | Screen::Pod(_)) => {
+            Action::Wrap
+        }
         (KeyCode::Char('p'), _) if resource == Some(Resource::Nodes) => Action::NodePods,
         (KeyCode::Char('l'), _) => Action::Logs,
         (KeyCode::Char('d'), _) => Action::Describe,

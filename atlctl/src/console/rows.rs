@@ -264,6 +264,16 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
         };
         columns.push(Column { title, drop_order });
     }
+    // A message goes last, where it takes the rest of the line (kubectl's wide columns
+    // after it would cap it).
+    let message = columns
+        .iter()
+        .position(|c| c.title == "MESSAGE")
+        .filter(|&m| m + 1 < columns.len());
+    if let Some(m) = message {
+        let column = columns.remove(m);
+        columns.push(column);
+    }
     let rows = items
         .iter()
         .map(|item| {
@@ -276,6 +286,10 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
                 cells.push(namespace.clone().unwrap_or_default());
             }
             cells.extend(item.object.cells(shape.now_ms, true));
+            if let Some(m) = message {
+                let cell = cells.remove(m);
+                cells.push(cell);
+            }
             Row::new(
                 RowId {
                     cluster: item.cluster_id.clone(),
@@ -368,6 +382,18 @@ impl Listed for Pod {
     fn labels(&self) -> Option<&Labels> {
         Some(&self.labels)
     }
+    /// As k9s: NAME READY STATUS RESTARTS AGE stay (a long name is cut instead), IP goes
+    /// first, then NODE; narrower still, AGE, then the namespace.
+    fn drop_order(title: &str) -> Option<u8> {
+        match title {
+            "STATUS" => Some(1),
+            "READY" | "RESTARTS" => Some(2),
+            "NAMESPACE" | "AGE" => Some(3),
+            "NODE" => Some(20),
+            "IP" => Some(21),
+            _ => None,
+        }
+    }
 }
 
 pub fn pod_tone(pod: &Pod) -> Tone {
@@ -447,14 +473,14 @@ impl Listed for Event {
             _ => Tone::Normal,
         }
     }
-    /// What happened to which object outlives when and where: at 80 columns an event reads
-    /// REASON, OBJECT, MESSAGE (the type still shows as the row's colour).
+    /// What happened to which object, and when, outlives where: at 80 columns an event reads
+    /// LAST SEEN, REASON, OBJECT (cut in the middle), MESSAGE with the width left (the
+    /// namespace goes first, then the type, which still shows as the row's colour).
     fn drop_order(title: &str) -> Option<u8> {
         match title {
-            "TYPE" => Some(9),
-            "NAMESPACE" => Some(8),
-            "LAST SEEN" => Some(7),
-            "REASON" => Some(3),
+            "NAMESPACE" => Some(9),
+            "TYPE" => Some(8),
+            "LAST SEEN" | "REASON" => Some(3),
             "OBJECT" => Some(2),
             _ => None,
         }

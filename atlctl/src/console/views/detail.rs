@@ -399,7 +399,15 @@ pub fn pod(app: &App, screen: &PodScreen, theme: Theme, frame: &mut Frame, area:
         })
         .collect();
     event_lines(app, theme, &events, &mut lines);
-    frame.render_widget(Paragraph::new(lines).scroll((screen.scroll, 0)), inner);
+    let paragraph = Paragraph::new(lines).scroll((screen.scroll, 0));
+    if screen.wrap {
+        frame.render_widget(
+            paragraph.wrap(ratatui::widgets::Wrap { trim: false }),
+            inner,
+        );
+    } else {
+        frame.render_widget(paragraph, inner);
+    }
 }
 
 pub fn text(screen: &TextScreen, theme: Theme, frame: &mut Frame, area: Rect) {

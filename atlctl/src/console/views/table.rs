@@ -14,14 +14,67 @@ use crate::console::rows::Rows;
 
 /// No column is drawn wider than this; the last shown column takes what is left.
 const MAX_COLUMN: u16 = 48;
-/// The least room the last column is given before others are dropped for it.
-const LAST_COLUMN_MIN: u16 = 16;
+/// The least room the last column is given before others are dropped for it (an event's
+/// message, what one reads events for, more).
+fn last_column_min(title: &str) -> u16 {
+    if title == "MESSAGE" { 24 } else { 16 }
+}
 
 /// Columns at or below this drop order tell what a row is about (a status, an event's object
 /// and reason): before one is dropped, wide columns are cut down instead.
 const TELLING: u8 = 3;
-/// How far a wide column is cut down to keep a telling one on screen.
-const SHRUNK_COLUMN: u16 = 24;
+/// Drop orders from here are kubectl's `-o wide` columns.
+const WIDE: u8 = 20;
+/// What a message is given before kubectl's wide columns are shown beside it.
+const MESSAGE_WANTS: u16 = 64;
+
+/// How far a wide column is cut down to keep a telling one on screen: a name, cut in the
+/// middle, reads at 16; other text at 24.
+fn shrunk_floor(title: &str) -> u16 {
+    if names_an_object(title) { 16 } else { 24 }
+}
+
+/// Columns that name an object: cut in the middle, so that both what it belongs to and its
+/// own suffix show (`payments-reco…c5d-x2kqp`); other cells are cut at the end.
+fn names_an_object(title: &str) -> bool {
+    matches!(title, "NAME" | "OBJECT")
+}
+
+/// `text` in at most `width` columns, with `…` where it was cut.
+pub fn cut(text: &str, width: u16, middle: bool) -> std::borrow::Cow<'_, str> {
+    use unicode_width::UnicodeWidthChar as _;
+    let width = usize::from(width);
+    if unicode_width::UnicodeWidthStr::width(text) <= width {
+        return text.into();
+    }
+    if width == 0 {
+        return "".into();
+    }
+    let take = |chars: &mut dyn Iterator<Item = char>, room: usize| {
+        let mut used = 0;
+        let mut out = Vec::new();
+        for c in chars {
+            let w = c.width().unwrap_or(0);
+            if used + w > room {
+                break;
+            }
+            used += w;
+            out.push(c);
+        }
+        out
+    };
+    let room = width - 1;
+    if middle {
+        // The suffix gets the odd column: it tells replicas apart.
+        let head: String = take(&mut text.chars(), room / 2).into_iter().collect();
+        let mut tail = take(&mut text.chars().rev(), room - room / 2);
+        tail.reverse();
+        format!("{head}…{}", tail.into_iter().collect::<String>()).into()
+    } else {
+        let head: String = take(&mut text.chars(), room).into_iter().collect();
+        format!("{head}…").into()
+    }
+}
 
 /// Which columns fit in `width`, and how wide each is drawn; the sorted-by column stays.
 pub fn fit(rows: &Rows, width: u16, keep: Option<usize>) -> Vec<(usize, u16)> {
@@ -34,7 +87,13 @@ pub fn fit(rows: &Rows, width: u16, keep: Option<usize>) -> Vec<(usize, u16)> {
         shown
             .iter()
             .enumerate()
-            .map(|(n, &(_, w))| u32::from(if n == last { w.min(LAST_COLUMN_MIN) } else { w }))
+            .map(|(n, &(i, w))| {
+                u32::from(if n == last {
+                    w.min(last_column_min(rows.columns[i].title))
+                } else {
+                    w
+                })
+            })
             .sum::<u32>()
             + last as u32
     };
@@ -49,18 +108,38 @@ pub fn fit(rows: &Rows, width: u16, keep: Option<usize>) -> Vec<(usize, u16)> {
         if rows.columns[shown[at].0].drop_order <= TELLING {
             let excess = need(&shown) - u32::from(width);
             let last = shown.len() - 1;
+            let floor = |i: usize| shrunk_floor(rows.columns[i].title);
             let widest = shown[..last]
                 .iter_mut()
-                .filter(|(_, w)| *w > SHRUNK_COLUMN)
+                .filter(|(i, w)| *w > floor(*i))
                 .max_by_key(|(_, w)| *w);
-            if let Some((_, w)) = widest {
+            if let Some((i, w)) = widest {
                 let cut = u16::try_from(excess)
                     .unwrap_or(u16::MAX)
-                    .min(*w - SHRUNK_COLUMN);
+                    .min(*w - floor(*i));
                 *w -= cut;
                 continue;
             }
         }
+        shown.remove(at);
+    }
+    // A message is what one reads events for: kubectl's wide columns show only while it still
+    // gets its whole width (or a long line's worth).
+    let message_short = |shown: &[(usize, u16)]| match shown.last() {
+        Some(&(i, _)) if rows.columns[i].title == "MESSAGE" => {
+            let others: u16 = shown.iter().rev().skip(1).map(|(_, w)| w + 1).sum();
+            width.saturating_sub(others) < rows.widths[i].min(MESSAGE_WANTS)
+        }
+        _ => false,
+    };
+    while message_short(&shown) {
+        let wide = shown
+            .iter()
+            .enumerate()
+            .filter(|(_, (i, _))| rows.columns[*i].drop_order >= WIDE && Some(*i) != keep)
+            .max_by_key(|(_, (i, _))| rows.columns[*i].drop_order)
+            .map(|(at, _)| at);
+        let Some(at) = wide else { break };
         shown.remove(at);
     }
     // The last column gets the rest of the line (messages, hosts), however long it is.
@@ -130,9 +209,11 @@ pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area:
         .enumerate()
         .map(|(n, &i)| {
             let row = &list.rows.rows[i];
-            let cells = columns
-                .iter()
-                .map(|&(c, _)| Cell::from(row.cells.get(c).map_or("", String::as_str)));
+            let cells = columns.iter().map(|&(c, w)| {
+                let text = row.cells.get(c).map_or("", String::as_str);
+                let middle = names_an_object(list.rows.columns[c].title);
+                Cell::from(cut(text, w, middle).into_owned())
+            });
             let mut style = theme.tone(row.tone);
             if list.offset + n == list.selected {
                 style = style.patch(theme.selected());
@@ -179,13 +260,27 @@ mod tests {
             ("OBJECT", 2, 46),
             ("MESSAGE", 1, 60),
         ]);
-        // AGE goes (it tells less); OBJECT is cut just enough to keep REASON.
-        assert_eq!(fit(&events, 78, None), [(1, 25), (2, 35), (3, 16)]);
+        // AGE goes (it tells less); OBJECT is cut just enough to keep REASON and give the
+        // message its 24 columns.
+        assert_eq!(fit(&events, 78, None), [(1, 25), (2, 27), (3, 24)]);
         // Wide enough: nothing dropped, nothing cut.
         assert_eq!(fit(&events, 140, None), [(0, 5), (1, 25), (2, 46), (3, 61)]);
-        // Too narrow even cut down: the telling columns go by their order.
-        assert_eq!(fit(&events, 50, None), [(2, 24), (3, 25)]);
+        // Too narrow even cut down (a name to 16, other text to 24): the telling columns go
+        // by their order.
+        assert_eq!(fit(&events, 50, None), [(2, 16), (3, 33)]);
         // The sorted-by column stays.
-        assert_eq!(fit(&events, 50, Some(0)), [(0, 5), (2, 24), (3, 19)]);
+        assert_eq!(fit(&events, 50, Some(0)), [(0, 5), (2, 16), (3, 27)]);
+    }
+
+    #[test]
+    fn cells_are_cut_with_an_ellipsis_names_in_the_middle() {
+        assert_eq!(
+            cut("checkout-5d8f7c9b6d-x2kqp", 16, true),
+            "checkou…6d-x2kqp"
+        );
+        assert_eq!(cut("Back-off restarting", 10, false), "Back-off …");
+        assert_eq!(cut("short", 10, true), "short");
+        assert_eq!(cut("日本語の名前", 5, false), "日本…");
+        assert_eq!(cut("x", 0, false), "");
     }
 }
