@@ -721,8 +721,8 @@ impl App {
             }
             Mode::Command(text) => super::input::command_line(self, text, action),
             Mode::Filter(text) => super::input::filter_line(self, text, action),
-            Mode::Confirm(confirm) => super::input::confirm(self, confirm, action),
-            Mode::Input(ask, text) => super::input::ask(self, ask, text, action),
+            Mode::Confirm(confirm) => super::changes::confirm(self, confirm, action),
+            Mode::Input(ask, text) => super::changes::ask(self, ask, text, action),
             Mode::Quit => {
                 self.mode = Mode::Normal;
                 if matches!(action, Action::Type('y' | 'Y') | Action::Submit) {

@@ -5,6 +5,7 @@
 //! something changed, at most every [`FRAME`].
 
 pub mod app;
+mod changes;
 pub mod filter;
 mod input;
 pub mod keys;

@@ -65,7 +65,7 @@ pub fn run(client: &Client, effect: Effect, msgs: &UnboundedSender<Msg>) {
                 return;
             }
             Effect::Command { cluster, kind } => {
-                let label = super::input::kind_label(&kind);
+                let label = super::changes::kind_label(&kind);
                 let path = format!("/api/v1/clusters/{cluster}/commands");
                 let key = crate::exec::idempotency_key();
                 match client

@@ -125,7 +125,7 @@ impl App {
             }
             Msg::Command(info) => self.command_update(info),
             Msg::Queued(info) => {
-                let label = super::input::kind_label(&info.command.kind);
+                let label = super::changes::kind_label(&info.command.kind);
                 let id = info.command.id.clone();
                 self.sent.insert(id.clone(), label.clone());
                 self.set_status(format!("{label}: queued as {id}"), Tone::Normal);

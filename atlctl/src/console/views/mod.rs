@@ -96,7 +96,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         Mode::Confirm(confirm) => {
             let label = format!(
                 "{} in {}",
-                super::input::change_label(&confirm.kind),
+                super::changes::change_label(&confirm.kind),
                 confirm.cluster
             );
             let lines = match &confirm.name {
