@@ -568,6 +568,9 @@ mod tests {
             container: None,
             tail_lines: None,
             since_seconds: None,
+            since_ms: None,
+            previous: false,
+            timestamps: false,
         };
         assert_eq!(
             policy.refuses(&command("3", "3", logs)),

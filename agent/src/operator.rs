@@ -162,12 +162,29 @@ pub async fn execute(
             container,
             tail_lines,
             since_seconds,
+            since_ms,
+            previous,
+            timestamps,
         } => {
             let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+            // The API takes one of sinceSeconds and sinceTime: the instant, when given.
+            let since_time = since_ms
+                .map(k8s_openapi::jiff::Timestamp::from_millisecond)
+                .transpose()
+                .map_err(|e| format!("since_ms: {e}"));
+            let since_time = match since_time {
+                Ok(t) => t,
+                Err(e) => return Outcome::failed(e),
+            };
             let lp = LogParams {
                 container: container.clone(),
                 tail_lines: tail_lines.map(i64::from),
-                since_seconds: since_seconds.map(i64::from),
+                since_seconds: since_seconds
+                    .filter(|_| since_time.is_none())
+                    .map(i64::from),
+                since_time,
+                previous: *previous,
+                timestamps: *timestamps,
                 limit_bytes: Some(max_output as i64 + 1),
                 ..LogParams::default()
             };

@@ -111,9 +111,13 @@ pub enum Exec {
 
 #[derive(Debug, Args, Clone)]
 pub struct LogsArgs {
+    /// POD, pod/POD (in -n NAMESPACE, else the context's namespace, else default) or
     /// NAMESPACE/POD
     pub target: String,
-    /// The container [default: the pod's first].
+    /// The pod's namespace.
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// The container [default: the pod's only one].
     #[arg(short, long)]
     pub container: Option<String>,
     /// The last N lines.
@@ -122,6 +126,16 @@ pub struct LogsArgs {
     /// Only lines newer than this (`10m`, `1h`).
     #[arg(long, value_parser = humantime::parse_duration)]
     pub since: Option<Duration>,
+    /// Keep printing new lines as the container writes them, until Ctrl-C (polled through the
+    /// agent every second).
+    #[arg(short, long)]
+    pub follow: bool,
+    /// The run before the current one (a crashed container's last words).
+    #[arg(short, long)]
+    pub previous: bool,
+    /// Each line starts with its RFC 3339 time.
+    #[arg(long)]
+    pub timestamps: bool,
     #[command(flatten)]
     pub options: CommandOptions,
 }
@@ -277,20 +291,6 @@ pub async fn exec(exec: &Exec, session: &Session) -> Result<()> {
     run(kind, options, confirm, session).await
 }
 
-pub async fn logs(args: &LogsArgs, session: &Session) -> Result<()> {
-    let (namespace, name) = split(&args.target, "POD")?;
-    let kind = CommandKind::PodLogs {
-        namespace,
-        name,
-        container: args.container.clone(),
-        tail_lines: args.tail,
-        since_seconds: args
-            .since
-            .map(|d| u32::try_from(d.as_secs()).unwrap_or(u32::MAX)),
-    };
-    run(kind, &args.options, None, session).await
-}
-
 pub async fn describe(args: &DescribeArgs, session: &Session) -> Result<()> {
     let object = object_kind(&args.kind)?;
     let (namespace, name) = if object.is_namespaced() {
@@ -362,32 +362,25 @@ pub(crate) fn idempotency_key() -> String {
     format!("atlctl-{}-{nanos:x}", std::process::id())
 }
 
-async fn run(
-    kind: CommandKind,
-    options: &CommandOptions,
-    confirm_name: Option<String>,
-    session: &Session,
-) -> Result<()> {
-    let cluster = cluster(options, session).await?;
-    if let Some(name) = &confirm_name
-        && !options.yes
-    {
-        confirm(&kind, &cluster, name)?;
-    }
+/// Queues `kind` in `cluster`.
+async fn create(kind: CommandKind, cluster: &str, session: &Session) -> Result<Item<CommandInfo>> {
     let path = format!("/api/v1/clusters/{cluster}/commands");
     // One key per invocation: a retried POST is the same command.
-    let created: Item<CommandInfo> = session
+    session
         .client
         .post(&path, &CreateCommand { kind }, &idempotency_key())
-        .await?;
+        .await
+}
+
+/// Waits for a queued command to end (`--wait-timeout`).
+async fn wait(
+    created: Item<CommandInfo>,
+    cluster: &str,
+    options: &CommandOptions,
+    session: &Session,
+) -> Result<Item<CommandInfo>> {
+    let path = format!("/api/v1/clusters/{cluster}/commands");
     let id = created.object.command.id.clone();
-    if options.no_wait {
-        return if options.json {
-            crate::get::write_doc(Some(crate::cli::Output::Json), &created)
-        } else {
-            write_out(&format!("{id}\n"))
-        };
-    }
     let deadline = Instant::now() + options.wait_timeout;
     let mut info = created;
     while !info.object.status.is_final() {
@@ -410,6 +403,44 @@ async fn run(
             .get(&format!("{path}/{id}?wait={wait}s"))
             .await?;
     }
+    Ok(info)
+}
+
+/// Queues a read (no confirmation) and waits for its result (`logs -f` polls with it).
+///
+/// # Errors
+/// What master answers, or a wait past `--wait-timeout`.
+pub(crate) async fn submit(
+    kind: CommandKind,
+    options: &CommandOptions,
+    session: &Session,
+) -> Result<CommandInfo> {
+    let cluster = cluster(options, session).await?;
+    let created = create(kind, &cluster, session).await?;
+    Ok(wait(created, &cluster, options, session).await?.object)
+}
+
+pub(crate) async fn run(
+    kind: CommandKind,
+    options: &CommandOptions,
+    confirm_name: Option<String>,
+    session: &Session,
+) -> Result<()> {
+    let cluster = cluster(options, session).await?;
+    if let Some(name) = &confirm_name
+        && !options.yes
+    {
+        confirm(&kind, &cluster, name)?;
+    }
+    let created = create(kind, &cluster, session).await?;
+    if options.no_wait {
+        return if options.json {
+            crate::get::write_doc(Some(crate::cli::Output::Json), &created)
+        } else {
+            write_out(&format!("{}\n", created.object.command.id))
+        };
+    }
+    let info = wait(created, &cluster, options, session).await?;
     if options.json {
         crate::get::write_doc(Some(crate::cli::Output::Json), &info)?;
     } else if let Some(output) = &info.object.output {
@@ -434,7 +465,8 @@ async fn run(
     match info.object.status {
         CommandStatus::Succeeded => Ok(()),
         status => Err(CliError::Failed(format!(
-            "command {id} {status}: {}",
+            "command {} {status}: {}",
+            info.object.command.id,
             info.object.message.as_deref().unwrap_or("no reason given")
         ))),
     }

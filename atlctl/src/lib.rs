@@ -16,6 +16,7 @@ mod get;
 #[cfg(test)]
 mod hostile_server_tests;
 pub mod kinds;
+pub mod logs;
 mod sse;
 mod table;
 pub mod text;
@@ -76,7 +77,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Top(args) => top::run(args, cli.console, &Session::new(&cli.global)?).await,
         Command::Events(args) => events::run(args, &Session::new(&cli.global)?).await,
         Command::Exec(exec) => exec::exec(exec, &Session::new(&cli.global)?).await,
-        Command::Logs(args) => exec::logs(args, &Session::new(&cli.global)?).await,
+        Command::Logs(args) => logs::run(args, &Session::new(&cli.global)?).await,
         Command::Describe(args) => exec::describe(args, &Session::new(&cli.global)?).await,
         Command::Config(command) => config(command, &cli.global),
         #[cfg(feature = "demo")]

@@ -88,6 +88,17 @@ pub enum CommandKind {
         tail_lines: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         since_seconds: Option<u32>,
+        /// Only lines stamped at or after this instant (ms since the epoch; the API's
+        /// `sinceTime`): where a follow left off.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since_ms: Option<i64>,
+        /// The run before the current one (`kubectl logs --previous`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        previous: bool,
+        /// Each line starts with its RFC 3339 time (`--timestamps`): a follow reads its cursor
+        /// from them.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        timestamps: bool,
     },
     /// The object as YAML plus its recent events.
     Describe {

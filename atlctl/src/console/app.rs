@@ -169,6 +169,10 @@ pub enum Action {
     Close,
     /// Tab in a dialog: complete what is typed.
     Complete,
+    /// Logs: follow new lines, or pause.
+    Follow,
+    /// Logs: the run before the current one.
+    Previous,
     Up,
     Down,
     PageUp,
@@ -319,6 +323,34 @@ pub struct TextScreen {
     pub scroll: usize,
     /// Long lines wrap (`w`) instead of being cut at the edge.
     pub wrap: bool,
+    /// Only lines that match this (`/`); empty: every line.
+    pub filter: String,
+    /// A pod's log, and how it is kept up to date.
+    pub follow: Option<super::logs::LogFollow>,
+}
+
+impl TextScreen {
+    pub fn new(title: String, lines: Vec<String>) -> TextScreen {
+        TextScreen {
+            title,
+            lines,
+            waiting_for: None,
+            scroll: 0,
+            wrap: false,
+            filter: String::new(),
+            follow: None,
+        }
+    }
+
+    /// The lines the filter lets through (all without one), with their numbers.
+    pub fn shown(&self) -> Vec<&str> {
+        let filter = super::filter::Filter::parse(&self.filter);
+        self.lines
+            .iter()
+            .map(String::as_str)
+            .filter(|l| filter.matches_line(l))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -689,7 +721,7 @@ impl App {
             }
             Action::Tick(now) => {
                 self.now_ms = now;
-                return Vec::new();
+                return self.poll_logs();
             }
             // Ctrl-C: at once, whatever is open.
             Action::Quit => {

@@ -97,6 +97,15 @@ impl Filter {
             .map(|t| t.column.as_str())
     }
 
+    /// Whether a line of text (logs) passes: the text terms; the others are for lists.
+    pub fn matches_line(&self, line: &str) -> bool {
+        match self {
+            Filter::Contains(text) => line.to_lowercase().contains(text.as_str()),
+            Filter::Excludes(text) => !line.to_lowercase().contains(text.as_str()),
+            _ => true,
+        }
+    }
+
     pub fn matches<'a>(
         &self,
         row: &Row,

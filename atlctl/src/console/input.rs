@@ -11,9 +11,6 @@ use super::filter::Filter;
 use super::rows::{RowId, Tone};
 use crate::kinds::Resource;
 
-/// Lines of logs a `l` asks for.
-const LOG_LINES: u32 = 500;
-
 pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
     let page = app.page();
     match action {
@@ -40,8 +37,10 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::FilterLine => {
-            if let Some(list) = app.list() {
-                app.mode = Mode::Filter(list.filter_text.clone());
+            match app.screen() {
+                Screen::List(list) => app.mode = Mode::Filter(list.filter_text.clone()),
+                Screen::Text(text) => app.mode = Mode::Filter(text.filter.clone()),
+                _ => {}
             }
             Vec::new()
         }
@@ -84,6 +83,7 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Follow | Action::Previous => super::logs::key(app, &action),
         Action::Wrap => {
             match app.screen_mut() {
                 Screen::Text(text) => text.wrap = !text.wrap,
@@ -130,7 +130,7 @@ fn move_cursor(app: &mut App, action: &Action, page: usize) {
             clamp_offset(list, page);
         }
         Screen::Text(text) => {
-            let last = text.lines.len().saturating_sub(1);
+            let last = text.shown().len().saturating_sub(1);
             text.scroll = match action {
                 Action::Up => text.scroll.saturating_sub(1),
                 Action::Down => (text.scroll + 1).min(last),
@@ -322,27 +322,26 @@ fn enter(app: &mut App) -> Vec<Effect> {
                 lines.push(String::new());
                 lines.extend(out.lines().map(str::to_owned));
             }
-            app.push(Screen::Text(TextScreen {
-                title: format!("command {}", info.command.id),
+            app.push(Screen::Text(TextScreen::new(
+                format!("command {}", info.command.id),
                 lines,
-                waiting_for: None,
-                scroll: 0,
-                wrap: false,
-            }))
+            )))
         }
         Resource::Ingresses | Resource::ConfigMaps => describe(app),
     }
 }
 
 /// Opens a text screen that fills with the command's output.
-fn run_for_text(app: &mut App, cluster: String, kind: CommandKind, title: String) -> Vec<Effect> {
+pub(super) fn run_for_text(
+    app: &mut App,
+    cluster: String,
+    kind: CommandKind,
+    title: String,
+) -> Vec<Effect> {
     let mut effects = app.push(Screen::Text(TextScreen {
-        title,
-        lines: Vec::new(),
         // Filled in when master names the command.
         waiting_for: Some(String::new()),
-        scroll: 0,
-        wrap: false,
+        ..TextScreen::new(title, Vec::new())
     }));
     effects.push(Effect::Command { cluster, kind });
     effects
@@ -352,20 +351,7 @@ fn logs(app: &mut App) -> Vec<Effect> {
     let Some((Resource::Pods, id)) = selected(app) else {
         return Vec::new();
     };
-    let namespace = id.namespace.clone().unwrap_or_default();
-    let kind = CommandKind::PodLogs {
-        namespace,
-        name: id.name.clone(),
-        container: None,
-        tail_lines: Some(LOG_LINES),
-        since_seconds: None,
-    };
-    run_for_text(
-        app,
-        id.cluster.clone(),
-        kind,
-        format!("logs {}", id.target()),
-    )
+    super::logs::open(app, &id, false)
 }
 
 fn describe(app: &mut App) -> Vec<Effect> {
@@ -436,11 +422,8 @@ fn show_event(app: &mut App, id: &RowId) -> Vec<Effect> {
     lines.extend(e.message.lines().map(str::to_owned));
     let title = format!("event {}/{}", e.namespace, e.name);
     app.push(Screen::Text(TextScreen {
-        title,
-        lines,
-        waiting_for: None,
-        scroll: 0,
         wrap: true,
+        ..TextScreen::new(title, lines)
     }))
 }
 
@@ -481,6 +464,11 @@ pub fn filter_line(app: &mut App, mut text: String, action: Action) -> Vec<Effec
             text.clear();
         }
         _ => return Vec::new(),
+    }
+    if let Some(Screen::Text(screen)) = app.screens.last_mut() {
+        // A log or a describe: only the lines that match, from the top.
+        screen.filter.clone_from(&text);
+        screen.scroll = 0;
     }
     if let Some(Screen::List(list)) = app.screens.last_mut() {
         // Filtering as one types: the first match is selected.

@@ -97,7 +97,16 @@ pub fn for_resource(resource: Resource) -> &'static [Binding] {
 }
 
 /// Keys of a text screen (logs, describe, a command's output) and of a pod's detail.
-pub const TEXT: &[Binding] = &[b("w", "wrap long lines (again: cut them)")];
+pub const TEXT: &[Binding] = &[
+    b("w", "wrap long lines (again: cut them)"),
+    b("/", "only the lines that match (!text: that do not)"),
+];
+
+/// Keys of a pod's log.
+pub const LOGS: &[Binding] = &[
+    b("f", "follow new lines / pause"),
+    b("p", "the previous run (again: the current one)"),
+];
 
 /// Keys of the node detail screen.
 pub const NODE: &[Binding] = &[b("1 2 3 4", "chart range: 15m, 1h, 6h, 24h")];
@@ -137,6 +146,10 @@ pub fn help_text() -> String {
     for b in TEXT {
         line(&mut out, b);
     }
+    out.push_str("On logs (they follow new lines as they open):\n");
+    for b in LOGS {
+        line(&mut out, b);
+    }
     out.push_str(
         "Changes ask for the object's name to be typed (Tab completes it; cordon, uncordon \
          and restarting a pod a controller recreates ask for y, unless --restart-by-name); \
@@ -167,6 +180,11 @@ pub fn sort_letters(titles: &[&str]) -> Vec<Option<char>> {
         letters[i] = letter;
     }
     letters
+}
+
+/// Whether a pod's log is on screen.
+fn logs(app: &App) -> bool {
+    matches!(app.screen(), Screen::Text(t) if t.follow.is_some())
 }
 
 fn resource_of(app: &App) -> Option<Resource> {
@@ -262,6 +280,8 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
             Action::Wrap
         }
         (KeyCode::Char('p'), _) if resource == Some(Resource::Nodes) => Action::NodePods,
+        (KeyCode::Char('f'), _) if logs(app) => Action::Follow,
+        (KeyCode::Char('p'), _) if logs(app) => Action::Previous,
         (KeyCode::Char('l'), _) => Action::Logs,
         (KeyCode::Char('d'), _) => Action::Describe,
         (KeyCode::Char('r'), _) if resource == Some(Resource::Nodes) => Action::Drain,

@@ -9,6 +9,7 @@ mod changes;
 pub mod filter;
 mod input;
 pub mod keys;
+pub mod logs;
 pub mod net;
 pub mod nodes;
 mod receive;

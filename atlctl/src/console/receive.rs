@@ -127,15 +127,20 @@ impl App {
             Msg::Queued(info) => {
                 let label = super::changes::kind_label(&info.command.kind);
                 let id = info.command.id.clone();
-                self.sent.insert(id.clone(), label.clone());
-                self.set_status(format!("{label}: queued as {id}"), Tone::Normal);
+                let mut poll = false;
                 for screen in self.screens.iter_mut().rev() {
                     if let Screen::Text(text) = screen
                         && text.waiting_for.as_deref() == Some("")
                     {
                         text.waiting_for = Some(id.clone());
+                        poll = super::logs::is_poll(text);
                         break;
                     }
+                }
+                // A followed log's polls come and go quietly.
+                if !poll {
+                    self.sent.insert(id.clone(), label.clone());
+                    self.set_status(format!("{label}: queued as {id}"), Tone::Normal);
                 }
                 // The stream may have brought the result before master's answer came back.
                 let known = self
@@ -266,36 +271,38 @@ impl App {
             None => self.data.commands.push(info.clone()),
         }
         let page = self.page();
-        if let Some(label) = self.sent.get(&id).cloned()
-            && info.status.is_final()
-        {
+        if !info.status.is_final() {
+            self.rebuild_for(Feed::Commands);
+            return Vec::new();
+        }
+        let detail = info.message.clone().unwrap_or_default();
+        if let Some(label) = self.sent.get(&id).cloned() {
             let tone = if info.status == atlhyper_model::CommandStatus::Succeeded {
                 Tone::Normal
             } else {
                 Tone::Bad
             };
-            let detail = info.message.clone().unwrap_or_default();
             self.set_status(
                 format!("{label}: {} {detail}", info.status)
                     .trim_end()
                     .to_owned(),
                 tone,
             );
-            for screen in &mut self.screens {
-                if let Screen::Text(text) = screen
-                    && text.waiting_for.as_deref() == Some(id.as_str())
-                {
-                    text.waiting_for = None;
-                    text.lines = match &info.output {
-                        // The console draws text itself: nothing in it may act on the terminal.
-                        Some(out) => out.lines().map(crate::text::printable_lines).collect(),
-                        None => vec![format!("{}: {detail}", info.status)],
-                    };
-                    // Logs open at their end, as `kubectl logs` leaves you; the rest at the top.
-                    if info.command.kind.name() == "pod_logs" {
-                        text.scroll = text.lines.len().saturating_sub(page + 1);
-                    }
+        }
+        for screen in &mut self.screens {
+            if let Screen::Text(text) = screen
+                && text.waiting_for.as_deref() == Some(id.as_str())
+            {
+                text.waiting_for = None;
+                if text.follow.is_some() {
+                    super::logs::arrived(text, &info, page);
+                    continue;
                 }
+                text.lines = match &info.output {
+                    // The console draws text itself: nothing in it may act on the terminal.
+                    Some(out) => out.lines().map(crate::text::printable_lines).collect(),
+                    None => vec![format!("{}: {detail}", info.status)],
+                };
             }
         }
         self.rebuild_for(Feed::Commands);

@@ -15,7 +15,7 @@ use super::views;
 use crate::kinds::Resource;
 
 /// The fixtures' push time plus a minute.
-const NOW: i64 = 1_795_608_060_000;
+pub(super) const NOW: i64 = 1_795_608_060_000;
 pub(super) const CLUSTER: &str = "prod-eu";
 
 pub(super) fn items<T: DeserializeOwned>(json: &str) -> Vec<InCluster<T>> {
@@ -714,5 +714,6 @@ fn lists_no_screen_shows_are_let_go_and_not_gathered() {
 
 mod columns;
 mod dialogs;
+mod logs;
 mod navigation;
 mod props;

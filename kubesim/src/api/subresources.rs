@@ -56,6 +56,14 @@ fn pod_log(state: ApiState, target: &Target, call: &Call) -> ApiResult<Response>
         container: call.param("container").map(str::to_owned),
         tail_lines: parse("tailLines")?.map(|n| n.max(0) as usize),
         since_seconds: parse("sinceSeconds")?,
+        since_ms: call
+            .param("sinceTime")
+            .map(|v| {
+                v.parse::<k8s_openapi::jiff::Timestamp>()
+                    .map(|t| t.as_millisecond())
+                    .map_err(|e| ApiError::bad_request(format!("invalid sinceTime: {v}: {e}")))
+            })
+            .transpose()?,
         timestamps: call.flag("timestamps"),
         previous: call.flag("previous"),
         limit_bytes: parse("limitBytes")?.map(|n| n.max(0) as usize),
@@ -90,6 +98,7 @@ fn pod_log(state: ApiState, target: &Target, call: &Call) -> ApiResult<Response>
                 let now = state.sim.now_ms();
                 let since = LogQuery {
                     since_seconds: Some(((now - shown_until) / 1000).max(1)),
+                    since_ms: None,
                     tail_lines: None,
                     ..query.clone()
                 };

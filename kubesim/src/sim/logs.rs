@@ -174,9 +174,19 @@ pub struct LogQuery {
     pub container: Option<String>,
     pub tail_lines: Option<usize>,
     pub since_seconds: Option<i64>,
+    /// `sinceTime`, in ms (the API takes one of it and `sinceSeconds`).
+    pub since_ms: Option<i64>,
     pub timestamps: bool,
     pub previous: bool,
     pub limit_bytes: Option<usize>,
+}
+
+impl LogQuery {
+    /// The first instant shown: `sinceTime`, else `sinceSeconds` before now.
+    fn since(&self, now_ms: i64) -> Option<i64> {
+        self.since_ms
+            .or_else(|| self.since_seconds.map(|s| now_ms - s * 1000))
+    }
 }
 
 /// How many seconds apart a workload logs.
@@ -259,7 +269,7 @@ pub fn logs(pod: &Pod, query: &LogQuery, now_ms: i64) -> ApiResult<String> {
         let count = ((now_ms - started).max(0) / period) as u64;
         // Only as many lines as could be asked for are generated.
         let wanted = query.tail_lines.map_or(count, |t| (t as u64).min(count));
-        let since_ms = query.since_seconds.map(|s| now_ms - s * 1000);
+        let since_ms = query.since(now_ms);
         let first_seq = count - wanted;
         lines.push((
             started,
@@ -294,7 +304,7 @@ pub fn logs(pod: &Pod, query: &LogQuery, now_ms: i64) -> ApiResult<String> {
             "container \"{container}\" in pod \"{name}\" is waiting to start: {reason}"
         )));
     }
-    if let Some(since) = query.since_seconds.map(|s| now_ms - s * 1000) {
+    if let Some(since) = query.since(now_ms) {
         lines.retain(|(ms, _)| *ms >= since);
     }
     if let Some(tail) = query.tail_lines {

@@ -411,10 +411,30 @@ pub fn pod(app: &App, screen: &PodScreen, theme: Theme, frame: &mut Frame, area:
 }
 
 pub fn text(screen: &TextScreen, theme: Theme, frame: &mut Frame, area: Rect) {
-    let block = Block::bordered().title(Span::styled(format!(" {} ", screen.title), theme.title()));
+    let mut title = vec![Span::styled(format!(" {} ", screen.title), theme.title())];
+    if let Some(follow) = &screen.follow {
+        let (mark, tone) = match follow.state() {
+            "following" => ("● following", Tone::Normal),
+            "paused" => ("‖ paused (f follows)", Tone::Warn),
+            _ => ("◼ previous run", Tone::Dim),
+        };
+        let style = if tone == Tone::Normal {
+            theme.good()
+        } else {
+            theme.tone(tone)
+        };
+        title.push(Span::styled(format!("{mark} "), style));
+    }
+    if !screen.filter.is_empty() {
+        title.push(Span::styled(
+            format!("</{}> ", screen.filter),
+            theme.accent(),
+        ));
+    }
+    let block = Block::bordered().title(Line::from(title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    if screen.waiting_for.is_some() {
+    if screen.waiting_for.is_some() && screen.lines.is_empty() {
         frame.render_widget(
             Paragraph::new("waiting for the cluster's agent…").style(theme.tone(Tone::Dim)),
             inner,
@@ -422,11 +442,12 @@ pub fn text(screen: &TextScreen, theme: Theme, frame: &mut Frame, area: Rect) {
         return;
     }
     let page = usize::from(inner.height);
-    let start = screen.scroll.min(screen.lines.len());
-    let lines: Vec<Line<'_>> = screen.lines[start..]
+    let shown = screen.shown();
+    let start = screen.scroll.min(shown.len());
+    let lines: Vec<Line<'_>> = shown[start..]
         .iter()
         .take(page)
-        .map(|l| Line::raw(l.as_str()))
+        .map(|l| Line::raw(*l))
         .collect();
     let paragraph = Paragraph::new(lines);
     if screen.wrap {

@@ -230,6 +230,9 @@ fn hints(app: &App) -> String {
         }
     }
     match app.screen() {
+        Screen::Text(text) if text.follow.is_some() => {
+            parts.extend(["f follow", "p previous", "w wrap"])
+        }
         Screen::Text(_) => parts.push("w wrap"),
         Screen::Node(_) => parts.push("1-4 range"),
         _ => {}
@@ -300,10 +303,15 @@ fn help_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
             }
         }
     }
-    if matches!(app.screen(), Screen::Text(_)) {
+    if let Screen::Text(text) = app.screen() {
         lines.push(Line::from(""));
         for b in keys::TEXT {
             lines.push(row(b.keys, b.what));
+        }
+        if text.follow.is_some() {
+            for b in keys::LOGS {
+                lines.push(row(b.keys, b.what));
+            }
         }
     }
     if let Screen::List(list) = app.screen() {
