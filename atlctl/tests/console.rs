@@ -74,6 +74,32 @@ async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes()
     tmux.wait("the list again", |s| s.contains("┌ pods(all)"))
         .await;
 
+    // A web server's log follows: a line it writes after the log opened shows up.
+    tmux.send(&["/", "BSpace", "BSpace", "BSpace", "BSpace", "BSpace"]);
+    tmux.send(&["frontend", "Enter", "l"]);
+    let opened = tmux
+        .wait("the frontend's log, following", |s| {
+            s.contains("┌ logs shop/frontend") && s.contains("● following") && s.contains("GET")
+        })
+        .await;
+    let last_line = |screen: &str| {
+        screen
+            .lines()
+            .filter(|l| l.starts_with('│') && l.trim_matches(['│', ' ']).len() > 1)
+            .last()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let before = last_line(&opened);
+    tmux.wait("a line written after the log opened", |s| {
+        s.contains("● following") && last_line(s) != before
+    })
+    .await;
+    tmux.send(&["q"]);
+    tmux.wait("the pods again", |s| s.contains("┌ pods(all)"))
+        .await;
+    tmux.send(&["Escape"]);
+
     tmux.send(&[":no", "Enter"]);
     let nodes = tmux
         .wait("the nodes with their numbers", |s| {

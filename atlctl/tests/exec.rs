@@ -11,6 +11,7 @@ use atlhyper_model::resources::{Node, Pod};
 use k8s_openapi::api::apps::v1::Deployment as KubeDeployment;
 use k8s_openapi::api::core::v1::Pod as KubePod;
 use kube::api::{ListParams, LogParams};
+use tokio::io::AsyncBufReadExt as _;
 
 use atlhyper_testkit::tmux::Tmux;
 use common::{Stack, start, wait_for};
@@ -245,6 +246,76 @@ async fn logs_return_the_last_lines_and_describe_the_object_with_events() {
     for line in mine {
         assert!(all.contains(line), "{line} is not in the pod's log");
     }
+
+    // kubectl's spelling, followed: the last two lines, then a line written after them,
+    // until Ctrl-C.
+    let mut follow = stack
+        .command(&[
+            "logs",
+            "-n",
+            "shop",
+            &format!("pod/{pod}"),
+            "--tail",
+            "2",
+            "-f",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = tokio::io::BufReader::new(follow.stdout.take().unwrap()).lines();
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        let line = tokio::time::timeout(Duration::from_secs(20), out.next_line())
+            .await
+            .expect("logs -f printed a line within 20 s")
+            .unwrap()
+            .expect("logs -f ended");
+        first.push(line);
+    }
+    assert!(
+        !first[..2].contains(&first[2]),
+        "a line printed twice: {first:?}"
+    );
+    let all = api.logs(&pod, &LogParams::default()).await.unwrap();
+    for line in &first {
+        assert!(
+            all.contains(line.as_str()),
+            "{line} is not in the pod's log"
+        );
+    }
+    let pid = follow.id().unwrap().to_string();
+    std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(5), follow.wait())
+        .await
+        .expect("logs -f stops on Ctrl-C")
+        .unwrap();
+    assert!(!status.success(), "{status:?}");
+
+    // The crash-looping pod's previous run: how it ended.
+    let checkout = stack.pods("shop", "app=checkout").await[0]
+        .metadata
+        .name
+        .clone()
+        .unwrap();
+    let restarted = wait_for(Duration::from_secs(30), async || {
+        stack.pods("shop", "app=checkout").await.iter().any(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.restart_count > 0))
+        })
+    })
+    .await;
+    assert!(restarted, "checkout never restarted");
+    let run = stack
+        .run(&["logs", "-n", "shop", &checkout, "--previous"])
+        .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("exit status"), "{}", run.stdout);
 
     let run = stack.run(&["describe", "deploy", "shop/cart"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
