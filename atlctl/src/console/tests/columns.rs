@@ -4,8 +4,8 @@
 
 use crossterm::event::KeyCode;
 
-use super::{console, key, loaded, render, typed};
-use crate::console::app::{Loaded, Screen};
+use super::{console, key, loaded, metrics, names, render, typed};
+use crate::console::app::{Feed, Loaded, Screen};
 use crate::console::views::table::fit;
 use crate::kinds::Resource;
 
@@ -102,4 +102,43 @@ fn w_wraps_the_events_in_a_pods_detail() {
     assert!(matches!(app.screen(), Screen::Pod(p) if !p.wrap));
     typed(&mut app, "w");
     assert!(matches!(app.screen(), Screen::Pod(p) if p.wrap));
+}
+
+#[test]
+fn pods_show_cpu_and_memory_against_requests_and_limits_and_sort_by_them() {
+    let mut app = console(Resource::Pods);
+    assert!(app.needed().contains(&Feed::Metrics));
+    let mut samples = metrics();
+    samples[0].object.pods = vec![
+        atlhyper_model::PodUsage {
+            uid: "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0".to_owned(),
+            cpu_millicores: 50.0,
+            memory_bytes: 64 << 20,
+        },
+        atlhyper_model::PodUsage {
+            uid: "3c4d9a10-1f2e-4b7a-8c3d-5e6f7a8b9c0d".to_owned(),
+            cpu_millicores: 5.0,
+            memory_bytes: 300 << 20,
+        },
+    ];
+    loaded(&mut app, Loaded::Metrics(samples));
+    let screen = render(&mut app, 160, 48);
+    let header = screen.lines().nth(2).unwrap_or_default();
+    for column in ["CPU", "MEM", "%CPU/R", "%MEM/L"] {
+        assert!(header.contains(column), "{column} missing:\n{screen}");
+    }
+    let frontend = screen
+        .lines()
+        .find(|l| l.contains("frontend-7c6d5b4a3f-9wzrt"))
+        .unwrap();
+    for cell in ["50m", "64Mi", "50%", "25%"] {
+        assert!(frontend.contains(cell), "{cell} missing: {frontend}");
+    }
+    // Shift-C and Shift-M, as k9s: by CPU, then the other way; by memory.
+    typed(&mut app, "C");
+    assert_eq!(names(&app)[0], "checkout-5d8f7c9b6d-x2kqp");
+    typed(&mut app, "C");
+    assert_eq!(names(&app)[0], "frontend-7c6d5b4a3f-9wzrt");
+    typed(&mut app, "M");
+    assert_eq!(names(&app)[0], "frontend-7c6d5b4a3f-9wzrt");
 }
