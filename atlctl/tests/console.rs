@@ -85,8 +85,7 @@ async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes()
     let last_line = |screen: &str| {
         screen
             .lines()
-            .filter(|l| l.starts_with('│') && l.trim_matches(['│', ' ']).len() > 1)
-            .last()
+            .rfind(|l| l.starts_with('│') && l.trim_matches(['│', ' ']).len() > 1)
             .unwrap_or_default()
             .to_owned()
     };

@@ -668,7 +668,7 @@ impl App {
         };
         let d = &self.data;
         let rows = match list.resource {
-            Resource::Pods => rows::build(&d.pods, shape),
+            Resource::Pods => super::usage::add(rows::build(&d.pods, shape), &d.pods, &d.metrics),
             Resource::Nodes => super::nodes::rows(&d.nodes, &d.metrics, &self.sparks, shape),
             Resource::Deployments => rows::build(&d.deployments, shape),
             Resource::Services => rows::build(&d.services, shape),
@@ -692,7 +692,8 @@ impl App {
         let shown = match self.screen() {
             Screen::List(list) => {
                 Feed::of_resource(list.resource) == feed
-                    || (list.resource == Resource::Nodes && feed == Feed::Metrics)
+                    || (matches!(list.resource, Resource::Nodes | Resource::Pods)
+                        && feed == Feed::Metrics)
                     // The header's cluster list is built with every list (the CLUSTER column).
                     || feed == Feed::Clusters
             }
@@ -770,6 +771,8 @@ impl App {
 fn feeds_of(screen: &Screen) -> Vec<Feed> {
     match screen {
         Screen::List(list) if list.resource == Resource::Nodes => vec![Feed::Nodes, Feed::Metrics],
+        // Each pod's CPU and memory come with the node samples.
+        Screen::List(list) if list.resource == Resource::Pods => vec![Feed::Pods, Feed::Metrics],
         Screen::List(list) => vec![Feed::of_resource(list.resource)],
         Screen::Node(_) => vec![Feed::Nodes, Feed::Metrics, Feed::Pods, Feed::Events],
         Screen::Pod(_) => vec![Feed::Pods, Feed::Events],

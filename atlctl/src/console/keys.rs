@@ -111,8 +111,9 @@ pub const LOGS: &[Binding] = &[
 /// Keys of the node detail screen.
 pub const NODE: &[Binding] = &[b("1 2 3 4", "chart range: 15m, 1h, 6h, 24h")];
 
-/// Columns that get their initial first, as in k9s (Shift-N name, Shift-A age, Shift-S status).
-const FIRST_PICK: [&str; 3] = ["NAME", "AGE", "STATUS"];
+/// Columns that get their initial first, as in k9s (Shift-N name, Shift-A age, Shift-S status,
+/// Shift-C CPU, Shift-M memory).
+const FIRST_PICK: [&str; 5] = ["NAME", "AGE", "STATUS", "CPU", "MEM"];
 
 /// Every key, as plain text for `atlctl --help` and the man page (the `?` screen shows the same
 /// tables for the screen at hand).

@@ -14,6 +14,7 @@ pub mod net;
 pub mod nodes;
 mod receive;
 pub mod rows;
+mod usage;
 pub mod views;
 
 use std::time::{Duration, Instant};

@@ -119,8 +119,14 @@ impl Rows {
         let key = |i: usize| sort_key(title, self.rows[i].cells.get(column).map_or("", |c| c));
         let mut keyed: Vec<(SortKey, usize)> = indexes.iter().map(|&i| (key(i), i)).collect();
         keyed.sort_by(|a, b| {
-            let order = a.0.cmp(&b.0);
-            let order = if descending { order.reverse() } else { order };
+            let order = match (&a.0, &b.0) {
+                // What has no figure (`n/a`, `<none>`) stays last, whichever the direction.
+                (SortKey::Number(_), SortKey::Text(_)) | (SortKey::Text(_), SortKey::Number(_)) => {
+                    a.0.cmp(&b.0)
+                }
+                _ if descending => a.0.cmp(&b.0).reverse(),
+                _ => a.0.cmp(&b.0),
+            };
             // Ties keep the list's own order, whichever the direction.
             order.then(a.1.cmp(&b.1))
         });

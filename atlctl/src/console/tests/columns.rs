@@ -131,7 +131,7 @@ fn pods_show_cpu_and_memory_against_requests_and_limits_and_sort_by_them() {
         .lines()
         .find(|l| l.contains("frontend-7c6d5b4a3f-9wzrt"))
         .unwrap();
-    for cell in ["50m", "64Mi", "50%", "25%"] {
+    for cell in ["50m", "64.0Mi", "50%", "25%"] {
         assert!(frontend.contains(cell), "{cell} missing: {frontend}");
     }
     // Shift-C and Shift-M, as k9s: by CPU, then the other way; by memory.
