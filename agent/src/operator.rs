@@ -200,11 +200,13 @@ pub async fn execute(
             object,
             namespace,
             name,
+            format,
         } => crate::describe::describe(
             client,
             *object,
             namespace.as_deref(),
             name,
+            *format,
             configmap_values,
         )
         .await

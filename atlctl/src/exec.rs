@@ -5,7 +5,7 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 use std::time::{Duration, Instant};
 
 use atlhyper_model::api::{CommandInfo, CreateCommand, Item};
-use atlhyper_model::{CommandKind, CommandStatus, ObjectKind};
+use atlhyper_model::{CommandKind, CommandStatus, DescribeFormat, ObjectKind};
 use clap::{Args, Subcommand};
 
 use crate::Session;
@@ -142,12 +142,62 @@ pub struct LogsArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct DescribeArgs {
-    /// pod, node, deployment, service, namespace, ingress, configmap (or their short names)
+    /// pod, node, deployment, service, namespace, ingress, configmap (or their short names),
+    /// or KIND/NAME
     pub kind: String,
-    /// NAMESPACE/NAME, or NAME for nodes and namespaces
-    pub target: String,
+    /// NAME (in -n NAMESPACE, else the context's namespace, else default), or NAMESPACE/NAME
+    pub target: Option<String>,
+    /// The object's namespace.
+    #[arg(short, long)]
+    pub namespace: Option<String>,
+    /// The object as YAML or JSON (as `kubectl get -o`) instead of describe's text.
+    #[arg(short, long, value_parser = ["yaml", "json"])]
+    pub output: Option<String>,
     #[command(flatten)]
     pub options: CommandOptions,
+}
+
+/// `NAMESPACE/NAME`, or (`KIND/`)`NAME` in `-n NAMESPACE` (else the context's namespace, else
+/// `default`), as kubectl takes them; `is_kind` tells a `KIND/` prefix.
+///
+/// # Errors
+/// A usage error naming what was expected.
+pub(crate) fn namespaced_target(
+    target: &str,
+    is_kind: impl Fn(&str) -> bool,
+    namespace: Option<&str>,
+    session: &Session,
+) -> Result<(String, String)> {
+    let usage = || {
+        CliError::Usage(format!(
+            "`{target}`: expected NAME, KIND/NAME (with -n NAMESPACE) or NAMESPACE/NAME"
+        ))
+    };
+    let (prefix, name) = match target.split_once('/') {
+        Some((prefix, name)) if !prefix.is_empty() && !name.is_empty() && !name.contains('/') => {
+            (Some(prefix), name)
+        }
+        Some(_) => return Err(usage()),
+        None if target.is_empty() => return Err(usage()),
+        None => (None, target),
+    };
+    let in_namespace = || {
+        namespace
+            .map(str::to_owned)
+            .or_else(|| session.target.namespace.clone())
+            .unwrap_or_else(|| "default".to_owned())
+    };
+    Ok(match prefix {
+        Some(kind) if is_kind(kind) => (in_namespace(), name.to_owned()),
+        // `-n` names the namespace: the part before the slash can only be the kind.
+        Some(other) if namespace.is_some() => {
+            return Err(CliError::Usage(format!(
+                "`{target}`: with -n, name it as NAME or KIND/NAME (`{other}` is not its kind)"
+            )));
+        }
+        Some(ns) => (ns.to_owned(), name.to_owned()),
+        None => (in_namespace(), name.to_owned()),
+    })
 }
 
 fn split(target: &str, what: &str) -> Result<(String, String)> {
@@ -292,17 +342,44 @@ pub async fn exec(exec: &Exec, session: &Session) -> Result<()> {
 }
 
 pub async fn describe(args: &DescribeArgs, session: &Session) -> Result<()> {
-    let object = object_kind(&args.kind)?;
+    // `describe pod NAME` or `describe pod/NAME`.
+    let (kind_word, target) = match (&args.target, args.kind.split_once('/')) {
+        (Some(target), _) => (args.kind.as_str(), target.clone()),
+        (None, Some((kind, name))) => (kind, format!("{kind}/{name}")),
+        (None, None) => {
+            return Err(CliError::Usage(format!(
+                "describe {}: which one? (describe KIND NAME or KIND/NAME)",
+                args.kind
+            )));
+        }
+    };
+    let object = object_kind(kind_word)?;
+    let is_kind = |word: &str| object_kind(word).is_ok_and(|k| k == object);
     let (namespace, name) = if object.is_namespaced() {
-        let (ns, name) = split(&args.target, "NAME")?;
+        let (ns, name) = namespaced_target(&target, is_kind, args.namespace.as_deref(), session)?;
         (Some(ns), name)
     } else {
-        (None, args.target.clone())
+        match target.split_once('/') {
+            Some((kind, name)) if is_kind(kind) => (None, name.to_owned()),
+            Some(_) => {
+                return Err(CliError::Usage(format!(
+                    "`{target}`: a {} has no namespace: name it as NAME",
+                    object.as_str()
+                )));
+            }
+            None => (None, target.clone()),
+        }
+    };
+    let format = match args.output.as_deref() {
+        Some("yaml") => DescribeFormat::Yaml,
+        Some("json") => DescribeFormat::Json,
+        _ => DescribeFormat::Text,
     };
     let kind = CommandKind::Describe {
         object,
         namespace,
         name,
+        format,
     };
     run(kind, &args.options, None, session).await
 }

@@ -11,7 +11,7 @@ use atlhyper_model::CommandKind;
 
 use crate::Session;
 use crate::error::{CliError, Result};
-use crate::exec::{LogsArgs, submit};
+use crate::exec::{LogsArgs, namespaced_target, submit};
 use crate::get::write_out;
 
 /// How often `logs -f` asks for new lines.
@@ -81,56 +81,14 @@ fn split_stamp(line: &str) -> Option<(i64, &str)> {
     Some((ts.as_millisecond(), rest))
 }
 
-/// `NAMESPACE/POD`, or (`pod/`)`POD` in `-n NAMESPACE` (else the context's namespace, else
-/// `default`), as kubectl takes them.
-///
-/// # Errors
-/// A usage error naming what was expected.
-pub fn pod_target(
-    target: &str,
-    namespace: Option<&str>,
-    session: &Session,
-) -> Result<(String, String)> {
-    let (prefix, name) = match target.split_once('/') {
-        Some((prefix, name)) if !prefix.is_empty() && !name.is_empty() && !name.contains('/') => {
-            (Some(prefix), name)
-        }
-        Some(_) => return Err(usage(target)),
-        None if target.is_empty() => return Err(usage(target)),
-        None => (None, target),
-    };
-    let given = namespace.is_some();
-    let namespace = || {
-        namespace
-            .map(str::to_owned)
-            .or_else(|| session.target.namespace.clone())
-            .unwrap_or_else(|| "default".to_owned())
-    };
-    Ok(match prefix {
-        Some("pod" | "pods" | "po") => (namespace(), name.to_owned()),
-        // `-n` names the namespace: the part before the slash can only be the kind.
-        Some(kind) if given => {
-            return Err(CliError::Usage(format!(
-                "`{target}`: with -n, name the pod as POD or pod/POD (not {kind}/…)"
-            )));
-        }
-        Some(ns) => (ns.to_owned(), name.to_owned()),
-        None => (namespace(), name.to_owned()),
-    })
-}
-
-fn usage(target: &str) -> CliError {
-    CliError::Usage(format!(
-        "`{target}`: expected POD, pod/POD (with -n NAMESPACE) or NAMESPACE/POD"
-    ))
-}
-
 /// `atlctl logs`.
 ///
 /// # Errors
 /// What the command or master answers, as [`CliError`].
 pub async fn run(args: &LogsArgs, session: &Session) -> Result<()> {
-    let (namespace, name) = pod_target(&args.target, args.namespace.as_deref(), session)?;
+    let is_pod = |word: &str| matches!(word, "pod" | "pods" | "po");
+    let (namespace, name) =
+        namespaced_target(&args.target, is_pod, args.namespace.as_deref(), session)?;
     let kind = |since_ms: Option<i64>, first: bool| CommandKind::PodLogs {
         namespace: namespace.clone(),
         name: name.clone(),

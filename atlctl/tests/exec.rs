@@ -317,14 +317,86 @@ async fn logs_return_the_last_lines_and_describe_the_object_with_events() {
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(run.stdout.contains("exit status"), "{}", run.stdout);
 
+    // describe as kubectl prints it, the way kubectl names the object; the headline fields
+    // agree with kubectl's own describe of the same pod.
+    let ours = stack
+        .run(&["describe", "pod", "-n", "shop", &checkout])
+        .await;
+    assert_eq!(ours.code, 0, "{}", ours.stderr);
+    for field in [
+        "Name:",
+        "Namespace:",
+        "Node:",
+        "Status:",
+        "Containers:",
+        "Restart Count:",
+        "Conditions:",
+        "Events:",
+    ] {
+        assert!(
+            ours.stdout.contains(field),
+            "{field} missing:\n{}",
+            ours.stdout
+        );
+    }
+    let kubectl = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&stack.demo.kubeconfig)
+        .args(["describe", "pod", "-n", "shop", &checkout])
+        .output()
+        .expect("kubectl");
+    let theirs = String::from_utf8_lossy(&kubectl.stdout);
+    let field = |text: &str, key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .map(|l| l[key.len()..].trim().to_owned())
+    };
+    for key in [
+        "Name:",
+        "Namespace:",
+        "Node:",
+        "Status:",
+        "IP:",
+        "Controlled By:",
+        "QoS Class:",
+    ] {
+        assert_eq!(
+            field(&ours.stdout, key),
+            field(&theirs, key),
+            "{key}\n{}\n{theirs}",
+            ours.stdout
+        );
+    }
+    let same = |text: &str| {
+        text.lines().any(|l| {
+            l.trim_start().starts_with("Type")
+                && l.contains("Reason")
+                && l.contains("Age")
+                && l.contains("From")
+        })
+    };
+    assert!(same(&ours.stdout), "no events table:\n{}", ours.stdout);
+    let run = stack.run(&["describe", "pod/missing", "-n", "shop"]).await;
+    assert_eq!(run.code, 3, "{}", run.stderr);
+
     let run = stack.run(&["describe", "deploy", "shop/cart"]).await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     assert!(
-        run.stdout.contains("kind: Deployment") && run.stdout.contains("Events:"),
+        run.stdout.contains("Replicas:") && run.stdout.contains("Events:"),
         "{}",
         run.stdout
     );
-    assert!(!run.stdout.contains("managedFields"));
+    let yaml = stack
+        .run(&["describe", "deploy/cart", "-n", "shop", "-o", "yaml"])
+        .await;
+    assert_eq!(yaml.code, 0, "{}", yaml.stderr);
+    assert!(yaml.stdout.contains("kind: Deployment"), "{}", yaml.stdout);
+    assert!(!yaml.stdout.contains("managedFields"));
+    let json = stack
+        .run(&["describe", "deploy", "cart", "-n", "shop", "-o", "json"])
+        .await;
+    let object: serde_json::Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(object["metadata"]["name"], "cart");
 
     // Wrong arguments and missing targets: clear errors, nothing queued.
     for (args, code) in [

@@ -100,12 +100,14 @@ pub enum CommandKind {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         timestamps: bool,
     },
-    /// The object as YAML plus its recent events.
+    /// The object as `kubectl describe` prints it (with its events), or as YAML or JSON.
     Describe {
         object: ObjectKind,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         namespace: Option<String>,
         name: String,
+        #[serde(default, skip_serializing_if = "DescribeFormat::is_text")]
+        format: DescribeFormat,
     },
 }
 
@@ -188,6 +190,7 @@ impl CommandKind {
                 object,
                 namespace: Some(ns),
                 name,
+                ..
             } => {
                 format!("{}/{ns}/{name}", object.as_str())
             }
@@ -195,10 +198,31 @@ impl CommandKind {
                 object,
                 namespace: None,
                 name,
+                ..
             } => {
                 format!("{}/{name}", object.as_str())
             }
         }
+    }
+}
+
+/// What a describe answers with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DescribeFormat {
+    /// `kubectl describe`'s text: the fields that matter, conditions, an events table.
+    #[default]
+    Text,
+    /// The object as YAML (without managedFields).
+    Yaml,
+    /// The object as JSON (without managedFields).
+    Json,
+}
+
+impl DescribeFormat {
+    pub fn is_text(&self) -> bool {
+        *self == DescribeFormat::Text
     }
 }
 

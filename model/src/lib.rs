@@ -24,8 +24,8 @@ mod source;
 pub mod validate;
 
 pub use command::{
-    Ack, AckBatch, AckStatus, Command, CommandKind, CommandSet, CommandStatus, ObjectKind,
-    WatchRequest, cap_output,
+    Ack, AckBatch, AckStatus, Command, CommandKind, CommandSet, CommandStatus, DescribeFormat,
+    ObjectKind, WatchRequest, cap_output,
 };
 pub use duration::human_duration;
 pub use envelope::{Envelope, Payload, PreEncodedEnvelope, ProtocolVersion};

@@ -195,6 +195,8 @@ pub enum Action {
     SortPrev,
     Logs,
     Describe,
+    /// The object as YAML.
+    Yaml,
     /// The pods on the selected node.
     NodePods,
     Restart,

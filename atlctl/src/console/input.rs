@@ -1,7 +1,7 @@
 //! What each action does in each mode: moving, drilling in, the `:` and `/` lines, and
 //! changes, which always pass a confirmation first.
 
-use atlhyper_model::{CommandKind, ObjectKind};
+use atlhyper_model::{CommandKind, DescribeFormat, ObjectKind};
 
 use super::app::{
     Action, App, Effect, ListScreen, Mode, NodeScreen, PodScreen, Scope, Screen, TextScreen,
@@ -93,7 +93,8 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Logs => logs(app),
-        Action::Describe => describe(app),
+        Action::Describe => describe(app, DescribeFormat::Text),
+        Action::Yaml => describe(app, DescribeFormat::Yaml),
         Action::NodePods => node_pods(app),
         Action::Restart
         | Action::Delete
@@ -327,7 +328,7 @@ fn enter(app: &mut App) -> Vec<Effect> {
                 lines,
             )))
         }
-        Resource::Ingresses | Resource::ConfigMaps => describe(app),
+        Resource::Ingresses | Resource::ConfigMaps => describe(app, DescribeFormat::Text),
     }
 }
 
@@ -354,7 +355,8 @@ fn logs(app: &mut App) -> Vec<Effect> {
     super::logs::open(app, &id, false)
 }
 
-fn describe(app: &mut App) -> Vec<Effect> {
+/// `d`: kubectl's describe text; `y`: the object as YAML.
+fn describe(app: &mut App, format: DescribeFormat) -> Vec<Effect> {
     let Some((resource, id)) = selected(app) else {
         return Vec::new();
     };
@@ -373,8 +375,14 @@ fn describe(app: &mut App) -> Vec<Effect> {
         object,
         namespace: id.namespace.clone(),
         name: id.name.clone(),
+        format,
     };
-    let title = format!("describe {} {}", object.as_str(), id.target());
+    let verb = if format == DescribeFormat::Yaml {
+        "yaml"
+    } else {
+        "describe"
+    };
+    let title = format!("{verb} {} {}", object.as_str(), id.target());
     run_for_text(app, id.cluster.clone(), kind, title)
 }
 

@@ -63,11 +63,13 @@ pub const GENERAL: &[Binding] = &[
 const POD_KEYS: &[Binding] = &[
     b("l", "logs"),
     b("d", "describe"),
+    b("y", "YAML"),
     c("r", "restart (delete; the controller recreates it)"),
     c("^d", "delete"),
 ];
 const DEPLOYMENT_KEYS: &[Binding] = &[
     b("d", "describe"),
+    b("y", "YAML"),
     c("r", "rollout restart"),
     c("s", "scale"),
     c("i", "set image"),
@@ -75,11 +77,12 @@ const DEPLOYMENT_KEYS: &[Binding] = &[
 const NODE_KEYS: &[Binding] = &[
     b("p", "its pods"),
     b("d", "describe"),
+    b("y", "YAML"),
     c("c", "cordon"),
     c("u", "uncordon"),
     c("r", "drain"),
 ];
-const DESCRIBE_KEYS: &[Binding] = &[b("d", "describe")];
+const DESCRIBE_KEYS: &[Binding] = &[b("d", "describe"), b("y", "YAML")];
 const EVENT_KEYS: &[Binding] = &[b("Enter d", "the event whole")];
 
 /// Keys of one resource's rows.
@@ -285,6 +288,7 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
         (KeyCode::Char('p'), _) if logs(app) => Action::Previous,
         (KeyCode::Char('l'), _) => Action::Logs,
         (KeyCode::Char('d'), _) => Action::Describe,
+        (KeyCode::Char('y'), _) if resource.is_some_and(|r| r != Resource::Events) => Action::Yaml,
         (KeyCode::Char('r'), _) if resource == Some(Resource::Nodes) => Action::Drain,
         (KeyCode::Char('r'), _) => Action::Restart,
         (KeyCode::Char('s'), _) => Action::Scale,

@@ -164,6 +164,7 @@ fn check_target(state: &Shared, cluster: &str, kind: &CommandKind) -> Result<(),
             object,
             namespace,
             name,
+            ..
         } => {
             let ns = namespace.as_deref();
             let found = match object {
