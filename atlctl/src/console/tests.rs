@@ -509,7 +509,7 @@ fn the_header_shows_a_lost_stream_and_a_quiet_cluster() {
     )));
 }
 
-fn series() -> MetricSeries {
+pub(super) fn series() -> MetricSeries {
     let points: Vec<serde_json::Value> = (0..30)
         .map(|i| {
             serde_json::json!({
@@ -720,4 +720,5 @@ mod columns;
 mod dialogs;
 mod logs;
 mod navigation;
+mod polish;
 mod props;
