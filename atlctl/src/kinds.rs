@@ -59,7 +59,7 @@ impl Resource {
         match self {
             Resource::Pods => &["pod", "po"],
             Resource::Nodes => &["node", "no"],
-            Resource::Deployments => &["deployment", "deploy"],
+            Resource::Deployments => &["deployment", "deploy", "dp"],
             Resource::Services => &["service", "svc"],
             Resource::Namespaces => &["namespace", "ns"],
             Resource::Ingresses => &["ingress", "ing"],
@@ -68,6 +68,13 @@ impl Resource {
             Resource::Clusters => &["cluster"],
             Resource::Commands => &["command", "cmd"],
         }
+    }
+
+    /// Every name a kind answers to (`:` completes them in the console).
+    pub fn all_names() -> impl Iterator<Item = &'static str> {
+        Resource::ALL
+            .into_iter()
+            .flat_map(|r| std::iter::once(r.plural()).chain(r.names().iter().copied()))
     }
 
     /// `pods`, `pod`, `po`, `Pods`, `pods.v1` … → [`Resource::Pods`].

@@ -173,6 +173,8 @@ pub enum Action {
     Follow,
     /// Logs: the run before the current one.
     Previous,
+    /// A k9s key this console does not have: what to say instead.
+    Hint(&'static str),
     Up,
     Down,
     PageUp,
@@ -463,6 +465,10 @@ pub struct App {
     pub help_scroll: u16,
     /// Why the open dialog did not take what was typed.
     pub prompt_error: Option<String>,
+    /// Command lines run, oldest first (Up and Down on `:` go through them).
+    pub history: Vec<String>,
+    /// Where Up has gone to in the history while a `:` line is open.
+    pub history_at: Option<usize>,
 }
 
 /// Loads wait so that one feed is listed at most about three times a second.
@@ -498,6 +504,8 @@ impl App {
             restart_by_name: false,
             help_scroll: 0,
             prompt_error: None,
+            history: Vec::new(),
+            history_at: None,
         }
     }
 
@@ -522,6 +530,11 @@ impl App {
     }
 
     /// Rows in the table body at the current size (title, header, borders and footer aside).
+    /// Lines a text screen (logs, a describe) shows at once: no header row.
+    pub fn text_page(&self) -> usize {
+        self.page() + 1
+    }
+
     pub fn page(&self) -> usize {
         usize::from(self.height.saturating_sub(5)).max(1)
     }

@@ -4,16 +4,57 @@ use atlhyper_model::resources::Labels;
 
 use super::rows::{Column, Row};
 
-/// The `/` filter: a substring (any cell), its inverse (`!text`), a label selector
-/// (`-l app=web,tier!=db,env`), or whole cells of named columns (`-c node=worker-1`).
+/// The `/` filter: a substring or a regex (any cell; `fred|blee`, `^cart`), its inverse
+/// (`!text`), a label selector (`-l app=web,tier!=db,env`), or whole cells of named columns
+/// (`-c node=worker-1`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Filter {
     #[default]
     All,
-    Contains(String),
-    Excludes(String),
+    Contains(Needle),
+    Excludes(Needle),
     Labels(Vec<LabelTerm>),
     Columns(Vec<ColumnTerm>),
+}
+
+/// What `/text` looks for: text with a regex's characters is a regex (case ignored, `^` and
+/// `$` at each cell's ends) when it compiles, else plain text.
+#[derive(Debug, Clone)]
+pub enum Needle {
+    Text(String),
+    Regex(regex::Regex),
+}
+
+impl PartialEq for Needle {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Needle::Text(a), Needle::Text(b)) => a == b,
+            (Needle::Regex(a), Needle::Regex(b)) => a.as_str() == b.as_str(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Needle {}
+
+impl Needle {
+    pub fn new(text: &str) -> Needle {
+        let lower = text.to_lowercase();
+        if text.contains(['|', '^', '$', '(', ')', '[', ']', '*', '+', '?', '\\', '{'])
+            && let Ok(re) = regex::Regex::new(&format!("(?im){text}"))
+        {
+            return Needle::Regex(re);
+        }
+        Needle::Text(lower)
+    }
+
+    /// Whether `haystack` (lowercased, cells on lines of their own) has it.
+    pub fn found(&self, haystack: &str) -> bool {
+        match self {
+            Needle::Text(t) => haystack.contains(t.as_str()),
+            Needle::Regex(re) => re.is_match(haystack),
+        }
+    }
 }
 
 /// One `-c` term: a column's whole cell is (or is not) `value`, as kubectl's field selectors
@@ -81,8 +122,8 @@ impl Filter {
             return Filter::Columns(terms);
         }
         match text.strip_prefix('!') {
-            Some(rest) => Filter::Excludes(rest.to_lowercase()),
-            None => Filter::Contains(text.to_lowercase()),
+            Some(rest) => Filter::Excludes(Needle::new(rest)),
+            None => Filter::Contains(Needle::new(text)),
         }
     }
 
@@ -100,8 +141,8 @@ impl Filter {
     /// Whether a line of text (logs) passes: the text terms; the others are for lists.
     pub fn matches_line(&self, line: &str) -> bool {
         match self {
-            Filter::Contains(text) => line.to_lowercase().contains(text.as_str()),
-            Filter::Excludes(text) => !line.to_lowercase().contains(text.as_str()),
+            Filter::Contains(needle) => needle.found(&line.to_lowercase()),
+            Filter::Excludes(needle) => !needle.found(&line.to_lowercase()),
             _ => true,
         }
     }
@@ -122,8 +163,8 @@ impl Filter {
                     .is_some_and(|cell| (cell.to_lowercase() == t.value) == t.equals)
             }),
             Filter::All => true,
-            Filter::Contains(text) => row.haystack.contains(text.as_str()),
-            Filter::Excludes(text) => !row.haystack.contains(text.as_str()),
+            Filter::Contains(needle) => needle.found(&row.haystack),
+            Filter::Excludes(needle) => !needle.found(&row.haystack),
             Filter::Labels(terms) => {
                 let none = Labels::new();
                 let labels = labels().unwrap_or(&none);

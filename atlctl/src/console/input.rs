@@ -84,6 +84,10 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Follow | Action::Previous => super::logs::key(app, &action),
+        Action::Hint(text) => {
+            app.set_status(text, Tone::Normal);
+            Vec::new()
+        }
         Action::Wrap => {
             match app.screen_mut() {
                 Screen::Text(text) => text.wrap = !text.wrap,
@@ -138,7 +142,8 @@ fn move_cursor(app: &mut App, action: &Action, page: usize) {
                 Action::PageUp => text.scroll.saturating_sub(page),
                 Action::PageDown => (text.scroll + page).min(last),
                 Action::Top => 0,
-                _ => last,
+                // The last line at the bottom of the screen, as `less` leaves it.
+                _ => text.shown().len().saturating_sub(page + 1),
             };
         }
         Screen::Node(NodeScreen { scroll, .. }) | Screen::Pod(PodScreen { scroll, .. }) => {
@@ -382,7 +387,12 @@ fn describe(app: &mut App, format: DescribeFormat) -> Vec<Effect> {
     } else {
         "describe"
     };
-    let title = format!("{verb} {} {}", object.as_str(), id.target());
+    // kubectl's word for the kind (`configmap`, not the wire's `config_map`).
+    let title = format!(
+        "{verb} {} {}",
+        object.as_str().replace('_', ""),
+        id.target()
+    );
     run_for_text(app, id.cluster.clone(), kind, title)
 }
 
@@ -507,13 +517,77 @@ pub fn command_line(app: &mut App, mut text: String, action: Action) -> Vec<Effe
         }
         Action::Cancel | Action::Back => {
             app.mode = Mode::Normal;
+            app.history_at = None;
+            Vec::new()
+        }
+        Action::Complete => {
+            app.mode = Mode::Command(complete(app, &text));
+            Vec::new()
+        }
+        Action::Up | Action::Down => {
+            let len = app.history.len();
+            let at = match (action, app.history_at) {
+                (Action::Up, None) => len.checked_sub(1),
+                (Action::Up, Some(i)) => Some(i.saturating_sub(1)),
+                (_, Some(i)) if i + 1 < len => Some(i + 1),
+                _ => None,
+            };
+            app.history_at = at;
+            let line = at.map_or_else(String::new, |i| app.history[i].clone());
+            app.mode = Mode::Command(line);
             Vec::new()
         }
         Action::Submit => {
             app.mode = Mode::Normal;
+            app.history_at = None;
+            let line = text.trim().to_owned();
+            if !line.is_empty() && app.history.last() != Some(&line) {
+                app.history.push(line);
+                if app.history.len() > HISTORY_KEPT {
+                    app.history.remove(0);
+                }
+            }
             run_command_line(app, &text)
         }
         _ => Vec::new(),
+    }
+}
+
+/// Command lines kept for Up.
+const HISTORY_KEPT: usize = 100;
+
+/// Tab on a `:` line: the view name it begins, completed as far as it is one name (several:
+/// as far as they agree, and the status names them).
+fn complete(app: &mut App, text: &str) -> String {
+    if text.contains(' ') {
+        return text.to_owned();
+    }
+    let words = ["ctx", "context", "ns", "namespace", "quit"];
+    let mut matches: Vec<&str> = Resource::all_names()
+        .chain(words)
+        .filter(|w| w.starts_with(text))
+        .collect();
+    matches.sort_unstable();
+    matches.dedup();
+    // `service` and `services` are one view: its plural.
+    let kinds: Vec<Option<Resource>> = matches.iter().map(|w| Resource::parse(w).ok()).collect();
+    if let Some(Some(kind)) = kinds.first()
+        && kinds.iter().all(|k| k == &Some(*kind))
+    {
+        return kind.plural().to_owned();
+    }
+    match matches.as_slice() {
+        [] => text.to_owned(),
+        [one] => (*one).to_owned(),
+        many => {
+            app.set_status(many.join(" "), Tone::Normal);
+            let first = many[0];
+            let common = (text.len()..=first.len())
+                .rev()
+                .find(|&n| many.iter().all(|w| w.starts_with(&first[..n])))
+                .unwrap_or(text.len());
+            first[..common].to_owned()
+        }
     }
 }
 

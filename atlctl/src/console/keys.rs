@@ -34,7 +34,7 @@ const fn c(keys: &'static str, what: &'static str) -> Binding {
 pub const GENERAL: &[Binding] = &[
     b(
         ":",
-        "views: :po :no :deploy :svc :ns :ing :cm :ev :cmd :ctx :q",
+        "views: :po :no :dp :svc :ns :ing :cm :ev :cmd :ctx :q (Tab completes, ↑ ↓ history)",
     ),
     b(
         ":ctx X :ns X",
@@ -42,7 +42,7 @@ pub const GENERAL: &[Binding] = &[
     ),
     b(
         "/",
-        "filter: text, !text (not), -l key=value, -c column=value",
+        "filter: text or a regex (fred|blee), !text (not), -l key=value, -c column=value",
     ),
     b("?", "this help"),
     b("Enter", "open the selected row"),
@@ -231,6 +231,8 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Esc => Some(Action::Cancel),
             KeyCode::Backspace => Some(Action::Erase),
             KeyCode::Tab => Some(Action::Complete),
+            KeyCode::Up => Some(Action::Up),
+            KeyCode::Down => Some(Action::Down),
             KeyCode::Char(ch) if !ctrl => Some(Action::Type(ch)),
             _ => None,
         };
@@ -291,6 +293,15 @@ pub fn action(app: &App, key: KeyEvent) -> Option<Action> {
         (KeyCode::Char('y'), _) if resource.is_some_and(|r| r != Resource::Events) => Action::Yaml,
         (KeyCode::Char('r'), _) if resource == Some(Resource::Nodes) => Action::Drain,
         (KeyCode::Char('r'), _) => Action::Restart,
+        (KeyCode::Char('s'), _) if resource == Some(Resource::Pods) => Action::Hint(
+            "no shell: atlctl acts through the agent, which runs no exec (logs: l, describe: d)",
+        ),
+        (KeyCode::Char('e'), _) if resource.is_some() => Action::Hint(
+            "no edit: changes go through the agent's commands (scale s, set image i, restart r)",
+        ),
+        (KeyCode::Char('a'), _) if resource == Some(Resource::Pods) => {
+            Action::Hint("no attach: atlctl acts through the agent, which runs no exec (logs: l)")
+        }
         (KeyCode::Char('s'), _) => Action::Scale,
         (KeyCode::Char('i'), _) => Action::SetImage,
         (KeyCode::Char('c'), _) => Action::Cordon,

@@ -55,7 +55,8 @@ pub struct Row {
     pub id: RowId,
     pub cells: Vec<String>,
     pub tone: Tone,
-    /// Every cell, lowercased, joined by tabs: what `/` searches.
+    /// Every cell, lowercased, one per line: what `/` searches (a regex's `^` and `$` mark a
+    /// cell's ends).
     pub(super) haystack: String,
 }
 
@@ -63,7 +64,7 @@ impl Row {
     /// A row; cells show control characters rather than obey them.
     pub fn new(id: RowId, cells: Vec<String>, tone: Tone) -> Row {
         let cells: Vec<String> = cells.into_iter().map(crate::text::into_printable).collect();
-        let haystack = cells.join("\t").to_lowercase();
+        let haystack = cells.join("\n").to_lowercase();
         Row {
             id,
             cells,
@@ -310,6 +311,22 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
     Rows::new(columns, rows)
 }
 
+/// What a source is called on screen: the kind it brings.
+fn source_word(source: atlhyper_model::Source) -> &'static str {
+    use atlhyper_model::Source;
+    match source {
+        Source::Events => "events",
+        Source::MetricsSnapshot => "metrics",
+        Source::PodListSnapshot => "pods",
+        Source::NodeListSnapshot => "nodes",
+        Source::ServiceListSnapshot => "services",
+        Source::NamespaceListSnapshot => "namespaces",
+        Source::IngressListSnapshot => "ingresses",
+        Source::DeploymentListSnapshot => "deployments",
+        Source::ConfigmapListSnapshot => "configmaps",
+    }
+}
+
 /// Rows for master's clusters (not `InCluster`: each is its own cluster), with which of each
 /// cluster's sources have gone quiet.
 pub fn clusters(items: &[ClusterSummary], now_ms: i64) -> Rows {
@@ -337,7 +354,7 @@ pub fn clusters(items: &[ClusterSummary], now_ms: i64) -> Rows {
             .sources
             .iter()
             .filter(|s| s.stale)
-            .map(|s| s.source.as_str().trim_end_matches("_snapshot"))
+            .map(|s| source_word(s.source))
             .collect();
         if !stale.is_empty() && row.tone == Tone::Normal {
             row.tone = Tone::Warn;

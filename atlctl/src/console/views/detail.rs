@@ -280,7 +280,12 @@ fn chart(screen: &NodeScreen, theme: Theme, frame: &mut Frame, area: Rect) {
             .data(&cpu),
         Dataset::default()
             .name("MEM %")
-            .marker(Marker::Braille)
+            // Without colour the two lines differ by their dots.
+            .marker(if theme.color {
+                Marker::Braille
+            } else {
+                Marker::Dot
+            })
             .graph_type(GraphType::Line)
             .style(color(ratatui::style::Color::Magenta))
             .data(&memory),
@@ -296,7 +301,9 @@ fn chart(screen: &NodeScreen, theme: Theme, frame: &mut Frame, area: Rect) {
                 .bounds([0.0, 100.0])
                 .labels(["0", "50", "100%"]),
         )
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft));
+        .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
+        // The legend stays on a short chart (ratatui hides it past a quarter of the area).
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)));
     frame.render_widget(chart, area);
 }
 

@@ -24,8 +24,10 @@ pub struct Theme {
 impl Theme {
     pub fn tone(self, tone: Tone) -> Style {
         if !self.color {
+            // What needs a look still stands out: broken in bold, pending underlined.
             return match tone {
                 Tone::Bad => Style::new().add_modifier(Modifier::BOLD),
+                Tone::Warn => Style::new().add_modifier(Modifier::UNDERLINED),
                 _ => Style::new(),
             };
         }

@@ -6,6 +6,7 @@ use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Cell, Paragraph, Row, Table};
+use unicode_width::UnicodeWidthStr as _;
 
 use super::Theme;
 use crate::console::app::{App, Feed, ListScreen};
@@ -79,7 +80,12 @@ pub fn cut(text: &str, width: u16, middle: bool) -> std::borrow::Cow<'_, str> {
 /// Which columns fit in `width`, and how wide each is drawn; the sorted-by column stays.
 pub fn fit(rows: &Rows, width: u16, keep: Option<usize>) -> Vec<(usize, u16)> {
     let mut shown: Vec<(usize, u16)> = (0..rows.columns.len())
-        .map(|i| (i, rows.widths[i].min(MAX_COLUMN)))
+        .map(|i| {
+            // The sorted-by column has room for its arrow.
+            let arrow = u16::from(Some(i) == keep);
+            let title = rows.columns[i].title.width() as u16 + arrow;
+            (i, rows.widths[i].max(title).min(MAX_COLUMN))
+        })
         .collect();
     // The last column may be cut short (a message reads fine truncated), so it counts less.
     let need = |shown: &[(usize, u16)]| -> u32 {
