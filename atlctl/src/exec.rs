@@ -40,8 +40,12 @@ pub struct CommandOptions {
 pub enum Exec {
     /// Delete a pod so its controller recreates it.
     RestartPod {
-        /// NAMESPACE/POD
+        /// NAME or KIND/NAME (in -n NAMESPACE, else the context's, else default), or
+        /// NAMESPACE/NAME
         target: String,
+        /// The namespace.
+        #[arg(short, long)]
+        namespace: Option<String>,
         /// Also a pod no controller will recreate.
         #[arg(long)]
         force: bool,
@@ -50,8 +54,12 @@ pub enum Exec {
     },
     /// Delete a pod.
     DeletePod {
-        /// NAMESPACE/POD
+        /// NAME or KIND/NAME (in -n NAMESPACE, else the context's, else default), or
+        /// NAMESPACE/NAME
         target: String,
+        /// The namespace.
+        #[arg(short, long)]
+        namespace: Option<String>,
         /// Seconds the pod gets to stop [default: its own].
         #[arg(long)]
         grace: Option<u32>,
@@ -60,15 +68,23 @@ pub enum Exec {
     },
     /// Restart every pod of a deployment, as `kubectl rollout restart`.
     RolloutRestart {
-        /// NAMESPACE/DEPLOYMENT
+        /// NAME or KIND/NAME (in -n NAMESPACE, else the context's, else default), or
+        /// NAMESPACE/NAME
         target: String,
+        /// The namespace.
+        #[arg(short, long)]
+        namespace: Option<String>,
         #[command(flatten)]
         options: CommandOptions,
     },
     /// Set a deployment's replicas.
     Scale {
-        /// NAMESPACE/DEPLOYMENT
+        /// NAME or KIND/NAME (in -n NAMESPACE, else the context's, else default), or
+        /// NAMESPACE/NAME
         target: String,
+        /// The namespace.
+        #[arg(short, long)]
+        namespace: Option<String>,
         #[arg(long)]
         replicas: u32,
         #[command(flatten)]
@@ -76,8 +92,12 @@ pub enum Exec {
     },
     /// Set the image of one container of a deployment.
     SetImage {
-        /// NAMESPACE/DEPLOYMENT
+        /// NAME or KIND/NAME (in -n NAMESPACE, else the context's, else default), or
+        /// NAMESPACE/NAME
         target: String,
+        /// The namespace.
+        #[arg(short, long)]
+        namespace: Option<String>,
         /// CONTAINER=IMAGE
         image: String,
         #[command(flatten)]
@@ -200,17 +220,6 @@ pub(crate) fn namespaced_target(
     })
 }
 
-fn split(target: &str, what: &str) -> Result<(String, String)> {
-    match target.split_once('/') {
-        Some((ns, name)) if !ns.is_empty() && !name.is_empty() && !name.contains('/') => {
-            Ok((ns.to_owned(), name.to_owned()))
-        }
-        _ => Err(CliError::Usage(format!(
-            "`{target}`: expected NAMESPACE/{what}"
-        ))),
-    }
-}
-
 fn object_kind(text: &str) -> Result<ObjectKind> {
     Ok(match text.to_ascii_lowercase().as_str() {
         "pod" | "pods" | "po" => ObjectKind::Pod,
@@ -230,14 +239,26 @@ fn object_kind(text: &str) -> Result<ObjectKind> {
 
 /// The command an `exec` line asks for, its options, and the name to type to confirm it
 /// (`None`: no confirmation needed).
-fn exec_kind(exec: &Exec) -> Result<(CommandKind, &CommandOptions, Option<String>)> {
+fn exec_kind<'a>(
+    exec: &'a Exec,
+    session: &Session,
+) -> Result<(CommandKind, &'a CommandOptions, Option<String>)> {
+    let pod = |target: &str, namespace: &Option<String>| {
+        let is_pod = |w: &str| matches!(w, "pod" | "pods" | "po");
+        namespaced_target(target, is_pod, namespace.as_deref(), session)
+    };
+    let deployment = |target: &str, namespace: &Option<String>| {
+        let is_deployment = |w: &str| matches!(w, "deployment" | "deployments" | "deploy" | "dp");
+        namespaced_target(target, is_deployment, namespace.as_deref(), session)
+    };
     Ok(match exec {
         Exec::RestartPod {
             target,
+            namespace,
             force,
             options,
         } => {
-            let (namespace, name) = split(target, "POD")?;
+            let (namespace, name) = pod(target, namespace)?;
             (
                 CommandKind::RestartPod {
                     namespace,
@@ -250,10 +271,11 @@ fn exec_kind(exec: &Exec) -> Result<(CommandKind, &CommandOptions, Option<String
         }
         Exec::DeletePod {
             target,
+            namespace,
             grace,
             options,
         } => {
-            let (namespace, name) = split(target, "POD")?;
+            let (namespace, name) = pod(target, namespace)?;
             (
                 CommandKind::DeletePod {
                     namespace,
@@ -264,8 +286,12 @@ fn exec_kind(exec: &Exec) -> Result<(CommandKind, &CommandOptions, Option<String
                 Some(name),
             )
         }
-        Exec::RolloutRestart { target, options } => {
-            let (namespace, name) = split(target, "DEPLOYMENT")?;
+        Exec::RolloutRestart {
+            target,
+            namespace,
+            options,
+        } => {
+            let (namespace, name) = deployment(target, namespace)?;
             (
                 CommandKind::RolloutRestart {
                     namespace,
@@ -277,10 +303,11 @@ fn exec_kind(exec: &Exec) -> Result<(CommandKind, &CommandOptions, Option<String
         }
         Exec::Scale {
             target,
+            namespace,
             replicas,
             options,
         } => {
-            let (namespace, name) = split(target, "DEPLOYMENT")?;
+            let (namespace, name) = deployment(target, namespace)?;
             (
                 CommandKind::Scale {
                     namespace,
@@ -293,10 +320,11 @@ fn exec_kind(exec: &Exec) -> Result<(CommandKind, &CommandOptions, Option<String
         }
         Exec::SetImage {
             target,
+            namespace,
             image,
             options,
         } => {
-            let (namespace, name) = split(target, "DEPLOYMENT")?;
+            let (namespace, name) = deployment(target, namespace)?;
             let (container, image) = image
                 .split_once('=')
                 .filter(|(c, i)| !c.is_empty() && !i.is_empty())
@@ -337,7 +365,7 @@ fn exec_kind(exec: &Exec) -> Result<(CommandKind, &CommandOptions, Option<String
 }
 
 pub async fn exec(exec: &Exec, session: &Session) -> Result<()> {
-    let (kind, options, confirm) = exec_kind(exec)?;
+    let (kind, options, confirm) = exec_kind(exec, session)?;
     run(kind, options, confirm, session).await
 }
 

@@ -26,7 +26,18 @@ async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes()
     let stack = start().await;
     let tmux = Tmux::new("walk", &console_script(&stack), (80, 24));
 
-    tmux.wait("the pods", |s| s.contains("pods(all)")).await;
+    let pods = tmux.wait("the pods", |s| s.contains("pods(all)")).await;
+    // At 80 columns with every namespace, what triage needs stays on screen.
+    let header = pods
+        .lines()
+        .find(|l| l.contains("NAME"))
+        .unwrap_or_default();
+    for column in ["NAMESPACE", "READY", "STATUS", "RESTARTS", "AGE"] {
+        assert!(
+            header.contains(column),
+            "{column} missing at 80x24:\n{pods}"
+        );
+    }
     // The cursor at the bottom of every pod, then a namespace with fewer of them.
     tmux.send(&["G", ":ns default", "Enter"]);
     tmux.wait("the pods of default, the console still running", |s| {

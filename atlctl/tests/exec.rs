@@ -85,7 +85,14 @@ async fn rollout_restart_replaces_every_pod_once_and_scale_goes_2_to_5() {
         .generation
         .unwrap();
     let run = stack
-        .run(&["exec", "rollout-restart", "shop/catalog-api", "--yes"])
+        .run(&[
+            "exec",
+            "rollout-restart",
+            "deploy/catalog-api",
+            "-n",
+            "shop",
+            "--yes",
+        ])
         .await;
     assert_eq!(run.code, 0, "{}", run.stderr);
     let renewed = wait_for(Duration::from_secs(30), async || {
@@ -400,7 +407,24 @@ async fn logs_return_the_last_lines_and_describe_the_object_with_events() {
 
     // Wrong arguments and missing targets: clear errors, nothing queued.
     for (args, code) in [
-        (vec!["exec", "restart-pod", "no-slash", "--yes"], 2),
+        (vec!["exec", "restart-pod", "a/b/c", "--yes"], 2),
+        // kubectl's spelling: a name in -n, a kind's prefix; not there → not found.
+        (
+            vec!["exec", "restart-pod", "-n", "shop", "pod/missing", "--yes"],
+            3,
+        ),
+        (
+            vec![
+                "exec",
+                "scale",
+                "deploy/cart",
+                "-n",
+                "shop",
+                "--replicas",
+                "x",
+            ],
+            2,
+        ),
         (
             vec!["exec", "set-image", "shop/cart", "no-equals", "--yes"],
             2,
