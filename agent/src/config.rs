@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use atlhyper_model::Source;
+use atlhyper_runtime::print_config::PrintConfig;
 use clap::Parser;
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -250,57 +251,60 @@ impl Config {
         Ok(())
     }
 
-    /// The configuration as `--print-config` shows it, secrets redacted.
+    /// The configuration as `--print-config` shows it: a TOML document, secrets redacted.
     pub fn render(&self) -> String {
-        let secret = |s: &Option<String>| if s.is_some() { "<redacted>" } else { "<unset>" };
-        let schedule = self
-            .schedule()
-            .map(|s| {
-                s.iter()
-                    .map(|(k, v)| format!("{k}={}", humantime::format_duration(*v)))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            })
-            .unwrap_or_else(|e| e);
-        format!(
-            "master = {}\ntoken = {}\ncluster_id = {}\nkubeconfig = {}\nlisten = {}\n\
-             intake_token = {}\nintervals = {}\nearly_push = {}\nnode_ttl = {}\n\
-             max_body_bytes = {}\nmax_pending_events = {}\npush_timeout = {}\n\
-             watch_idle_timeout = {}\nallow_commands = {}\nprotected_namespaces = {}\n\
-             max_replicas = {}\nconfigmap_values = {:?}\nmax_concurrent_commands = {}\nmax_command_output = {}\nstate_file = {}\n\
-             page_size = {}\nlog = {}\nlog_format = {}\n",
-            self.master,
-            secret(&self.token),
-            self.cluster_id.as_deref().unwrap_or("<from kube-system>"),
-            self.kubeconfig
-                .as_ref()
-                .map_or("<inferred>".to_owned(), |p| p.display().to_string()),
-            self.listen,
-            secret(&self.intake_token),
-            schedule,
-            humantime::format_duration(self.early_push),
-            humantime::format_duration(self.node_ttl),
-            self.max_body_bytes,
-            self.max_pending_events,
-            humantime::format_duration(self.push_timeout),
-            humantime::format_duration(self.watch_idle_timeout),
-            if self.allow_commands.is_empty() {
-                "<every kind>".to_owned()
-            } else {
-                self.allow_commands.join(",")
-            },
-            self.protected_namespaces.join(","),
-            self.max_replicas,
-            self.configmap_values,
-            self.max_concurrent_commands,
-            self.max_command_output,
-            self.state_file
-                .as_ref()
-                .map_or("<memory only>".to_owned(), |p| p.display().to_string()),
-            self.page_size,
-            self.log,
-            self.log_format.as_str(),
-        )
+        let schedule: Vec<String> = match self.schedule() {
+            Ok(s) => s
+                .iter()
+                .map(|(k, v)| format!("{k}={}", humantime::format_duration(*v)))
+                .collect(),
+            Err(e) => vec![e],
+        };
+        use clap::ValueEnum as _;
+        let configmap_values = self
+            .configmap_values
+            .to_possible_value()
+            .map_or_else(String::new, |v| v.get_name().to_owned());
+        PrintConfig::new()
+            .text("master", &self.master)
+            .secret("token", self.token.as_deref())
+            .maybe(
+                "cluster_id",
+                self.cluster_id.as_deref(),
+                "read from kube-system's uid",
+            )
+            .maybe(
+                "kubeconfig",
+                self.kubeconfig.as_ref().map(|p| p.display()),
+                "inferred (in-cluster, else ~/.kube/config)",
+            )
+            .text("listen", self.listen)
+            .secret("intake_token", self.intake_token.as_deref())
+            .list("interval", schedule)
+            .duration("early_push", self.early_push)
+            .duration("node_ttl", self.node_ttl)
+            .number("max_body_bytes", self.max_body_bytes as u64)
+            .number("max_pending_events", self.max_pending_events as u64)
+            .duration("push_timeout", self.push_timeout)
+            .duration("watch_idle_timeout", self.watch_idle_timeout)
+            .list("allow_command", &self.allow_commands)
+            .list("protected_namespace", &self.protected_namespaces)
+            .number("max_replicas", self.max_replicas)
+            .text("configmap_values", configmap_values)
+            .number(
+                "max_concurrent_commands",
+                self.max_concurrent_commands as u64,
+            )
+            .number("max_command_output", self.max_command_output as u64)
+            .maybe(
+                "state_file",
+                self.state_file.as_ref().map(|p| p.display()),
+                "none: the agent's session is random per run",
+            )
+            .number("page_size", u64::from(self.page_size))
+            .text("log", &self.log)
+            .text("log_format", self.log_format.as_str())
+            .render()
     }
 }
 
@@ -340,6 +344,8 @@ mod tests {
         );
         let text = config.render();
         assert!(!text.contains("secret"), "{text}");
+        let doc: toml::Table = text.parse().expect("--print-config is TOML");
+        assert_eq!(doc["token"].as_str(), Some("<redacted>"));
         for bad in [
             vec!["--interval", "pods=2s"],
             vec!["--interval", "pod_list_snapshot"],

@@ -5,6 +5,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use atlhyper_runtime::print_config::PrintConfig;
 use clap::Parser;
 
 /// A simulated Kubernetes cluster that kubectl and kube-rs talk to as to a real one.
@@ -76,28 +77,10 @@ pub struct Config {
     pub print_config: bool,
 }
 
-fn redacted(secret: &Option<String>) -> &'static str {
-    if secret.is_some() {
-        "<redacted>"
-    } else {
-        "<unset>"
-    }
-}
-
 /// Secrets never reach a log or a terminal through `Debug`.
 impl fmt::Debug for Config {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("scenario", &self.scenario)
-            .field("listen", &self.listen)
-            .field("kubeconfig_out", &self.kubeconfig_out)
-            .field("token", &redacted(&self.token))
-            .field("speed", &self.speed)
-            .field("seed", &self.seed)
-            .field("push_node_metrics", &self.push_node_metrics)
-            .field("node_metrics_token", &redacted(&self.node_metrics_token))
-            .field("log", &self.log)
-            .finish()
+        f.write_str(&self.render())
     }
 }
 
@@ -121,26 +104,28 @@ impl Config {
         }
     }
 
-    /// The configuration as `--print-config` shows it: one `key = value` per line, secrets
-    /// redacted.
+    /// The configuration as `--print-config` shows it: a TOML document, secrets redacted.
     pub fn render(&self) -> String {
-        let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "<unset>".to_owned());
-        format!(
-            "scenario = {}\nlisten = {}\nkubeconfig_out = {}\ntoken = {}\nspeed = {}\nseed = {}\n\
-             push_node_metrics = {}\nnode_metrics_token = {}\nlog = {}\nlog_format = {}\n",
-            self.scenario,
-            self.listen,
-            self.kubeconfig_out
-                .as_ref()
-                .map_or("<unset>".to_owned(), |p| p.display().to_string()),
-            redacted(&self.token),
-            self.speed,
-            self.seed,
-            opt(&self.push_node_metrics),
-            redacted(&self.node_metrics_token),
-            self.log,
-            self.log_format.as_str(),
-        )
+        PrintConfig::new()
+            .text("scenario", &self.scenario)
+            .text("listen", self.listen)
+            .maybe(
+                "kubeconfig_out",
+                self.kubeconfig_out.as_ref().map(|p| p.display()),
+                "none written",
+            )
+            .secret("token", self.token.as_deref())
+            .float("speed", self.speed)
+            .number("seed", self.seed)
+            .maybe(
+                "push_node_metrics",
+                self.push_node_metrics.as_deref(),
+                "no node metrics pushed",
+            )
+            .secret("node_metrics_token", self.node_metrics_token.as_deref())
+            .text("log", &self.log)
+            .text("log_format", self.log_format.as_str())
+            .render()
     }
 
     /// Checks what clap cannot.
@@ -200,6 +185,8 @@ mod tests {
             assert!(!shown.contains("s3cret"), "{shown}");
             assert!(shown.contains("<redacted>"), "{shown}");
         }
+        let doc: toml::Table = config.render().parse().expect("--print-config is TOML");
+        assert_eq!(doc["node_metrics_token"].as_str(), Some("<redacted>"));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use atlhyper_runtime::print_config::PrintConfig;
 use clap::{Parser, Subcommand};
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -329,63 +330,46 @@ impl Config {
         Ok(())
     }
 
-    /// The configuration as `--print-config` shows it: one `key = value` per line, secrets
-    /// redacted.
+    /// The configuration as `--print-config` shows it: a TOML document, secrets redacted.
     pub fn render(&self) -> String {
-        let d = |d: Duration| humantime::format_duration(d).to_string();
         let clusters: Vec<String> = self
             .cluster_tokens()
             .unwrap_or_default()
             .iter()
             .map(|c| format!("{c:?}"))
             .collect();
-        format!(
-            "listen = {}\ndb = {}\ndb_max_bytes = {}\nadmin_token = {}\nclusters = {}\n\
-             max_body_bytes = {}\nmax_decompressed_bytes = {}\nmax_concurrent_decodes = {}\nttl = {}\nmetrics_ttl = {}\n\
-             max_records = {}\ncleanup_interval = {}\nminute_rollup_ttl = {}\n\
-             hour_rollup_ttl = {}\nstale_after = {}\nclock_skew_warning = {}\nstream_buffer = {}\nstream_buffer_bytes = {}\nheader_timeout = {}\n\
-             idle_timeout = {}\nmax_connections = {}\ncommand_rate = {}\ncommand_burst = {}\n\
-             max_open_commands = {}\nmax_command_rows = {}\naudit_ttl = {}\nmax_audit_rows = {}\n\
-             body_timeout = {}\nlog = {}\nlog_format = {}\n",
-            self.listen,
-            self.db_path().display(),
-            self.db_max_bytes,
-            if self.admin_token.is_some() {
-                "<redacted>"
-            } else {
-                "<unset>"
-            },
-            if clusters.is_empty() {
-                "<none>".to_owned()
-            } else {
-                clusters.join(",")
-            },
-            self.max_body_bytes,
-            self.max_decompressed_bytes,
-            self.concurrent_decodes(),
-            d(self.ttl),
-            d(self.metrics_ttl),
-            self.max_records,
-            d(self.cleanup_interval),
-            d(self.minute_rollup_ttl),
-            d(self.hour_rollup_ttl),
-            d(self.stale_after),
-            d(self.clock_skew_warning),
-            self.stream_buffer,
-            self.stream_buffer_bytes,
-            d(self.header_timeout),
-            d(self.idle_timeout),
-            self.max_connections,
-            self.command_rate,
-            self.command_burst,
-            self.max_open_commands,
-            self.max_command_rows,
-            d(self.audit_ttl),
-            self.max_audit_rows,
-            d(self.body_timeout),
-            self.log,
-            self.log_format.as_str(),
-        )
+        PrintConfig::new()
+            .text("listen", self.listen)
+            .path("db", &self.db_path())
+            .number("db_max_bytes", self.db_max_bytes)
+            .secret("admin_token", self.admin_token.as_deref())
+            .list("clusters", clusters)
+            .number("max_body_bytes", self.max_body_bytes as u64)
+            .number("max_decompressed_bytes", self.max_decompressed_bytes as u64)
+            .number("max_concurrent_decodes", self.concurrent_decodes() as u64)
+            .duration("ttl", self.ttl)
+            .duration("metrics_ttl", self.metrics_ttl)
+            .number("max_records", self.max_records as u64)
+            .duration("cleanup_interval", self.cleanup_interval)
+            .duration("minute_rollup_ttl", self.minute_rollup_ttl)
+            .duration("hour_rollup_ttl", self.hour_rollup_ttl)
+            .duration("stale_after", self.stale_after)
+            .duration("clock_skew_warning", self.clock_skew_warning)
+            .number("stream_buffer", self.stream_buffer as u64)
+            .number("stream_buffer_bytes", self.stream_buffer_bytes as u64)
+            .duration("header_timeout", self.header_timeout)
+            .duration("idle_timeout", self.idle_timeout)
+            .number("max_connections", self.max_connections as u64)
+            .number("command_rate", self.command_rate)
+            .number("command_burst", self.command_burst)
+            .number("max_open_commands", self.max_open_commands as u64)
+            .number("max_command_rows", self.max_command_rows as u64)
+            .duration("audit_ttl", self.audit_ttl)
+            .number("max_audit_rows", self.max_audit_rows as u64)
+            .duration("body_timeout", self.body_timeout)
+            .text("log", &self.log)
+            .text("log_format", self.log_format.as_str())
+            .render()
     }
 }
 
@@ -429,7 +413,9 @@ mod tests {
         for text in [config.render(), format!("{config:?}")] {
             assert!(!text.contains("secret"), "{text}");
             assert!(text.contains("prod=<redacted>"), "{text}");
-            assert!(text.contains("admin_token = <redacted>"), "{text}");
+            assert!(text.contains("admin_token = \"<redacted>\""), "{text}");
+            let doc: toml::Table = text.parse().expect("--print-config is TOML");
+            assert_eq!(doc["listen"].as_str(), Some("127.0.0.1:8080"));
         }
     }
 

@@ -5,6 +5,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use atlhyper_runtime::print_config::PrintConfig;
 use clap::Parser;
 
 fn duration(s: &str) -> Result<Duration, String> {
@@ -131,26 +132,20 @@ impl Config {
         Ok(())
     }
 
-    /// The configuration as `--print-config` shows it, secrets redacted.
+    /// The configuration as `--print-config` shows it: a TOML document, secrets redacted.
     pub fn render(&self) -> String {
-        format!(
-            "agent = {}\ntoken = {}\ninterval = {}\nnode_name = {}\nhost_root = {}\n\
-             exclude_interfaces = {}\ntop_processes = {}\npush_timeout = {}\nlog = {}\nlog_format = {}\n",
-            self.agent,
-            if self.token.is_some() {
-                "<redacted>"
-            } else {
-                "<unset>"
-            },
-            humantime::format_duration(self.interval),
-            self.node(),
-            self.host_root.display(),
-            self.exclude_interfaces.join(","),
-            self.top_processes,
-            humantime::format_duration(self.push_timeout),
-            self.log,
-            self.log_format.as_str(),
-        )
+        PrintConfig::new()
+            .text("agent", &self.agent)
+            .secret("token", self.token.as_deref())
+            .duration("interval", self.interval)
+            .text("node_name", self.node())
+            .path("host_root", &self.host_root)
+            .list("exclude_interfaces", &self.exclude_interfaces)
+            .number("top_processes", self.top_processes as u64)
+            .duration("push_timeout", self.push_timeout)
+            .text("log", &self.log)
+            .text("log_format", self.log_format.as_str())
+            .render()
     }
 }
 
@@ -180,6 +175,8 @@ mod tests {
         ])
         .unwrap();
         assert!(!config.render().contains("very-secret"));
+        let doc: toml::Table = config.render().parse().expect("--print-config is TOML");
+        assert_eq!(doc["token"].as_str(), Some("<redacted>"));
         assert!(!format!("{config:?}").contains("very-secret"));
         assert_eq!(config.node(), "n1");
         let bad =

@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod clock;
 pub mod http;
 pub mod log;
+pub mod print_config;
 pub mod signals;
 
 pub use backoff::Backoff;
