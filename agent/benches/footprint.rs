@@ -5,6 +5,8 @@
 //! the `snapshot` event naming it on master's stream.
 //!
 //! `cargo bench -p atlhyper-agent --bench footprint` (`DURATION=60` for a quick look)
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use atlhyper_testkit::percentile;
 use std::collections::HashMap;

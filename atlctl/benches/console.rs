@@ -6,6 +6,8 @@
 //! with data, change in kubesim → visible on screen, peak RSS, and CPU while nothing changes.
 //!
 //! `cargo bench -p atlctl --bench console` (`RUNS`, default 20 changes; `IDLE_SECS`, default 10)
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use atlhyper_testkit::tmux::Tmux;
 use atlhyper_testkit::{median, percentile};

@@ -3,6 +3,8 @@
 //! waiting GET), against the in-process demo stack — the pod's own restart excluded.
 //!
 //! `cargo bench -p atlctl --bench exec` (`RUNS=N`, default 50)
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::process::Command;
 use std::time::{Duration, Instant};

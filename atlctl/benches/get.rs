@@ -4,6 +4,8 @@
 //! demo --headless`: start → the first non-empty pod list.
 //!
 //! `cargo bench -p atlctl --bench get` (`RUNS=N`, default 10)
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};

@@ -3,6 +3,8 @@
 //! 200 changes/s. Runs the release binary as its own process so its RSS is its own.
 //!
 //! `cargo bench -p kubesim --bench large`; figures go to `docs/performance.md`.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use atlhyper_testkit::percentile;
 use std::io::{BufRead, BufReader};

@@ -1,4 +1,6 @@
 //! Bad requests get the Status error a real API server gives, and change nothing.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

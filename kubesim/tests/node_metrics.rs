@@ -1,5 +1,7 @@
 //! kubesim pushes each simulated node's metrics, gzip'd and with the token, in the model's
 //! format, to an agent's `/ingest/node-metrics`.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

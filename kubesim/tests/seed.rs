@@ -1,4 +1,6 @@
 //! A scenario with a seed runs the same way twice: same pod names, same placement, same faults.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use kubesim::scenario::Scenario;
 use kubesim::sim::controllers::Controllers;

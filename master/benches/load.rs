@@ -4,6 +4,8 @@
 //! `cargo bench -p atlhyper-master --bench load [-- SCENARIO…]` with scenarios `ingest`,
 //! `schedule`, `sqlite`, `stream`, `rss`, `commands` (default: all). Master's CPU is read from
 //! `/proc/PID/stat`, so the generator's own work does not count against it.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use atlhyper_testkit::percentile;
 use std::process::{Child, Command, Stdio};

@@ -1,5 +1,7 @@
 //! The real master over loopback: pushes become lists, survive a restart, filter and page;
 //! tokens and roles are enforced; admin actions are audited.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Bad pushes get a clear error and change nothing stored; slow clients are cut off; a full
 //! or read-only database fails writes cleanly and keeps serving reads.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

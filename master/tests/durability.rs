@@ -1,5 +1,7 @@
 //! A push answered 202 is never lost: the real binary is killed with SIGKILL in the middle of
 //! sustained ingest, restarted on the same database, and must serve every acknowledged push.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Work after a commit is never cancelled: a client that gives up while its change is being
 //! committed (a slow fsync, here `--commit-delay`) leaves memory and the database agreeing.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

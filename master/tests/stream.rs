@@ -1,4 +1,6 @@
 //! The live stream: a push reaches a subscriber with what changed; filters; resume.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 mod common;
 

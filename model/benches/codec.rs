@@ -1,6 +1,8 @@
 //! Encode and decode of a 5,000-pod `pod_list_snapshot`, plain and at three gzip levels.
 //!
 //! `cargo bench -p atlhyper-model --bench codec`; figures go to `docs/performance.md`.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
 

@@ -1,4 +1,6 @@
 //! Every kind of bad body gives its own typed error naming what is wrong.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use atlhyper_model::codec::{self, ContentEncoding, DecodeError, Limits, SizeKind};
 use atlhyper_model::{Envelope, NodeMetricsSnapshot};

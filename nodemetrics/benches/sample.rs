@@ -1,6 +1,8 @@
 //! One sample of this machine, and its encoding: what each interval costs.
 //!
 //! `cargo bench -p atlhyper-nodemetrics --bench sample`
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::hint::black_box;
 

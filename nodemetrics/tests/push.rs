@@ -1,5 +1,7 @@
 //! Pushing to a local receiver that speaks the agent's endpoint, retrying while it is down, and
 //! `--once --json` on this machine.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

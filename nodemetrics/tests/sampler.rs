@@ -1,5 +1,7 @@
 //! The sampler over fixture hosts: parsing, rates between samples, and the odd cases (many
 //! cores, a counter wrap, a removed disk, interfaces coming and going, sensors, mounts).
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

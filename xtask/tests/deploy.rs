@@ -1,5 +1,7 @@
 //! Every manifest in `deploy/` is made of Kubernetes objects: each document deserializes into its
 //! k8s-openapi type, and serializing it back loses nothing (a misspelt field would be dropped).
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 

@@ -1,5 +1,7 @@
 //! kubesim → agent → master, all real, over loopback, and helpers to look at each.
 #![allow(dead_code)]
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 

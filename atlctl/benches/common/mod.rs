@@ -1,4 +1,6 @@
 //! What the benches share: the in-process demo stack on kubesim's `large` scenario.
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::time::{Duration, Instant};

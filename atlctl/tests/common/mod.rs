@@ -1,5 +1,7 @@
 //! The demo stack in process, the real `atlctl` binary, and helpers to run it.
 #![allow(dead_code)]
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 pub use atlhyper_testkit::wait_for;
 

@@ -1,6 +1,8 @@
 //! A master on loopback with a fresh database, a client, and push bodies built from the
 //! model's fixtures.
 #![allow(dead_code)]
+// Test and bench code: a failed unwrap is a failed run, with its place.
+#![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
 use std::time::Duration;
