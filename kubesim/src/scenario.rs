@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 use crate::status::ApiError;
 use crate::store::{World, time};
 
+/// The built-in `demo` scenario, as a scenario file.
+const DEMO: &str = include_str!("../scenarios/demo.yaml");
+
 /// A scenario file.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,286 +223,9 @@ impl Scenario {
 
     /// One control-plane and four workers, six namespaces, fifteen deployments (about sixty
     /// pods), with one crash-looping pod, one image-pull failure, one pending pod and one node
-    /// under memory pressure.
+    /// under memory pressure: `scenarios/demo.yaml`, built in.
     pub fn demo() -> Scenario {
-        let node = |name: &str, roles: &[&str], pressure: &[&str]| NodePlan {
-            name: name.to_owned(),
-            count: None,
-            cpu: "4".to_owned(),
-            memory: "16Gi".to_owned(),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-            labels: BTreeMap::new(),
-            pressure: pressure.iter().map(|p| (*p).to_owned()).collect(),
-        };
-        let c = |name: &str, image: &str, cpu: &str, memory: &str| ContainerPlan {
-            name: name.to_owned(),
-            image: image.to_owned(),
-            cpu: Some(cpu.to_owned()),
-            memory: Some(memory.to_owned()),
-            cpu_limit: None,
-            memory_limit: Some(double(memory)),
-            port: None,
-            fault: None,
-        };
-        let d =
-            |ns: &str, name: &str, replicas: i32, containers: Vec<ContainerPlan>| DeploymentPlan {
-                namespace: ns.to_owned(),
-                name: name.to_owned(),
-                replicas,
-                containers,
-                strategy: None,
-                progress_deadline_seconds: None,
-                labels: BTreeMap::new(),
-            };
-        let web = |ns: &str, name: &str, replicas: i32, image: &str| {
-            let mut container = c(name, image, "100m", "128Mi");
-            container.port = Some(8080);
-            d(ns, name, replicas, vec![container])
-        };
-        let mut checkout = web(
-            "shop",
-            "checkout",
-            3,
-            "registry.example.com/shop/checkout:1.9.0",
-        );
-        checkout.containers[0].fault = Some("crash".to_owned());
-        checkout.replicas = 1;
-        let mut recommender = web(
-            "shop",
-            "recommender",
-            1,
-            "registry.example.com/shop/recommender:does-not-exist",
-        );
-        recommender.containers[0].name = "recommender".to_owned();
-        let mut report = d(
-            "batch",
-            "report-gen",
-            1,
-            vec![c(
-                "report",
-                "registry.example.com/batch/report:0.7",
-                "6",
-                "4Gi",
-            )],
-        );
-        report.progress_deadline_seconds = Some(120);
-        let svc = |ns: &str, name: &str, type_: Option<&str>, ports: &[&str]| ServicePlan {
-            namespace: ns.to_owned(),
-            name: name.to_owned(),
-            type_: type_.map(str::to_owned),
-            ports: ports.iter().map(|p| (*p).to_owned()).collect(),
-            selector: None,
-            headless: false,
-        };
-        let cm = |ns: &str, name: &str, data: &[(&str, &str)]| ConfigMapPlan {
-            namespace: ns.to_owned(),
-            name: name.to_owned(),
-            data: labels(data),
-        };
-        Scenario {
-            nodes: vec![
-                node("control-plane-1", &["control-plane"], &[]),
-                node("worker-1", &[], &[]),
-                node("worker-2", &[], &[]),
-                node("worker-3", &[], &["MemoryPressure"]),
-                node("worker-4", &[], &[]),
-            ],
-            namespaces: [
-                "shop",
-                "data",
-                "batch",
-                "monitoring",
-                "payments",
-                "platform",
-            ]
-            .map(str::to_owned)
-            .to_vec(),
-            deployments: vec![
-                d(
-                    "kube-system",
-                    "coredns",
-                    2,
-                    vec![c(
-                        "coredns",
-                        "registry.k8s.io/coredns/coredns:v1.11.3",
-                        "100m",
-                        "70Mi",
-                    )],
-                ),
-                d(
-                    "kube-system",
-                    "metrics-server",
-                    1,
-                    vec![c(
-                        "metrics-server",
-                        "registry.k8s.io/metrics-server/metrics-server:v0.7.2",
-                        "100m",
-                        "200Mi",
-                    )],
-                ),
-                web(
-                    "shop",
-                    "frontend",
-                    8,
-                    "registry.example.com/shop/frontend:2.4.1",
-                ),
-                web("shop", "cart", 4, "registry.example.com/shop/cart:3.2.0"),
-                checkout,
-                recommender,
-                web(
-                    "shop",
-                    "catalog-api",
-                    3,
-                    "registry.example.com/shop/catalog-api:5.0.3",
-                ),
-                d(
-                    "data",
-                    "postgres",
-                    1,
-                    vec![c("postgres", "postgres:16.4", "500m", "1Gi")],
-                ),
-                d(
-                    "data",
-                    "redis",
-                    2,
-                    vec![c("redis", "redis:7.4", "100m", "256Mi")],
-                ),
-                d(
-                    "batch",
-                    "queue-worker",
-                    8,
-                    vec![c(
-                        "worker",
-                        "registry.example.com/batch/queue-worker:1.3.0",
-                        "100m",
-                        "256Mi",
-                    )],
-                ),
-                report,
-                d(
-                    "monitoring",
-                    "prometheus",
-                    1,
-                    vec![c(
-                        "prometheus",
-                        "quay.io/prometheus/prometheus:v2.54.1",
-                        "500m",
-                        "2Gi",
-                    )],
-                ),
-                d(
-                    "monitoring",
-                    "grafana",
-                    1,
-                    vec![c("grafana", "grafana/grafana:11.2.0", "100m", "256Mi")],
-                ),
-                web(
-                    "payments",
-                    "payments-api",
-                    3,
-                    "registry.example.com/payments/api:4.1.0",
-                ),
-                d(
-                    "platform",
-                    "ingress-nginx-controller",
-                    2,
-                    vec![c(
-                        "controller",
-                        "registry.k8s.io/ingress-nginx/controller:v1.11.2",
-                        "100m",
-                        "90Mi",
-                    )],
-                ),
-            ],
-            daemonsets: vec![
-                DaemonSetPlan {
-                    namespace: "kube-system".to_owned(),
-                    name: "kube-proxy".to_owned(),
-                    containers: vec![c(
-                        "kube-proxy",
-                        "registry.k8s.io/kube-proxy:v1.33.4",
-                        "50m",
-                        "64Mi",
-                    )],
-                    everywhere: true,
-                },
-                DaemonSetPlan {
-                    namespace: "monitoring".to_owned(),
-                    name: "fluent-bit".to_owned(),
-                    containers: vec![c(
-                        "fluent-bit",
-                        "cr.fluentbit.io/fluent/fluent-bit:3.1.9",
-                        "50m",
-                        "64Mi",
-                    )],
-                    everywhere: false,
-                },
-            ],
-            services: vec![
-                svc("shop", "frontend", Some("LoadBalancer"), &["80:8080"]),
-                svc("shop", "cart", None, &["8080"]),
-                svc("shop", "checkout", None, &["8080"]),
-                svc("shop", "catalog-api", None, &["8080"]),
-                svc("data", "postgres", None, &["5432"]),
-                svc("data", "redis", None, &["6379"]),
-                svc("monitoring", "prometheus", None, &["9090"]),
-                svc("monitoring", "grafana", Some("NodePort"), &["3000"]),
-                svc("payments", "payments-api", None, &["443:8080"]),
-                svc("kube-system", "kube-dns", None, &["53"]),
-            ],
-            ingresses: vec![
-                IngressPlan {
-                    namespace: "shop".to_owned(),
-                    name: "storefront".to_owned(),
-                    host: "shop.example.com".to_owned(),
-                    service: "frontend".to_owned(),
-                    port: 80,
-                    tls: true,
-                },
-                IngressPlan {
-                    namespace: "monitoring".to_owned(),
-                    name: "grafana".to_owned(),
-                    host: "grafana.example.com".to_owned(),
-                    service: "grafana".to_owned(),
-                    port: 3000,
-                    tls: false,
-                },
-            ],
-            configmaps: vec![
-                cm(
-                    "shop",
-                    "checkout-config",
-                    &[
-                        (
-                            "application.yaml",
-                            "server:\n  port: 8080\ndatabase:\n  host: postgres.data\n",
-                        ),
-                        ("LOG_LEVEL", "info"),
-                    ],
-                ),
-                cm(
-                    "shop",
-                    "frontend-config",
-                    &[(
-                        "nginx.conf",
-                        "server { listen 8080; location / { root /srv; } }\n",
-                    )],
-                ),
-                cm(
-                    "monitoring",
-                    "prometheus-config",
-                    &[("prometheus.yml", "global:\n  scrape_interval: 15s\n")],
-                ),
-                cm(
-                    "kube-system",
-                    "coredns",
-                    &[(
-                        "Corefile",
-                        ".:53 {\n    errors\n    health\n    kubernetes cluster.local in-addr.arpa ip6.arpa\n    forward . /etc/resolv.conf\n}\n",
-                    )],
-                ),
-            ],
-        }
+        serde_yaml_ng::from_str(DEMO).expect("scenarios/demo.yaml is a scenario (tested)")
     }
 
     /// 200 nodes, 5,000 pods, 400 deployments across 20 namespaces.
@@ -649,15 +375,6 @@ impl Scenario {
         }
         Ok(())
     }
-}
-
-/// Twice a quantity like `128Mi` (for default limits).
-fn double(quantity: &str) -> String {
-    let digits: String = quantity.chars().take_while(char::is_ascii_digit).collect();
-    let unit = &quantity[digits.len()..];
-    digits
-        .parse::<u64>()
-        .map_or_else(|_| quantity.to_owned(), |n| format!("{}{unit}", n * 2))
 }
 
 fn condition(type_: &str, status: bool, reason: &str, message: &str, now_ms: i64) -> NodeCondition {
@@ -1204,5 +921,29 @@ mod tests {
         let scenario: Scenario = serde_yaml_ng::from_str(yaml).unwrap();
         assert_eq!(scenario.deployments[0].replicas, 2);
         assert!(serde_yaml_ng::from_str::<Scenario>("nodez: []").is_err());
+    }
+}
+
+#[cfg(test)]
+mod demo_file {
+    use super::Scenario;
+
+    #[test]
+    fn the_built_in_demo_is_the_scenario_file_users_can_copy() {
+        let demo = Scenario::demo();
+        assert_eq!(demo.nodes.len(), 5);
+        assert_eq!(demo.deployments.len(), 15);
+        let checkout = demo
+            .deployments
+            .iter()
+            .find(|d| d.name == "checkout")
+            .expect("shop/checkout");
+        assert_eq!(checkout.containers[0].fault.as_deref(), Some("crash"));
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/scenarios/demo.yaml");
+        let file = Scenario::load(path, 0).expect("--scenario scenarios/demo.yaml");
+        assert_eq!(
+            serde_json::to_value(&file).expect("JSON"),
+            serde_json::to_value(&demo).expect("JSON")
+        );
     }
 }
