@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use atlctl::console::app::{Action, App, Loaded, Mode, Msg};
+use atlctl::console::app::{Action, App, Loaded, Msg};
 use atlctl::console::views;
 use atlctl::kinds::Resource;
 use atlhyper_model::api::InCluster;
@@ -58,12 +58,12 @@ fn in_process() {
         false,
         Resource::Pods,
     );
-    app.now_ms = 1_795_608_000_000;
+    app.update(Action::Tick(1_795_608_000_000));
     app.update(Action::Resize(160, 48));
     let mut builds = Vec::new();
     for _ in 0..20 {
         let started = Instant::now();
-        app.receive(Msg::Loaded(app.scope.clone(), Loaded::Pods(pods.clone())));
+        app.receive(Msg::Loaded(app.scope().clone(), Loaded::Pods(pods.clone())));
         builds.push(started.elapsed());
     }
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("a terminal");
@@ -80,7 +80,7 @@ fn in_process() {
     }
     let mut keystrokes = Vec::new();
     for round in 0..20 {
-        app.mode = Mode::Filter(String::new());
+        app.update(Action::FilterLine);
         for c in format!("service-{}", round + 10).chars() {
             let started = Instant::now();
             app.update(Action::Type(c));

@@ -404,6 +404,7 @@ pub struct Status {
 /// How long a status message stays before the key hints come back.
 pub const STATUS_MS: i64 = 8_000;
 
+/// What the clusters told: the lists on screen, and each cluster's and node's recent past.
 #[derive(Debug, Clone, Default)]
 pub struct Data {
     pub clusters: Vec<ClusterSummary>,
@@ -417,6 +418,12 @@ pub struct Data {
     pub configmaps: Vec<InCluster<ConfigMap>>,
     pub events: Vec<InCluster<Event>>,
     pub commands: Vec<CommandInfo>,
+    /// When each cluster was last heard of (a push, an event, a sample).
+    pub heard_ms: BTreeMap<String, i64>,
+    /// Each node's recent CPU %, oldest first, one point per [`SPARK_STEP_MS`].
+    pub sparks: BTreeMap<(String, String), VecDeque<(i64, f64)>>,
+    /// Nodes whose history was asked for once.
+    pub sparks_asked: HashSet<(String, String)>,
 }
 
 /// Points kept per node for the sparklines.
@@ -424,43 +431,63 @@ pub const SPARK_POINTS: usize = 16;
 /// One sparkline point per this many milliseconds.
 pub const SPARK_STEP_MS: i64 = 15_000;
 
-/// The console.
+/// The console: the terminal it draws on, who it is and how it behaves, the cluster data it
+/// shows and where each list's load stands, the screens stacked, and the open prompt.
 #[derive(Debug, Clone)]
 pub struct App {
+    pub(super) term: Terminal,
+    pub(super) settings: Settings,
+    pub(super) scope: Scope,
+    pub(super) data: Data,
+    pub(super) feeds: Feeds,
+    pub(super) screens: Vec<Screen>,
+    pub(super) mode: Mode,
+    pub(super) status: Option<Status>,
+    pub(super) prompt: Prompt,
+    /// Commands this console sent, by id, with what to call them.
+    pub(super) sent: BTreeMap<String, String>,
+}
+
+/// The terminal's side: its size, colours, the clock the screen is drawn at, and whether to
+/// leave.
+#[derive(Debug, Clone)]
+pub struct Terminal {
+    pub width: u16,
+    pub height: u16,
+    /// Colours on (off with `NO_COLOR`).
+    pub color: bool,
+    pub now_ms: i64,
+    pub quit: bool,
+}
+
+/// Who the console is and how it behaves (flags and the token's role).
+#[derive(Debug, Clone)]
+pub struct Settings {
     pub server: String,
     pub user: String,
     pub readonly: bool,
-    pub now_ms: i64,
-    pub width: u16,
-    pub height: u16,
-    pub scope: Scope,
-    pub data: Data,
+    /// `q` and `:q` ask first (the demo).
+    pub ask_before_quit: bool,
+    /// A pod a controller recreates is restarted after its name is typed, not on `y`.
+    pub restart_by_name: bool,
+    pub stale_after_ms: i64,
+}
+
+/// Where each list's load stands, and the live stream.
+#[derive(Debug, Clone, Default)]
+pub struct Feeds {
     /// What has arrived at least once for the current scope.
     pub loaded: HashSet<Feed>,
     pub loading: HashSet<Feed>,
     /// Changed while loading: loaded again once the load in flight is in.
     pub dirty: HashSet<Feed>,
     pub last_load_ms: BTreeMap<Feed, i64>,
-    /// When each cluster was last heard of (a push, an event, a sample).
-    pub heard_ms: BTreeMap<String, i64>,
-    /// Each node's recent CPU %, oldest first, one point per [`SPARK_STEP_MS`].
-    pub sparks: BTreeMap<(String, String), VecDeque<(i64, f64)>>,
-    /// Nodes whose history was asked for once.
-    pub sparks_asked: HashSet<(String, String)>,
     pub stream_up: bool,
-    pub screens: Vec<Screen>,
-    pub mode: Mode,
-    pub status: Option<Status>,
-    /// Commands this console sent, by id, with what to call them.
-    pub sent: BTreeMap<String, String>,
-    pub stale_after_ms: i64,
-    /// Colours on (off with `NO_COLOR`).
-    pub color: bool,
-    pub quit: bool,
-    /// `q` and `:q` ask first (the demo).
-    pub ask_before_quit: bool,
-    /// A pod a controller recreates is restarted after its name is typed, not on `y`.
-    pub restart_by_name: bool,
+}
+
+/// The open prompt's state beyond its text: help's scroll, a dialog's error, `:` history.
+#[derive(Debug, Clone, Default)]
+pub struct Prompt {
     /// How far help is scrolled.
     pub help_scroll: u16,
     /// Why the open dialog did not take what was typed.
@@ -477,36 +504,35 @@ const MIN_RELOAD_MS: i64 = 300;
 impl App {
     pub fn new(server: String, user: String, readonly: bool, first: Resource) -> App {
         App {
-            server,
-            user,
-            readonly,
-            now_ms: 0,
-            width: 80,
-            height: 24,
+            term: Terminal {
+                width: 80,
+                height: 24,
+                color: true,
+                now_ms: 0,
+                quit: false,
+            },
+            settings: Settings {
+                server,
+                user,
+                readonly,
+                ask_before_quit: false,
+                restart_by_name: false,
+                stale_after_ms: 60_000,
+            },
             scope: Scope::default(),
             data: Data::default(),
-            loaded: HashSet::new(),
-            loading: HashSet::new(),
-            dirty: HashSet::new(),
-            last_load_ms: BTreeMap::new(),
-            heard_ms: BTreeMap::new(),
-            sparks: BTreeMap::new(),
-            sparks_asked: HashSet::new(),
-            stream_up: false,
+            feeds: Feeds::default(),
             screens: vec![Screen::List(ListScreen::new(first))],
             mode: Mode::Normal,
             status: None,
+            prompt: Prompt::default(),
             sent: BTreeMap::new(),
-            stale_after_ms: 60_000,
-            color: true,
-            quit: false,
-            ask_before_quit: false,
-            restart_by_name: false,
-            help_scroll: 0,
-            prompt_error: None,
-            history: Vec::new(),
-            history_at: None,
         }
+    }
+
+    /// The cluster and namespace shown (answers for another are dropped).
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 
     /// The loads to start with.
@@ -536,7 +562,7 @@ impl App {
     }
 
     pub fn page(&self) -> usize {
-        usize::from(self.height.saturating_sub(5)).max(1)
+        usize::from(self.term.height.saturating_sub(5)).max(1)
     }
 
     /// The feeds the current screen (and the header) shows.
@@ -572,7 +598,7 @@ impl App {
             if kept.contains(&feed) {
                 continue;
             }
-            self.loaded.remove(&feed);
+            self.feeds.loaded.remove(&feed);
             match feed {
                 Feed::Pods => d.pods = Vec::new(),
                 Feed::Nodes => d.nodes = Vec::new(),
@@ -590,11 +616,12 @@ impl App {
     }
 
     pub(super) fn load(&mut self, feed: Feed) -> Effect {
-        self.loading.insert(feed);
+        self.feeds.loading.insert(feed);
         let since = self
+            .feeds
             .last_load_ms
             .get(&feed)
-            .map_or(i64::MAX, |t| self.now_ms - t);
+            .map_or(i64::MAX, |t| self.term.now_ms - t);
         Effect::Load {
             feed,
             scope: self.scope.clone(),
@@ -606,11 +633,11 @@ impl App {
     pub(super) fn load_needed(&mut self, again: bool) -> Vec<Effect> {
         let mut effects = Vec::new();
         for feed in self.needed() {
-            if self.loading.contains(&feed) {
+            if self.feeds.loading.contains(&feed) {
                 if again {
-                    self.dirty.insert(feed);
+                    self.feeds.dirty.insert(feed);
                 }
-            } else if again || !self.loaded.contains(&feed) {
+            } else if again || !self.feeds.loaded.contains(&feed) {
                 effects.push(self.load(feed));
             }
         }
@@ -621,7 +648,7 @@ impl App {
         self.status = Some(Status {
             text: text.into(),
             tone,
-            at_ms: self.now_ms,
+            at_ms: self.term.now_ms,
         });
     }
 
@@ -643,10 +670,10 @@ impl App {
 
     /// `q` or `:q` at the top: quits, or asks first in the demo.
     pub fn close_top(&mut self) {
-        if self.ask_before_quit {
+        if self.settings.ask_before_quit {
             self.mode = Mode::Quit;
         } else {
-            self.quit = true;
+            self.term.quit = true;
         }
     }
 
@@ -656,8 +683,8 @@ impl App {
             return Vec::new();
         }
         self.scope = scope;
-        self.loaded.retain(|f| *f == Feed::Clusters);
-        self.dirty.extend(self.loading.iter().copied());
+        self.feeds.loaded.retain(|f| *f == Feed::Clusters);
+        self.feeds.dirty.extend(self.feeds.loading.iter().copied());
         self.rebuild();
         self.load_needed(false)
     }
@@ -668,7 +695,7 @@ impl App {
             None => self.data.clusters.len() > 1,
         };
         Shape {
-            now_ms: self.now_ms,
+            now_ms: self.term.now_ms,
             clusters,
             namespaces: self.scope.namespace.is_none(),
         }
@@ -677,14 +704,14 @@ impl App {
     /// Builds the current list's rows from the data.
     pub fn rebuild(&mut self) {
         let shape = self.shape();
-        let now = self.now_ms;
+        let now = self.term.now_ms;
         let Some(Screen::List(list)) = self.screens.last() else {
             return;
         };
         let d = &self.data;
         let rows = match list.resource {
             Resource::Pods => super::usage::add(rows::build(&d.pods, shape), &d.pods, &d.metrics),
-            Resource::Nodes => super::nodes::rows(&d.nodes, &d.metrics, &self.sparks, shape),
+            Resource::Nodes => super::nodes::rows(&d.nodes, &d.metrics, &self.data.sparks, shape),
             Resource::Deployments => rows::build(&d.deployments, shape),
             Resource::Services => rows::build(&d.services, shape),
             Resource::Namespaces => rows::build(&d.namespaces, shape),
@@ -696,7 +723,7 @@ impl App {
         };
         if let Some(Screen::List(list)) = self.screens.last_mut() {
             list.replace(Some(rows), &self.data);
-            let page = usize::from(self.height.saturating_sub(5)).max(1);
+            let page = usize::from(self.term.height.saturating_sub(5)).max(1);
             clamp_offset(list, page);
         }
     }
@@ -721,27 +748,28 @@ impl App {
 
     /// Whether a cluster has gone quiet for longer than master calls stale.
     pub fn stale(&self, cluster: &str) -> bool {
-        self.heard_ms
+        self.data
+            .heard_ms
             .get(cluster)
-            .is_none_or(|t| self.now_ms - t > self.stale_after_ms)
+            .is_none_or(|t| self.term.now_ms - t > self.settings.stale_after_ms)
     }
 
     /// Applies a key's action.
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
         match action {
             Action::Resize(w, h) => {
-                self.width = w;
-                self.height = h;
+                self.term.width = w;
+                self.term.height = h;
                 self.rebuild();
                 return Vec::new();
             }
             Action::Tick(now) => {
-                self.now_ms = now;
+                self.term.now_ms = now;
                 return self.poll_logs();
             }
             // Ctrl-C: at once, whatever is open.
             Action::Quit => {
-                self.quit = true;
+                self.term.quit = true;
                 return Vec::new();
             }
             _ => {}
@@ -751,18 +779,18 @@ impl App {
             Mode::Help => {
                 let max = super::views::help_scroll_max(self);
                 let page = self.page() as u16;
-                self.help_scroll = match action {
+                self.prompt.help_scroll = match action {
                     Action::Back | Action::Help | Action::Cancel => {
                         self.mode = Mode::Normal;
                         0
                     }
-                    Action::Up => self.help_scroll.saturating_sub(1),
-                    Action::Down => self.help_scroll.saturating_add(1),
-                    Action::PageUp => self.help_scroll.saturating_sub(page),
-                    Action::PageDown => self.help_scroll.saturating_add(page),
+                    Action::Up => self.prompt.help_scroll.saturating_sub(1),
+                    Action::Down => self.prompt.help_scroll.saturating_add(1),
+                    Action::PageUp => self.prompt.help_scroll.saturating_sub(page),
+                    Action::PageDown => self.prompt.help_scroll.saturating_add(page),
                     Action::Top => 0,
                     Action::Bottom => max,
-                    _ => self.help_scroll,
+                    _ => self.prompt.help_scroll,
                 }
                 .min(max);
                 Vec::new()
@@ -774,7 +802,7 @@ impl App {
             Mode::Quit => {
                 self.mode = Mode::Normal;
                 if matches!(action, Action::Type('y' | 'Y') | Action::Submit) {
-                    self.quit = true;
+                    self.term.quit = true;
                 }
                 Vec::new()
             }

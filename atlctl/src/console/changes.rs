@@ -12,7 +12,7 @@ pub(super) fn change(app: &mut App, action: Action) -> Vec<Effect> {
     let Some((resource, id)) = selected(app) else {
         return Vec::new();
     };
-    if app.readonly {
+    if app.settings.readonly {
         app.set_status(
             "read-only: changes are off (--readonly or a viewer token)",
             Tone::Warn,
@@ -22,9 +22,11 @@ pub(super) fn change(app: &mut App, action: Action) -> Vec<Effect> {
     let namespace = id.namespace.clone().unwrap_or_default();
     let name = id.name.clone();
     let kind = match (resource, &action) {
-        (Resource::Pods, Action::Restart) if !app.restart_by_name && recreated(app, &id) => {
+        (Resource::Pods, Action::Restart)
+            if !app.settings.restart_by_name && recreated(app, &id) =>
+        {
             // The controller makes a new one: as routine as k9s makes it, on y.
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Confirm(Confirm {
                 cluster: id.cluster,
                 kind: CommandKind::RestartPod {
@@ -53,12 +55,12 @@ pub(super) fn change(app: &mut App, action: Action) -> Vec<Effect> {
         },
         (Resource::Deployments, Action::Scale) => {
             let replicas = deployment(app, &id).map(|d| d.desired.to_string());
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Input(Ask::Replicas(id), replicas.unwrap_or_default());
             return Vec::new();
         }
         (Resource::Deployments, Action::SetImage) => {
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Input(Ask::Image(id), String::new());
             return Vec::new();
         }
@@ -115,7 +117,7 @@ fn ask_confirmation(app: &mut App, cluster: String, kind: CommandKind) {
         | CommandKind::UpdateImage { name, .. } => Some(name.clone()),
         _ => None,
     };
-    app.prompt_error = None;
+    app.prompt.prompt_error = None;
     app.mode = Mode::Confirm(Confirm {
         cluster,
         kind,
@@ -149,26 +151,27 @@ pub fn confirm(app: &mut App, mut confirm: Confirm, action: Action) -> Vec<Effec
         (None, Action::Type(_)) => false,
         (Some(_), Action::Type(c)) => {
             confirm.typed.push(c);
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Confirm(confirm);
             return Vec::new();
         }
         (Some(_), Action::Erase) => {
             confirm.typed.pop();
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Confirm(confirm);
             return Vec::new();
         }
         (Some(name), Action::Complete) => {
             confirm.typed.clone_from(name);
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Confirm(confirm);
             return Vec::new();
         }
         (Some(name), Action::Submit) => {
             if confirm.typed != *name {
                 // Stays open: the user fixes the name (Tab completes it) or leaves with Esc.
-                app.prompt_error = Some(format!("`{}` does not match the name", confirm.typed));
+                app.prompt.prompt_error =
+                    Some(format!("`{}` does not match the name", confirm.typed));
                 app.mode = Mode::Confirm(confirm);
                 return Vec::new();
             }
@@ -192,12 +195,12 @@ pub fn ask(app: &mut App, ask: Ask, mut text: String, action: Action) -> Vec<Eff
     match action {
         Action::Type(c) => {
             text.push(c);
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Input(ask, text);
         }
         Action::Erase => {
             text.pop();
-            app.prompt_error = None;
+            app.prompt.prompt_error = None;
             app.mode = Mode::Input(ask, text);
         }
         Action::Cancel | Action::Back => app.mode = Mode::Normal,
@@ -208,7 +211,7 @@ pub fn ask(app: &mut App, ask: Ask, mut text: String, action: Action) -> Vec<Eff
             }
             // Stays open with what was typed, and says what is wrong with it.
             Err(error) => {
-                app.prompt_error = Some(error);
+                app.prompt.prompt_error = Some(error);
                 app.mode = Mode::Input(ask, text);
             }
         },

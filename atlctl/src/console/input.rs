@@ -46,7 +46,7 @@ pub fn normal(app: &mut App, action: Action) -> Vec<Effect> {
         }
         Action::Help => {
             app.mode = Mode::Help;
-            app.help_scroll = 0;
+            app.prompt.help_scroll = 0;
             Vec::new()
         }
         Action::SortBy(column) => {
@@ -191,7 +191,7 @@ impl App {
         let needed = self.needed();
         let missing: Vec<_> = needed
             .into_iter()
-            .filter(|f| !self.loaded.contains(f) && !self.loading.contains(f))
+            .filter(|f| !self.feeds.loaded.contains(f) && !self.feeds.loading.contains(f))
             .collect();
         if missing.is_empty() {
             return Vec::new();
@@ -405,7 +405,7 @@ fn show_event(app: &mut App, id: &RowId) -> Vec<Effect> {
     }) else {
         return Vec::new();
     };
-    let (e, now) = (&event.object, app.now_ms);
+    let (e, now) = (&event.object, app.term.now_ms);
     let object = &e.object;
     let mut lines = vec![
         format!("Type:       {:?}", e.type_),
@@ -517,7 +517,7 @@ pub fn command_line(app: &mut App, mut text: String, action: Action) -> Vec<Effe
         }
         Action::Cancel | Action::Back => {
             app.mode = Mode::Normal;
-            app.history_at = None;
+            app.prompt.history_at = None;
             Vec::new()
         }
         Action::Complete => {
@@ -525,26 +525,26 @@ pub fn command_line(app: &mut App, mut text: String, action: Action) -> Vec<Effe
             Vec::new()
         }
         Action::Up | Action::Down => {
-            let len = app.history.len();
-            let at = match (action, app.history_at) {
+            let len = app.prompt.history.len();
+            let at = match (action, app.prompt.history_at) {
                 (Action::Up, None) => len.checked_sub(1),
                 (Action::Up, Some(i)) => Some(i.saturating_sub(1)),
                 (_, Some(i)) if i + 1 < len => Some(i + 1),
                 _ => None,
             };
-            app.history_at = at;
-            let line = at.map_or_else(String::new, |i| app.history[i].clone());
+            app.prompt.history_at = at;
+            let line = at.map_or_else(String::new, |i| app.prompt.history[i].clone());
             app.mode = Mode::Command(line);
             Vec::new()
         }
         Action::Submit => {
             app.mode = Mode::Normal;
-            app.history_at = None;
+            app.prompt.history_at = None;
             let line = text.trim().to_owned();
-            if !line.is_empty() && app.history.last() != Some(&line) {
-                app.history.push(line);
-                if app.history.len() > HISTORY_KEPT {
-                    app.history.remove(0);
+            if !line.is_empty() && app.prompt.history.last() != Some(&line) {
+                app.prompt.history.push(line);
+                if app.prompt.history.len() > HISTORY_KEPT {
+                    app.prompt.history.remove(0);
                 }
             }
             run_command_line(app, &text)

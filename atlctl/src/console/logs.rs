@@ -70,7 +70,7 @@ pub fn open(app: &mut App, id: &RowId, previous: bool) -> Vec<Effect> {
         on: !previous,
         cursor: Cursor::default(),
         polling: false,
-        last_poll_ms: app.now_ms,
+        last_poll_ms: app.term.now_ms,
     };
     let kind = follow.kind(true);
     let title = format!(
@@ -118,7 +118,7 @@ pub fn key(app: &mut App, action: &Action) -> Vec<Effect> {
 impl App {
     /// The shown log's next poll, when it is due.
     pub(super) fn poll_logs(&mut self) -> Vec<Effect> {
-        let now = self.now_ms;
+        let now = self.term.now_ms;
         let Some(Screen::Text(text)) = self.screens.last_mut() else {
             return Vec::new();
         };

@@ -93,11 +93,11 @@ pub async fn run(session: &Session, options: Options) -> Result<()> {
         options.flags.readonly || viewer,
         options.first,
     );
-    app.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    app.term.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     app.scope = options.scope;
-    app.ask_before_quit = options.ask_before_quit;
-    app.restart_by_name = options.flags.restart_by_name;
-    app.now_ms = now_ms();
+    app.settings.ask_before_quit = options.ask_before_quit;
+    app.settings.restart_by_name = options.flags.restart_by_name;
+    app.term.now_ms = now_ms();
 
     let mut signals = (
         signal(SignalKind::hangup()).map_err(|e| CliError::Failed(format!("signals: {e}")))?,
@@ -137,7 +137,7 @@ async fn event_loop(
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut dirty = true;
     let mut drawn = Instant::now() - FRAME;
-    while !app.quit {
+    while !app.term.quit {
         let wait = FRAME.saturating_sub(drawn.elapsed());
         if dirty && wait.is_zero() {
             terminal
@@ -149,7 +149,7 @@ async fn event_loop(
         let effects = tokio::select! {
             event = keys.next() => match event {
                 Some(Ok(TermEvent::Key(key))) => {
-                    app.now_ms = now_ms();
+                    app.term.now_ms = now_ms();
                     let mut effects = Vec::new();
                     for key in keys::split_alt(key) {
                         if let Some(action) = keys::action(app, key) {
@@ -168,7 +168,7 @@ async fn event_loop(
                 Some(Err(_)) | None => break,
             },
             Some(msg) = rx.recv() => {
-                app.now_ms = now_ms();
+                app.term.now_ms = now_ms();
                 dirty = true;
                 let big = matches!(
                     &msg,

@@ -10,8 +10,8 @@ use super::rows::Tone;
 
 impl App {
     fn heard(&mut self, cluster: &str) {
-        let t = self.heard_ms.entry(cluster.to_owned()).or_insert(0);
-        *t = (*t).max(self.now_ms);
+        let t = self.data.heard_ms.entry(cluster.to_owned()).or_insert(0);
+        *t = (*t).max(self.term.now_ms);
     }
 
     /// Applies a message from the network.
@@ -19,12 +19,12 @@ impl App {
         match msg {
             Msg::Loaded(scope, loaded) => {
                 let feed = loaded.feed();
-                self.loading.remove(&feed);
-                self.last_load_ms.insert(feed, self.now_ms);
-                let again = self.dirty.remove(&feed) || scope != self.scope;
+                self.feeds.loading.remove(&feed);
+                self.feeds.last_load_ms.insert(feed, self.term.now_ms);
+                let again = self.feeds.dirty.remove(&feed) || scope != self.scope;
                 let mut effects = Vec::new();
                 if scope == self.scope || feed == Feed::Clusters {
-                    self.loaded.insert(feed);
+                    self.feeds.loaded.insert(feed);
                     self.store(loaded);
                     if feed == Feed::Metrics {
                         effects.extend(self.fill_sparks());
@@ -37,8 +37,8 @@ impl App {
                 effects
             }
             Msg::LoadFailed(feed, error) => {
-                self.loading.remove(&feed);
-                self.last_load_ms.insert(feed, self.now_ms);
+                self.feeds.loading.remove(&feed);
+                self.feeds.last_load_ms.insert(feed, self.term.now_ms);
                 self.set_status(error, Tone::Bad);
                 Vec::new()
             }
@@ -54,8 +54,8 @@ impl App {
                     if !self.needed().contains(&feed) {
                         continue;
                     }
-                    if self.loading.contains(&feed) {
-                        self.dirty.insert(feed);
+                    if self.feeds.loading.contains(&feed) {
+                        self.feeds.dirty.insert(feed);
                     } else {
                         effects.push(self.load(feed));
                     }
@@ -66,7 +66,7 @@ impl App {
                 self.heard(&cluster);
                 // Only a held list grows: events are not gathered while no screen shows them.
                 if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster)
-                    || !self.loaded.contains(&Feed::Events)
+                    || !self.feeds.loaded.contains(&Feed::Events)
                 {
                     return Vec::new();
                 }
@@ -112,7 +112,7 @@ impl App {
                     }) {
                         Some(old) => *old = fresh,
                         None => {
-                            if self.loaded.contains(&Feed::Metrics)
+                            if self.feeds.loaded.contains(&Feed::Metrics)
                                 && self.scope.cluster.as_ref().is_none_or(|c| *c == cluster)
                             {
                                 self.data.metrics.push(fresh);
@@ -170,7 +170,7 @@ impl App {
                     node.series = Some(series.clone());
                 }
                 if series.step_ms == SPARK_STEP_MS {
-                    let line = self.sparks.entry(key).or_default();
+                    let line = self.data.sparks.entry(key).or_default();
                     line.clear();
                     for p in series.points.iter().rev().take(SPARK_POINTS).rev() {
                         line.push_back((p.ts_ms, p.cpu_percent));
@@ -181,8 +181,8 @@ impl App {
             }
             Msg::Reset => self.load_needed(true),
             Msg::StreamUp => {
-                let was = self.stream_up;
-                self.stream_up = true;
+                let was = self.feeds.stream_up;
+                self.feeds.stream_up = true;
                 // Back after a loss (master restarted?): what changed meanwhile is listed.
                 if was {
                     Vec::new()
@@ -191,7 +191,7 @@ impl App {
                 }
             }
             Msg::StreamDown(reason) => {
-                self.stream_up = false;
+                self.feeds.stream_up = false;
                 self.set_status(format!("stream lost: {reason}; reconnecting"), Tone::Warn);
                 Vec::new()
             }
@@ -205,14 +205,15 @@ impl App {
             .metrics
             .iter()
             .map(|m| (m.cluster_id.clone(), m.object.node.clone()))
-            .filter(|key| self.sparks.get(key).is_none_or(|l| l.len() < 2))
-            .filter(|key| self.sparks_asked.insert(key.clone()))
+            .filter(|key| self.data.sparks.get(key).is_none_or(|l| l.len() < 2))
+            .filter(|key| self.data.sparks_asked.insert(key.clone()))
             .collect();
         (!nodes.is_empty()).then_some(Effect::Sparks { nodes })
     }
 
     fn spark(&mut self, cluster: &str, node: &str, ts_ms: i64, cpu: f64) {
         let line = self
+            .data
             .sparks
             .entry((cluster.to_owned(), node.to_owned()))
             .or_default();
@@ -231,7 +232,7 @@ impl App {
             Loaded::Clusters(c) => {
                 for cluster in &c {
                     if let Some(t) = cluster.last_push_ms {
-                        let heard = self.heard_ms.entry(cluster.id.clone()).or_insert(0);
+                        let heard = d.heard_ms.entry(cluster.id.clone()).or_insert(0);
                         *heard = (*heard).max(t);
                     }
                 }
@@ -243,7 +244,7 @@ impl App {
                 for s in &m {
                     let (cluster, node) = (s.cluster_id.clone(), s.object.node.clone());
                     let (ts, cpu) = (s.object.ts_ms, s.object.cpu.usage_percent);
-                    let line = self.sparks.entry((cluster, node)).or_default();
+                    let line = d.sparks.entry((cluster, node)).or_default();
                     if line.back().is_none_or(|(t, _)| ts - t >= SPARK_STEP_MS) {
                         line.push_back((ts, cpu));
                     }

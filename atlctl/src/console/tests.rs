@@ -107,8 +107,8 @@ pub(super) fn console(first: Resource) -> App {
         false,
         first,
     );
-    app.now_ms = NOW;
-    app.stream_up = true;
+    app.term.now_ms = NOW;
+    app.feeds.stream_up = true;
     loaded(&mut app, Loaded::Clusters(vec![cluster()]));
     loaded(&mut app, Loaded::Pods(items(fixture!("pod_list_snapshot"))));
     loaded(
@@ -138,8 +138,8 @@ pub(super) fn console(first: Resource) -> App {
     );
     loaded(&mut app, Loaded::Events(items(fixture!("events"))));
     loaded(&mut app, Loaded::Commands(commands()));
-    app.loading.clear();
-    app.dirty.clear();
+    app.feeds.loading.clear();
+    app.feeds.dirty.clear();
     app.status = None;
     app
 }
@@ -262,7 +262,7 @@ fn shift_letters_and_angle_brackets_sort_by_column() {
 #[test]
 fn a_restart_waits_for_the_pods_name_to_be_typed() {
     let mut app = console(Resource::Pods);
-    app.restart_by_name = true;
+    app.settings.restart_by_name = true;
     typed(&mut app, "/checkout");
     key(&mut app, KeyCode::Enter);
     assert!(typed(&mut app, "r").is_empty());
@@ -276,7 +276,8 @@ fn a_restart_waits_for_the_pods_name_to_be_typed() {
     assert!(key(&mut app, KeyCode::Enter).is_empty());
     assert!(matches!(app.mode, Mode::Confirm(_)));
     assert!(
-        app.prompt_error
+        app.prompt
+            .prompt_error
             .as_ref()
             .unwrap()
             .contains("does not match")
@@ -309,7 +310,8 @@ fn scale_asks_for_replicas_then_the_name_and_cordon_for_y() {
     typed(&mut app, "x");
     key(&mut app, KeyCode::Enter);
     assert!(
-        app.prompt_error
+        app.prompt
+            .prompt_error
             .as_ref()
             .unwrap()
             .contains("not a whole number")
@@ -361,7 +363,7 @@ fn scale_asks_for_replicas_then_the_name_and_cordon_for_y() {
 #[test]
 fn read_only_offers_no_changes() {
     let mut app = console(Resource::Pods);
-    app.readonly = true;
+    app.settings.readonly = true;
     for k in ["r", "s", "i"] {
         assert!(typed(&mut app, k).is_empty());
         assert_eq!(app.mode, Mode::Normal);
@@ -389,7 +391,7 @@ fn changes_reload_once_per_burst_and_only_what_is_shown() {
             ..
         }
     )));
-    app.loading.clear();
+    app.feeds.loading.clear();
     let effects = app.receive(changed("pods"));
     assert!(effects.iter().any(|e| matches!(
         e,
@@ -433,7 +435,7 @@ fn answers_for_another_scope_are_dropped() {
         Scope::default(),
         Loaded::Pods(items(fixture!("pod_list_snapshot"))),
     ));
-    assert!(!app.loaded.contains(&Feed::Pods));
+    assert!(!app.feeds.loaded.contains(&Feed::Pods));
 }
 
 #[test]
@@ -567,7 +569,7 @@ fn every_screen_renders_at_80x24_and_160x48() {
         insta::assert_snapshot!(format!("help_{w}x{h}"), render(&mut app, w, h));
 
         let mut app = console(Resource::Pods);
-        app.restart_by_name = true;
+        app.settings.restart_by_name = true;
         typed(&mut app, "/crash");
         key(&mut app, KeyCode::Enter);
         typed(&mut app, "rcheck");
@@ -695,7 +697,7 @@ fn lists_no_screen_shows_are_let_go_and_not_gathered() {
     key(&mut app, KeyCode::Enter);
     // The pods keep the node samples (each pod's CPU and memory), not the nodes.
     assert!(!app.data.metrics.is_empty() && app.data.nodes.is_empty());
-    assert!(app.data.events.is_empty() && !app.loaded.contains(&Feed::Events));
+    assert!(app.data.events.is_empty() && !app.feeds.loaded.contains(&Feed::Events));
     let event = items::<atlhyper_model::resources::Event>(fixture!("events"))[0]
         .object
         .clone();

@@ -142,7 +142,7 @@ fn a_pod_a_controller_recreates_restarts_on_y_unless_names_are_asked_for() {
     assert!(matches!(&app.mode, Mode::Confirm(c) if c.name.is_some()));
     key(&mut app, KeyCode::Esc);
 
-    app.restart_by_name = true;
+    app.settings.restart_by_name = true;
     typed(&mut app, "r");
     assert!(matches!(&app.mode, Mode::Confirm(c) if c.name.is_some()));
 }

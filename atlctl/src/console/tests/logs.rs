@@ -113,7 +113,7 @@ fn f_pauses_and_resumes_and_q_closes_the_log() {
             .is_empty()
     );
     typed(&mut app, "q");
-    assert!(!app.quit);
+    assert!(!app.term.quit);
     assert!(matches!(app.screen(), Screen::List(_)));
     // Closed: no more polls.
     assert!(

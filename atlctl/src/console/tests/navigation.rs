@@ -56,46 +56,46 @@ fn q_closes_logs_describe_and_help_and_quits_only_from_the_top() {
     typed(&mut app, "d");
     assert!(matches!(app.screen(), Screen::Text(_)));
     typed(&mut app, "q");
-    assert!(!app.quit);
+    assert!(!app.term.quit);
     assert!(matches!(app.screen(), Screen::List(_)));
 
     typed(&mut app, "l");
     assert!(matches!(app.screen(), Screen::Text(_)));
     typed(&mut app, "q");
-    assert!(!app.quit);
+    assert!(!app.term.quit);
     assert!(matches!(app.screen(), Screen::List(_)));
 
     typed(&mut app, "?");
     assert_eq!(app.mode, Mode::Help);
     typed(&mut app, "q");
     assert_eq!(app.mode, Mode::Normal);
-    assert!(!app.quit);
+    assert!(!app.term.quit);
 
     typed(&mut app, "q");
-    assert!(app.quit);
+    assert!(app.term.quit);
 }
 
 #[test]
 fn the_demo_asks_before_q_quits_and_ctrl_c_quits_at_once() {
     let mut app = console(Resource::Nodes);
-    app.ask_before_quit = true;
+    app.settings.ask_before_quit = true;
     typed(&mut app, "q");
-    assert!(!app.quit);
+    assert!(!app.term.quit);
     assert_eq!(app.mode, Mode::Quit);
     typed(&mut app, "n");
     assert_eq!(app.mode, Mode::Normal);
-    assert!(!app.quit);
+    assert!(!app.term.quit);
     typed(&mut app, ":q");
     key(&mut app, KeyCode::Enter);
     assert_eq!(app.mode, Mode::Quit);
     typed(&mut app, "y");
-    assert!(app.quit);
+    assert!(app.term.quit);
 
     let mut app = console(Resource::Nodes);
-    app.ask_before_quit = true;
+    app.settings.ask_before_quit = true;
     let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
     let action = keys::action(&app, ctrl_c).unwrap();
     assert_eq!(action, Action::Quit);
     app.update(action);
-    assert!(app.quit);
+    assert!(app.term.quit);
 }

@@ -111,7 +111,7 @@ fn g_in_a_text_leaves_its_last_line_at_the_bottom() {
 #[test]
 fn without_colour_a_pending_pod_is_still_marked() {
     let mut app = console(Resource::Pods);
-    app.color = false;
+    app.term.color = false;
     app.update(crate::console::app::Action::Resize(120, 30));
     let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
     terminal.draw(|frame| views::draw(&app, frame)).unwrap();

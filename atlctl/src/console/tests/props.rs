@@ -168,7 +168,7 @@ fn run(first: Resource, steps: &[Step]) -> Result<(), TestCaseError> {
             Step::Resize(w, h) => (width, height) = (*w, *h),
         }
         // Quitting ends a real console; here the steps go on, as keys may still arrive.
-        app.quit = false;
+        app.term.quit = false;
         check(&app)?;
         render(&mut app, width, height);
         check(&app)?;

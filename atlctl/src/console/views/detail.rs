@@ -51,7 +51,7 @@ fn event_lines(
         lines.push(Line::styled(
             format!(
                 "  {:>4} {:<8} {:<18} {}",
-                human_duration(app.now_ms - e.last_seen_ms),
+                human_duration(app.term.now_ms - e.last_seen_ms),
                 format!("{:?}", e.type_),
                 e.reason,
                 e.message.replace('\n', " ")
@@ -87,7 +87,7 @@ pub fn node(app: &App, screen: &NodeScreen, theme: Theme, frame: &mut Frame, are
         .map(|m| &m.object);
     match node {
         Some(n) => {
-            let cells = n.object.cells(app.now_ms, false);
+            let cells = n.object.cells(app.term.now_ms, false);
             lines.push(Line::styled(
                 format!(
                     "{}  roles: {}  kubelet {}  age {}",
@@ -96,7 +96,7 @@ pub fn node(app: &App, screen: &NodeScreen, theme: Theme, frame: &mut Frame, are
                 theme.tone(crate::console::rows::Listed::tone(&n.object)),
             ));
         }
-        None if app.loaded.contains(&crate::console::app::Feed::Nodes) => {
+        None if app.feeds.loaded.contains(&crate::console::app::Feed::Nodes) => {
             lines.push(Line::styled("the node is gone", theme.tone(Tone::Bad)));
         }
         None => lines.push(Line::from("loading…")),
@@ -320,7 +320,7 @@ pub fn pod(app: &App, screen: &PodScreen, theme: Theme, frame: &mut Frame, area:
     });
     let mut lines: Vec<Line<'static>> = Vec::new();
     let Some(pod) = pod.map(|p| &p.object) else {
-        let text = if app.loaded.contains(&crate::console::app::Feed::Pods) {
+        let text = if app.feeds.loaded.contains(&crate::console::app::Feed::Pods) {
             "the pod is gone"
         } else {
             "loading…"
@@ -337,7 +337,7 @@ pub fn pod(app: &App, screen: &PodScreen, theme: Theme, frame: &mut Frame, area:
             pod.restarts,
             pod.node.as_deref().unwrap_or("<none>"),
             pod.pod_ip.as_deref().unwrap_or("<none>"),
-            human_duration(app.now_ms - pod.created_ms)
+            human_duration(app.term.now_ms - pod.created_ms)
         ),
         theme.tone(pod_tone(pod)),
     ));
@@ -384,7 +384,7 @@ pub fn pod(app: &App, screen: &PodScreen, theme: Theme, frame: &mut Frame, area:
                     last.exit_code,
                     last.finished_ms.map_or_else(String::new, |t| format!(
                         ", {} ago",
-                        human_duration(app.now_ms - t)
+                        human_duration(app.term.now_ms - t)
                     ))
                 ),
                 theme.tone(Tone::Warn),

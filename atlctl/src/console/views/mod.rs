@@ -66,7 +66,9 @@ impl Theme {
 
 /// Draws the whole console.
 pub fn draw(app: &App, frame: &mut Frame) {
-    let theme = Theme { color: app.color };
+    let theme = Theme {
+        color: app.term.color,
+    };
     let [header, body, footer] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -170,11 +172,15 @@ fn header_line(app: &App, theme: Theme) -> Line<'static> {
         )),
         Span::raw(format!(
             "{}{} ",
-            app.user,
-            if app.readonly { " (read-only)" } else { "" }
+            app.settings.user,
+            if app.settings.readonly {
+                " (read-only)"
+            } else {
+                ""
+            }
         )),
     ];
-    if !app.stream_up {
+    if !app.feeds.stream_up {
         spans.push(Span::styled(" ○ reconnecting", theme.tone(Tone::Bad)));
     }
     for cluster in &app.data.clusters {
@@ -186,10 +192,10 @@ fn header_line(app: &App, theme: Theme) -> Line<'static> {
         } else {
             ("●", theme.good())
         };
-        let age = app
-            .heard_ms
-            .get(&cluster.id)
-            .map_or_else(|| "never".to_owned(), |t| human_duration(app.now_ms - t));
+        let age = app.data.heard_ms.get(&cluster.id).map_or_else(
+            || "never".to_owned(),
+            |t| human_duration(app.term.now_ms - t),
+        );
         spans.push(Span::styled(format!(" {mark} {} {age}", cluster.id), style));
     }
     Line::from(spans)
@@ -206,7 +212,7 @@ fn footer_line(app: &App, theme: Theme) -> Line<'static> {
             Span::raw(format!("{text}█")),
         ]),
         _ => match &app.status {
-            Some(status) if app.now_ms - status.at_ms < STATUS_MS => {
+            Some(status) if app.term.now_ms - status.at_ms < STATUS_MS => {
                 Line::styled(format!(" {}", status.text), theme.tone(status.tone))
             }
             _ => Line::styled(hints(app), theme.tone(Tone::Dim)),
@@ -222,7 +228,7 @@ fn hints(app: &App) -> String {
         _ => None,
     } {
         for b in keys::for_resource(resource) {
-            if !(b.change && app.readonly) {
+            if !(b.change && app.settings.readonly) {
                 parts.push(match b.what {
                     "logs" => "l logs",
                     "describe" => "d describe",
@@ -253,7 +259,7 @@ fn help(app: &App, theme: Theme, frame: &mut Frame) {
         HELP_TITLE,
         help_lines(app, theme),
         HELP_WIDTH,
-        Show::From(app.help_scroll),
+        Show::From(app.prompt.help_scroll),
     );
 }
 
@@ -265,8 +271,8 @@ pub fn help_scroll_max(app: &App) -> u16 {
     let lines = help_lines(app, Theme { color: false });
     let (_, max) = fit(
         &Paragraph::new(lines).wrap(Wrap { trim: false }),
-        HELP_WIDTH.min(app.width),
-        app.height,
+        HELP_WIDTH.min(app.term.width),
+        app.term.height,
     );
     max
 }
@@ -295,7 +301,7 @@ fn help_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
             theme.title(),
         ));
         for b in keys::for_resource(resource) {
-            if !(b.change && app.readonly) {
+            if !(b.change && app.settings.readonly) {
                 lines.push(row(b.keys, b.what));
             }
         }
@@ -332,7 +338,7 @@ fn help_lines(app: &App, theme: Theme) -> Vec<Line<'static>> {
 
 /// A dialog's lines, then why it did not take what was typed.
 fn with_error(app: &App, theme: Theme, mut lines: Vec<Line<'static>>) -> Vec<Line<'static>> {
-    if let Some(error) = &app.prompt_error {
+    if let Some(error) = &app.prompt.prompt_error {
         lines.push(Line::styled(error.clone(), theme.tone(Tone::Bad)));
     }
     lines

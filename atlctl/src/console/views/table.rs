@@ -183,7 +183,7 @@ pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area:
 
     let feed = Feed::of_resource(list.resource);
     if list.visible.is_empty() {
-        let text = if !app.loaded.contains(&feed) {
+        let text = if !app.feeds.loaded.contains(&feed) {
             "loading…"
         } else if total == 0 {
             "nothing here"
