@@ -63,7 +63,9 @@ pub fn is_json_media_type(content_type: &str) -> bool {
 /// The `Content-Encoding` of a body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentEncoding {
+    /// As it is.
     Identity,
+    /// gzip (`gzip` or `x-gzip`).
     Gzip,
 }
 
@@ -87,25 +89,49 @@ impl ContentEncoding {
 /// Which cap a body exceeded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SizeKind {
+    /// The body as sent.
     Compressed,
+    /// The body after gzip.
     Decompressed,
 }
 
 /// Why a body could not be decoded. Each variant names what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
+    /// Past a size cap.
     #[error("body is larger than the {kind:?} cap of {limit} bytes")]
-    TooLarge { kind: SizeKind, limit: usize },
+    TooLarge {
+        /// Which cap.
+        kind: SizeKind,
+        /// The cap, in bytes.
+        limit: usize,
+    },
+    /// gzip that does not decompress.
     #[error("body is not valid gzip: {0}")]
     BadGzip(#[source] io::Error),
+    /// JSON that does not parse into the type.
     #[error("invalid JSON at `{path}`: {message}")]
-    BadJson { path: String, message: String },
+    BadJson {
+        /// Where, as a JSON path.
+        path: String,
+        /// What is wrong there.
+        message: String,
+    },
+    /// A `source` this build does not know.
     #[error("unknown source `{0}`")]
     UnknownSource(String),
+    /// A protocol version other than v1.
     #[error("unsupported protocol version `{0}` (this build speaks v1)")]
     BadVersion(String),
+    /// A field whose value breaks a rule (a name, a time, a size).
     #[error("invalid `{field}`: {reason}")]
-    Invalid { field: String, reason: String },
+    Invalid {
+        /// The field.
+        field: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+    /// A `Content-Encoding` other than gzip or none.
     #[error("unsupported Content-Encoding `{0}` (use gzip or none)")]
     UnsupportedEncoding(String),
 }

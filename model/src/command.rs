@@ -10,11 +10,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Command {
+    /// Master's id for it (`cmd-…`), unique across clusters.
     pub id: String,
+    /// The key that makes a retried POST the same command (per cluster and user).
     pub idempotency_key: String,
+    /// The cluster whose agent runs it.
     pub cluster_id: String,
     #[serde(flatten)]
+    /// What to do.
     pub kind: CommandKind,
+    /// When master queued it (ms since the epoch).
     pub created_ms: i64,
     /// An agent does not start the command after this instant; master expires it then if no
     /// agent took it, or, once delivered, after [`CommandKind::run_limit`] and the queue TTL
@@ -36,57 +41,87 @@ pub enum CommandKind {
     /// Delete the pod so its controller recreates it; a pod without a controller is refused
     /// unless `force`.
     RestartPod {
+        /// The pod's namespace.
         namespace: String,
+        /// The pod.
         name: String,
         #[serde(default, skip_serializing_if = "crate::is_false")]
+        /// Also a pod no controller will recreate.
         force: bool,
     },
+    /// Delete a pod.
     DeletePod {
+        /// The pod's namespace.
         namespace: String,
+        /// The pod.
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Seconds the pod gets to stop (its own when absent).
         grace_seconds: Option<u32>,
     },
     /// Patch the pod template's `kubectl.kubernetes.io/restartedAt` annotation, as kubectl does.
     RolloutRestart {
+        /// The deployment's namespace.
         namespace: String,
+        /// The deployment.
         name: String,
     },
     /// Set a deployment's replicas through its scale subresource.
     Scale {
+        /// The deployment's namespace.
         namespace: String,
+        /// The deployment.
         name: String,
+        /// The replicas it is set to.
         replicas: u32,
     },
     /// Set the image of one named container of a deployment.
     UpdateImage {
+        /// The deployment's namespace.
         namespace: String,
+        /// The deployment.
         name: String,
+        /// The container whose image changes.
         container: String,
+        /// The new image (a reference the distribution grammar accepts).
         image: String,
     },
+    /// Mark a node unschedulable.
     Cordon {
+        /// The node.
         node: String,
     },
+    /// Mark a node schedulable again.
     Uncordon {
+        /// The node.
         node: String,
     },
     /// Cordon, then evict every pod but DaemonSet and mirror pods through the eviction API.
     Drain {
+        /// The node.
         node: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Seconds each evicted pod gets to stop (its own when absent).
         grace_seconds: Option<u32>,
+        /// Leave DaemonSet pods (their controller would put them back).
         ignore_daemonsets: bool,
+        /// How long evictions may take (disruption budgets are retried until then).
         timeout_seconds: u32,
     },
+    /// A pod's log (`kubectl logs`).
     PodLogs {
+        /// The pod's namespace.
         namespace: String,
+        /// The pod.
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// The container (the pod's only one when absent).
         container: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Only the last N lines.
         tail_lines: Option<u32>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Only lines newer than this many seconds.
         since_seconds: Option<u32>,
         /// Only lines stamped at or after this instant (ms since the epoch; the API's
         /// `sinceTime`): where a follow left off.
@@ -102,11 +137,15 @@ pub enum CommandKind {
     },
     /// The object as `kubectl describe` prints it (with its events), or as YAML or JSON.
     Describe {
+        /// What kind of object.
         object: ObjectKind,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        /// Its namespace (none for nodes and namespaces).
         namespace: Option<String>,
+        /// The object.
         name: String,
         #[serde(default, skip_serializing_if = "DescribeFormat::is_text")]
+        /// Text, YAML or JSON.
         format: DescribeFormat,
     },
 }
@@ -221,6 +260,7 @@ pub enum DescribeFormat {
 }
 
 impl DescribeFormat {
+    /// The default: kubectl's text (left out of the JSON).
     pub fn is_text(&self) -> bool {
         *self == DescribeFormat::Text
     }
@@ -231,16 +271,24 @@ impl DescribeFormat {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ObjectKind {
+    /// A pod.
     Pod,
+    /// A node.
     Node,
+    /// A deployment.
     Deployment,
+    /// A service.
     Service,
+    /// A namespace.
     Namespace,
+    /// An ingress.
     Ingress,
+    /// A config map.
     ConfigMap,
 }
 
 impl ObjectKind {
+    /// The wire name (`config_map`).
     pub const fn as_str(self) -> &'static str {
         match self {
             ObjectKind::Pod => "pod",
@@ -263,8 +311,11 @@ impl ObjectKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CommandSet {
+    /// The cluster the commands are for.
     pub cluster_id: String,
+    /// The queue's version: a poll with this `rv` waits for a newer one.
     pub rv: u64,
+    /// Every command not delivered yet (and, for this run, any it may report).
     pub commands: Vec<Command>,
 }
 
@@ -272,7 +323,9 @@ pub struct CommandSet {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WatchRequest {
+    /// The agent's cluster.
     pub cluster_id: String,
+    /// The queue version the agent has seen (0 at start).
     pub rv: u64,
     /// This run of the agent (drawn at its start). A new session tells master that commands
     /// delivered to an earlier one will not be reported by it: they are settled `unknown`
@@ -285,7 +338,9 @@ pub struct WatchRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AckBatch {
+    /// The agent's cluster.
     pub cluster_id: String,
+    /// One result per command.
     pub results: Vec<Ack>,
 }
 
@@ -293,12 +348,16 @@ pub struct AckBatch {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ack {
+    /// The command settled.
     pub command_id: String,
+    /// How it ended.
     pub status: AckStatus,
+    /// What happened, in a line (an error, or what was done).
     pub message: String,
     /// Text a read command produced (logs, describe), capped by the agent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output: Option<String>,
+    /// When the agent finished it (ms since the epoch).
     pub finished_ms: i64,
 }
 
@@ -307,7 +366,9 @@ pub struct Ack {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum AckStatus {
+    /// It ran and did what it says.
     Succeeded,
+    /// It ran and did not (the message says why).
     Failed,
     /// Refused by the cluster's own policy (allow-list, protected namespace) before running.
     Rejected,
@@ -347,11 +408,17 @@ pub fn cap_output(text: String, max: usize) -> String {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CommandStatus {
+    /// Waiting for the cluster's agent.
     Queued,
+    /// Handed to the agent, not reported yet.
     Delivered,
+    /// The agent did it.
     Succeeded,
+    /// The agent tried and failed.
     Failed,
+    /// The cluster's own policy refused it.
     Rejected,
+    /// Not delivered or not reported in time.
     Expired,
     /// Delivered to a run of the agent that stopped before it reported: whether the command
     /// ran is not known (master does not hand it to the next run). A late report from the
@@ -365,6 +432,7 @@ impl CommandStatus {
         !matches!(self, CommandStatus::Queued | CommandStatus::Delivered)
     }
 
+    /// The wire name (`queued`, …).
     pub const fn as_str(self) -> &'static str {
         match self {
             CommandStatus::Queued => "queued",

@@ -17,10 +17,12 @@ use crate::source::Source;
 pub enum ProtocolVersion {
     #[default]
     #[serde(rename = "v1")]
+    /// The protocol this build speaks.
     V1,
 }
 
 impl ProtocolVersion {
+    /// The wire name (`v1`).
     pub const fn as_str(self) -> &'static str {
         match self {
             ProtocolVersion::V1 => "v1",
@@ -41,10 +43,13 @@ impl fmt::Display for ProtocolVersion {
 /// The `source` is not stored separately: it is the payload's variant, so the two cannot disagree.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
+    /// `v1`.
     pub version: ProtocolVersion,
+    /// The cluster the agent watches.
     pub cluster_id: String,
     /// When the agent took the snapshot, in milliseconds since the Unix epoch.
     pub ts_ms: i64,
+    /// What it carries; its variant is the `source`.
     pub payload: Payload,
 }
 
@@ -72,12 +77,19 @@ pub enum Payload {
     Events(Vec<Event>),
     /// The latest sample of each node.
     MetricsSnapshot(Vec<NodeMetricsSnapshot>),
+    /// Every pod, in place of the last list.
     PodListSnapshot(Vec<Pod>),
+    /// Every node.
     NodeListSnapshot(Vec<Node>),
+    /// Every service.
     ServiceListSnapshot(Vec<Service>),
+    /// Every namespace.
     NamespaceListSnapshot(Vec<Namespace>),
+    /// Every ingress.
     IngressListSnapshot(Vec<Ingress>),
+    /// Every deployment.
     DeploymentListSnapshot(Vec<Deployment>),
+    /// Every config map.
     ConfigmapListSnapshot(Vec<ConfigMap>),
 }
 
@@ -122,6 +134,7 @@ impl Payload {
         }
     }
 
+    /// It carries no item.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -205,8 +218,11 @@ impl Serialize for Envelope {
 /// An agent keeps each object's summary serialized once, when it changes, so a snapshot push
 /// only copies bytes instead of cloning and re-serializing every object.
 pub struct PreEncodedEnvelope<'a, I> {
+    /// The cluster the agent watches.
     pub cluster_id: &'a str,
+    /// When the agent took it (ms since the epoch).
     pub ts_ms: i64,
+    /// Which list it is.
     pub source: Source,
     /// Each item's JSON; must be what serializing the source's item type gives.
     pub items: I,

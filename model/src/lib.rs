@@ -10,6 +10,8 @@
 //! and [`codec::decode_envelopes`]; `tests/fixtures/` holds one readable example of every
 //! message.
 
+#![warn(missing_docs)]
+
 pub mod api;
 pub mod auth;
 pub mod codec;

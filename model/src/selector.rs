@@ -135,6 +135,7 @@ impl LabelSelector {
         )
     }
 
+    /// It selects everything (no term).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -11,14 +11,23 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
+    /// New and updated events, merged by uid.
     Events,
+    /// Node samples from nodemetrics.
     MetricsSnapshot,
+    /// Every pod.
     PodListSnapshot,
+    /// Every node.
     NodeListSnapshot,
+    /// Every service.
     ServiceListSnapshot,
+    /// Every namespace.
     NamespaceListSnapshot,
+    /// Every ingress.
     IngressListSnapshot,
+    /// Every deployment.
     DeploymentListSnapshot,
+    /// Every config map.
     ConfigmapListSnapshot,
 }
 

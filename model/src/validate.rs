@@ -12,7 +12,9 @@ pub const MIN_TS_MS: i64 = 1_577_836_800_000;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid `{field}`: {reason}")]
 pub struct InvalidField {
+    /// The field, as a JSON path (`payload.items[3].name`).
     pub field: String,
+    /// The rule it breaks.
     pub reason: String,
 }
 

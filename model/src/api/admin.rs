@@ -19,6 +19,7 @@ pub enum Role {
 }
 
 impl Role {
+    /// The wire name (`viewer`, `operator`, `admin`).
     pub const fn as_str(self) -> &'static str {
         match self {
             Role::Viewer => "viewer",
@@ -62,9 +63,13 @@ pub struct CreateCluster {
 /// The answer to creating a cluster: the agent token is shown this once and stored hashed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClusterCreated {
+    /// The cluster's id.
     pub id: String,
+    /// Its display name.
     pub name: String,
+    /// When it was registered (ms since the epoch).
     pub created_ms: i64,
+    /// The agent's token: shown this once.
     pub token: String,
 }
 
@@ -73,17 +78,23 @@ pub struct ClusterCreated {
 pub struct CreateToken {
     /// Who the token is for; shown in the audit log.
     pub name: String,
+    /// What it may do.
     pub role: Role,
 }
 
 /// A user token as listed: never the secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenInfo {
+    /// The token's id (what the audit records).
     pub id: i64,
+    /// Who it is for.
     pub name: String,
+    /// What it may do.
     pub role: Role,
+    /// When it was made (ms since the epoch).
     pub created_ms: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it was revoked, if it was.
     pub revoked_ms: Option<i64>,
 }
 
@@ -91,21 +102,27 @@ pub struct TokenInfo {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenCreated {
     #[serde(flatten)]
+    /// The token as listed.
     pub info: TokenInfo,
+    /// The secret: shown this once.
     pub token: String,
 }
 
 /// `GET /api/v1/whoami`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WhoAmI {
+    /// The token's name.
     pub name: String,
+    /// Its role.
     pub role: Role,
 }
 
 /// One audited action: who did what to what, and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditRecord {
+    /// The record's id.
     pub id: i64,
+    /// When (ms since the epoch).
     pub ts_ms: i64,
     /// The token's name (`admin`, `alice`, `cluster:prod-eu`).
     pub actor: String,
@@ -115,22 +132,29 @@ pub struct AuditRecord {
     pub actor_id: Option<i64>,
     /// e.g. `create_cluster`, `revoke_token`.
     pub action: String,
+    /// What it acted on (a cluster, a token id, a command).
     pub target: String,
     /// `ok`, `denied` or `failed`.
     pub outcome: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// More, in a sentence.
     pub detail: Option<String>,
 }
 
 /// The `202` answer to a push: what was stored, per envelope.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IngestReceipt {
+    /// One count per envelope accepted.
     pub accepted: Vec<IngestCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What one envelope stored.
 pub struct IngestCount {
+    /// The envelope's cluster.
     pub cluster_id: String,
+    /// Its source.
     pub source: Source,
+    /// Items it carried.
     pub items: u64,
 }

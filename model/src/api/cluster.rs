@@ -7,8 +7,11 @@ use crate::source::Source;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClusterSummary {
+    /// The cluster's id (what its agent pushes as `cluster_id`).
     pub id: String,
+    /// Its display name.
     pub name: String,
+    /// When it was registered (ms since the epoch).
     pub created_ms: i64,
     /// When master last received any push from the cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -24,6 +27,7 @@ pub struct ClusterSummary {
     /// One entry per source received so far, in the seed's schedule order.
     #[serde(default)]
     pub sources: Vec<SourceStatus>,
+    /// What its latest snapshots hold.
     pub counts: ClusterCounts,
 }
 
@@ -31,6 +35,7 @@ pub struct ClusterSummary {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SourceStatus {
+    /// Which list.
     pub source: Source,
     /// When master received it.
     pub last_push_ms: i64,
@@ -48,18 +53,28 @@ pub struct SourceStatus {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ClusterCounts {
+    /// Nodes.
     pub nodes: u64,
+    /// Nodes Ready.
     pub nodes_ready: u64,
+    /// Pods.
     pub pods: u64,
+    /// Pods Running.
     pub pods_running: u64,
     /// Pods that are neither Running with every container ready nor Completed.
     pub pods_unhealthy: u64,
+    /// Deployments.
     pub deployments: u64,
+    /// Services.
     pub services: u64,
+    /// Namespaces.
     pub namespaces: u64,
+    /// Ingresses.
     pub ingresses: u64,
+    /// Config maps.
     pub configmaps: u64,
     /// Events held in memory for the cluster, and how many of them are warnings.
     pub events: u64,
+    /// Warning events held.
     pub warning_events: u64,
 }

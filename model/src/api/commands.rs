@@ -8,6 +8,7 @@ use crate::command::{Command, CommandKind, CommandStatus};
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreateCommand {
     #[serde(flatten)]
+    /// What to do (`kind` and `args` on the wire).
     pub kind: CommandKind,
 }
 
@@ -19,13 +20,16 @@ pub struct CreateCommand {
 pub struct CommandInfo {
     /// What was asked (its `kind` is the command's: `restart_pod`, …).
     pub command: Command,
+    /// Where it stands.
     pub status: CommandStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When the agent took it (ms since the epoch).
     pub delivered_ms: Option<i64>,
     /// The run (session) of the agent it was delivered to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delivered_to: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// When it was settled (ms since the epoch).
     pub finished_ms: Option<i64>,
     /// The agent's (or master's, for expiry) one-line account of the outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,11 +42,14 @@ pub struct CommandInfo {
 /// The answer to `POST /control/ack`: how each result was taken.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AckReceipt {
+    /// One outcome per result.
     pub settled: Vec<AckOutcome>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// How master took one result.
 pub struct AckOutcome {
+    /// The command the result was for.
     pub command_id: String,
     /// `settled`, or `duplicate` when the command had already been settled (the first
     /// result stands).

@@ -6,15 +6,19 @@ use crate::metrics::NodeMetricsSnapshot;
 /// the latest): what `top nodes` graphs and alert rules look at.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MetricPoint {
+    /// When (ms since the epoch; a bucket's start in a rollup).
     pub ts_ms: i64,
+    /// CPU use, 0–100.
     pub cpu_percent: f64,
     /// Used memory in percent of total.
     pub memory_percent: f64,
+    /// The 1-minute load average.
     pub load1: f64,
     /// The fullest filesystem's used space, in percent.
     pub disk_percent: f64,
     /// Summed over the node's interfaces.
     pub net_rx_bytes_per_sec: f64,
+    /// Summed over the node's interfaces.
     pub net_tx_bytes_per_sec: f64,
     /// The hottest sensor; absent when the node has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,12 +67,19 @@ pub enum Resolution {
 /// A node's history over `[from_ms, to_ms)`, one averaged point per `step_ms` that has samples.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MetricSeries {
+    /// The node's cluster.
     pub cluster_id: String,
+    /// The node.
     pub node: String,
+    /// The first instant asked for (ms since the epoch).
     pub from_ms: i64,
+    /// The end asked for (not included).
     pub to_ms: i64,
+    /// Each point's width.
     pub step_ms: i64,
+    /// Which table the points come from (raw, minute or hour rollups).
     pub resolution: Resolution,
+    /// One point per step that has samples, oldest first.
     pub points: Vec<MetricPoint>,
 }
 
@@ -76,11 +87,16 @@ pub struct MetricSeries {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PodMetrics {
+    /// The pod's namespace.
     pub namespace: String,
+    /// The pod.
     pub name: String,
+    /// The node it runs on.
     pub node: String,
     /// When the node's sample was taken.
     pub ts_ms: i64,
+    /// CPU used since the previous sample, in millicores.
     pub cpu_millicores: f64,
+    /// Its cgroup's memory, page cache included.
     pub memory_bytes: u64,
 }

@@ -28,7 +28,9 @@ pub const API_VERSION: &str = "atlhyper.io/v1";
 
 /// A type that can be listed: names its kind (`Pod`) and list kind (`PodList`).
 pub trait ListKind {
+    /// The object's `kind` (`Pod`).
     const KIND: &'static str;
+    /// A list's `kind` (`PodList`).
     const LIST_KIND: &'static str;
 }
 
@@ -73,13 +75,17 @@ impl<T: ListKind> ListKind for InCluster<T> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item<T> {
+    /// `atlhyper.io/v1`.
     pub api_version: String,
+    /// The object's kind.
     pub kind: String,
     #[serde(flatten)]
+    /// The object.
     pub object: T,
 }
 
 impl<T: ListKind> Item<T> {
+    /// The object with its kind.
     pub fn new(object: T) -> Self {
         Item {
             api_version: API_VERSION.to_owned(),
@@ -94,10 +100,14 @@ impl<T: ListKind> Item<T> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct List<T> {
+    /// `atlhyper.io/v1`.
     pub api_version: String,
+    /// The list's kind (`PodList`).
     pub kind: String,
+    /// This page's items.
     pub items: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Where the next page starts (none: the last page).
     pub next_cursor: Option<String>,
 }
 
@@ -117,8 +127,10 @@ impl<T: ListKind> List<T> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct InCluster<T> {
+    /// The cluster it is in.
     pub cluster_id: String,
     #[serde(flatten)]
+    /// The object.
     pub object: T,
 }
 
@@ -126,6 +138,7 @@ pub struct InCluster<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorBody {
+    /// What went wrong.
     pub error: ErrorDetail,
 }
 
@@ -133,11 +146,14 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorDetail {
+    /// A stable code to branch on (`bad_request`, `not_found`, `cluster_deleted`, …).
     pub code: String,
+    /// A sentence naming the problem.
     pub message: String,
 }
 
 impl ErrorBody {
+    /// An error with its code and message.
     pub fn new(code: impl Into<String>, message: impl Into<String>) -> Self {
         ErrorBody {
             error: ErrorDetail {

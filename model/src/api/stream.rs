@@ -8,15 +8,25 @@ use crate::source::Source;
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum StreamKind {
+    /// Pod snapshots.
     Pods,
+    /// Node snapshots.
     Nodes,
+    /// Deployment snapshots.
     Deployments,
+    /// Service snapshots.
     Services,
+    /// Namespace snapshots.
     Namespaces,
+    /// Ingress snapshots.
     Ingresses,
+    /// Config map snapshots.
     Configmaps,
+    /// New and updated events.
     Events,
+    /// Node samples.
     Metrics,
+    /// Command status changes.
     Commands,
 }
 
@@ -35,6 +45,7 @@ impl StreamKind {
         StreamKind::Commands,
     ];
 
+    /// The wire name (`pods`, `configmaps`, …).
     pub const fn as_str(self) -> &'static str {
         match self {
             StreamKind::Pods => "pods",
@@ -82,16 +93,22 @@ impl std::fmt::Display for StreamKind {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SnapshotChange {
+    /// The cluster it came from.
     pub cluster_id: String,
+    /// Which list it is.
     pub source: Source,
+    /// When the agent took it (ms since the epoch).
     pub ts_ms: i64,
     /// Items in the new snapshot.
     pub items: u64,
     #[serde(default)]
+    /// Keys that were not in the previous snapshot.
     pub added: Vec<String>,
     #[serde(default)]
+    /// Keys whose summary changed.
     pub changed: Vec<String>,
     #[serde(default)]
+    /// Keys that are gone.
     pub removed: Vec<String>,
 }
 
@@ -99,7 +116,9 @@ pub struct SnapshotChange {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreamBatch<T> {
+    /// The cluster it came from.
     pub cluster_id: String,
+    /// What the push appended.
     pub items: Vec<T>,
 }
 
@@ -108,6 +127,7 @@ pub struct StreamBatch<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreamReset {
+    /// Why, in a sentence (the resume point is no longer buffered; the client fell behind).
     pub reason: String,
 }
 
@@ -116,8 +136,11 @@ pub struct StreamReset {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum WatchEventType {
+    /// A new object.
     Added,
+    /// A changed object.
     Modified,
+    /// A removed object.
     Deleted,
 }
 
@@ -127,7 +150,9 @@ pub enum WatchEventType {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WatchEvent<T> {
     #[serde(rename = "type")]
+    /// What happened to it.
     pub type_: WatchEventType,
+    /// The object (its last state, for a deletion).
     pub object: T,
 }
 

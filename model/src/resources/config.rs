@@ -6,12 +6,16 @@ use super::Labels;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Namespace {
+    /// Its name.
     pub name: String,
+    /// Its uid.
     pub uid: String,
     /// `Active` or `Terminating`.
     pub phase: String,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    /// Its labels.
     pub labels: Labels,
+    /// When it was created (ms since the epoch).
     pub created_ms: i64,
 }
 
@@ -19,13 +23,19 @@ pub struct Namespace {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConfigMap {
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
+    /// Its uid.
     pub uid: String,
     #[serde(default)]
+    /// Its keys and their sizes (values are not pushed).
     pub keys: Vec<ConfigMapKey>,
+    /// When it was created (ms since the epoch).
     pub created_ms: i64,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    /// Its labels.
     pub labels: Labels,
 }
 
@@ -33,7 +43,9 @@ pub struct ConfigMap {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConfigMapKey {
+    /// The key.
     pub name: String,
+    /// The size of its value.
     pub bytes: u64,
     /// From `binaryData` rather than `data`.
     #[serde(default, skip_serializing_if = "crate::is_false")]

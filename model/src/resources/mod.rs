@@ -31,7 +31,10 @@ pub type Labels = BTreeMap<String, String>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ConditionStatus {
+    /// It holds.
     True,
+    /// It does not hold.
     False,
+    /// Not known (the node stopped reporting).
     Unknown,
 }

@@ -6,10 +6,14 @@ use super::Labels;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Service {
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
+    /// Its uid.
     pub uid: String,
     #[serde(rename = "type")]
+    /// `spec.type`.
     pub type_: ServiceType,
     /// `None` for a headless service (`clusterIP: None`) and for `ExternalName`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -18,13 +22,18 @@ pub struct Service {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub external_ips: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The DNS name an `ExternalName` service points at.
     pub external_name: Option<String>,
     #[serde(default)]
+    /// Its ports.
     pub ports: Vec<ServicePort>,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    /// The pods it sends to (empty: none chosen by labels).
     pub selector: Labels,
+    /// When it was created (ms since the epoch).
     pub created_ms: i64,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    /// Its labels.
     pub labels: Labels,
 }
 
@@ -32,9 +41,13 @@ pub struct Service {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ServiceType {
+    /// A virtual IP inside the cluster.
     ClusterIP,
+    /// Also a port on every node.
     NodePort,
+    /// Also an external load balancer.
     LoadBalancer,
+    /// A DNS alias, no proxying.
     ExternalName,
 }
 
@@ -43,13 +56,16 @@ pub enum ServiceType {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ServicePort {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The port's name (needed when there are several).
     pub name: Option<String>,
     /// `TCP`, `UDP` or `SCTP`.
     pub protocol: String,
+    /// The service's port.
     pub port: u16,
     /// A port number or a named container port, as written in the spec.
     pub target_port: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The port on every node (`NodePort`, `LoadBalancer`).
     pub node_port: Option<u16>,
 }
 
@@ -57,20 +73,28 @@ pub struct ServicePort {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Ingress {
+    /// Its namespace.
     pub namespace: String,
+    /// Its name.
     pub name: String,
+    /// Its uid.
     pub uid: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `spec.ingressClassName`.
     pub class: Option<String>,
     #[serde(default)]
+    /// Hosts and paths, in order.
     pub rules: Vec<IngressRule>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Hosts served over TLS.
     pub tls: Vec<IngressTls>,
     /// The load balancer's addresses (IPs or hostnames).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
+    /// When it was created (ms since the epoch).
     pub created_ms: i64,
     #[serde(default, skip_serializing_if = "Labels::is_empty")]
+    /// Its labels.
     pub labels: Labels,
 }
 
@@ -79,8 +103,10 @@ pub struct Ingress {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngressRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The host matched (any when absent).
     pub host: Option<String>,
     #[serde(default)]
+    /// Its paths.
     pub paths: Vec<IngressPath>,
 }
 
@@ -88,9 +114,11 @@ pub struct IngressRule {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngressPath {
+    /// The path matched (`/` when absent in the object).
     pub path: String,
     /// `Prefix`, `Exact` or `ImplementationSpecific`.
     pub path_type: String,
+    /// Where it goes.
     pub backend: IngressBackend,
 }
 
@@ -100,9 +128,19 @@ pub struct IngressPath {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum IngressBackend {
     /// A service port, by number or by name.
-    Service { name: String, port: String },
+    Service {
+        /// The service.
+        name: String,
+        /// Its port: a number or the port's name.
+        port: String,
+    },
     /// A custom resource backend.
-    Resource { kind: String, name: String },
+    Resource {
+        /// The resource's kind.
+        kind: String,
+        /// The resource.
+        name: String,
+    },
 }
 
 /// `spec.tls[]`.
@@ -110,7 +148,9 @@ pub enum IngressBackend {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngressTls {
     #[serde(default)]
+    /// The hosts the certificate covers.
     pub hosts: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The secret holding the certificate.
     pub secret_name: Option<String>,
 }
