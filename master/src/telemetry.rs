@@ -17,8 +17,10 @@ pub struct Telemetry {
     pub ingest_bytes: IntCounterVec,
     pub ingest_envelopes: IntCounterVec,
     pub ingest_items: IntCounterVec,
-    /// Ingest answers by HTTP status.
-    pub ingest_requests: IntCounterVec,
+    /// Requests answered, by route (its pattern), method and status: every route, one layer.
+    requests: IntCounterVec,
+    /// How long requests took to answer (to the response's head), by route.
+    request_seconds: prometheus::HistogramVec,
     /// Bodies refused, by error code (`bad_json`, `payload_too_large`, …).
     pub decode_errors: IntCounterVec,
     pub db_commit_seconds: Histogram,
@@ -63,11 +65,25 @@ impl Telemetry {
             "Payload items stored, by cluster and source.",
             &["cluster", "source"],
         );
-        let ingest_requests = counter(
-            "atlhyper_ingest_requests_total",
-            "Push requests answered, by HTTP status.",
-            &["code"],
+        let requests = counter(
+            "atlhyper_http_requests_total",
+            "Requests answered, by route pattern, method and HTTP status.",
+            &["route", "method", "code"],
         );
+        let request_seconds = prometheus::HistogramVec::new(
+            HistogramOpts::new(
+                "atlhyper_http_request_seconds",
+                "Time to the response's head, by route pattern (a stream: to its first byte).",
+            )
+            .buckets(vec![
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0, 60.0,
+            ]),
+            &["route"],
+        )
+        .expect("valid metric");
+        registry
+            .register(Box::new(request_seconds.clone()))
+            .expect("unique metric");
         let decode_errors = counter(
             "atlhyper_ingest_decode_errors_total",
             "Push bodies refused, by error kind.",
@@ -166,7 +182,8 @@ impl Telemetry {
             ingest_bytes,
             ingest_envelopes,
             ingest_items,
-            ingest_requests,
+            requests,
+            request_seconds,
             decode_errors,
             db_commit_seconds,
             db_commit_jobs,
@@ -174,6 +191,16 @@ impl Telemetry {
             clock_skew,
             stream_subscribers,
         }
+    }
+
+    /// One request answered.
+    pub fn request(&self, route: &str, method: &str, code: u16, took: Duration) {
+        self.requests
+            .with_label_values(&[route, method, &code.to_string()])
+            .inc();
+        self.request_seconds
+            .with_label_values(&[route])
+            .observe(took.as_secs_f64());
     }
 
     pub fn limit_hit(&self, limit: &str) {

@@ -262,6 +262,17 @@ async fn bad_pushes_are_refused_precisely_and_change_nothing() {
             "{kind} not counted"
         );
     }
+    // Every answer is counted by route and status, the refusals too.
+    let refused = metrics.lines().find(|l| {
+        l.starts_with("atlhyper_http_requests_total{")
+            && l.contains("route=\"/ingest\"")
+            && l.contains("code=\"413\"")
+    });
+    assert!(refused.is_some(), "no 413 counted for /ingest:\n{metrics}");
+    assert!(
+        metrics.contains("atlhyper_http_request_seconds_count{route=\"/ingest\"}"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -8,11 +8,12 @@ use atlhyper_model::api::{
 };
 use atlhyper_model::codec::{self, ContentEncoding, Limits};
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use bytes::Bytes;
+use serde::Deserialize;
 
-use super::params::query_map;
+use super::params::Query;
 use super::{ApiError, Shared, User, json};
 use crate::auth::{self, Principal};
 use crate::datasource::now_ms;
@@ -337,17 +338,25 @@ pub async fn revoke_token(
     ))
 }
 
+/// `?limit=&before=&actor=&action=&target=&outcome=` of the audit.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    limit: Option<String>,
+    before: Option<String>,
+    actor: Option<String>,
+    action: Option<String>,
+    target: Option<String>,
+    outcome: Option<String>,
+}
+
 pub async fn audit(
     State(state): State<Shared>,
     user: User,
-    uri: Uri,
+    Query(params): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     require_admin(&state, &user, "read_audit", "").await?;
-    let params = query_map(
-        uri.query(),
-        &["limit", "before", "actor", "action", "target", "outcome"],
-    )?;
-    let limit = match params.get("limit") {
+    let limit = match &params.limit {
         None => 100,
         Some(v) => v
             .parse::<usize>()
@@ -358,7 +367,8 @@ pub async fn audit(
             })?,
     };
     let before = params
-        .get("before")
+        .before
+        .as_ref()
         .map(|v| {
             v.parse::<i64>().map_err(|_| {
                 ApiError::bad_request(format!("`before` must be an audit id, not `{v}`"))
@@ -366,10 +376,10 @@ pub async fn audit(
         })
         .transpose()?;
     let filter = crate::db::ops::AuditFilter {
-        actor: params.get("actor").cloned(),
-        action: params.get("action").cloned(),
-        target: params.get("target").cloned(),
-        outcome: params.get("outcome").cloned(),
+        actor: params.actor,
+        action: params.action,
+        target: params.target,
+        outcome: params.outcome,
     };
     let records = state.reader.audit(limit, before, filter).await?;
     Ok(json(StatusCode::OK, &List::new(records)))

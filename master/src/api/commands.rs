@@ -3,7 +3,6 @@
 //! arguments (else 422), a target present in the cluster's latest snapshot (else 404), the
 //! caller's role (operator; admin for drain; viewer for the read-only logs and describe).
 
-use std::collections::HashMap;
 use std::time::Duration;
 
 use atlhyper_model::api::{CommandInfo, CreateCommand, Item, List, Role};
@@ -12,11 +11,12 @@ use atlhyper_model::resources::{ConfigMap, Deployment, Ingress, Namespace, Node,
 use atlhyper_model::{AckBatch, CommandKind, ObjectKind, WatchRequest};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
 
 use super::admin::audited_error;
-use super::params::query_map;
+use super::params::Query;
 use super::{ApiError, Shared, User, json, principal_agent};
 use crate::commands::{AckError, CreateError};
 use crate::resource::Resource;
@@ -320,16 +320,21 @@ pub async fn create(
 }
 
 /// `GET /api/v1/clusters/{cluster}/commands` and `GET /api/v1/commands?cluster=`.
+/// `?cluster=&status=` of a command list.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    cluster: Option<String>,
+    status: Option<String>,
+}
+
 pub async fn list(
     State(state): State<Shared>,
     _user: User,
     path: Option<Path<String>>,
-    uri: Uri,
+    Query(params): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let params = query_map(uri.query(), &["cluster", "status"])?;
-    let cluster = path
-        .map(|Path(c)| c)
-        .or_else(|| params.get("cluster").cloned());
+    let cluster = path.map(|Path(c)| c).or(params.cluster);
     if let Some(c) = &cluster
         && !state.reader.has_cluster(c)
     {
@@ -338,21 +343,27 @@ pub async fn list(
         )));
     }
     let mut items = state.commands.list(cluster.as_deref());
-    if let Some(status) = params.get("status") {
+    if let Some(status) = &params.status {
         items.retain(|i| i.status.as_str() == status);
     }
     Ok(json(StatusCode::OK, &List::new(items)))
 }
 
 /// `GET /api/v1/clusters/{cluster}/commands/{id}`, `?wait=30s` to hold until it is settled.
+/// `?wait=30s` of one command.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WaitQuery {
+    wait: Option<String>,
+}
+
 pub async fn one(
     State(state): State<Shared>,
     _user: User,
-    Path(path): Path<HashMap<String, String>>,
-    uri: Uri,
+    Path((cluster, id)): Path<(String, String)>,
+    Query(params): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
-    let params = query_map(uri.query(), &["wait"])?;
-    let wait = match params.get("wait") {
+    let wait = match &params.wait {
         None => Duration::ZERO,
         Some(w) => humantime::parse_duration(w)
             .ok()
@@ -361,13 +372,12 @@ pub async fn one(
                 ApiError::bad_request(format!("`wait` must be a duration up to 60s, not `{w}`"))
             })?,
     };
-    let (cluster, id) = (&path["cluster"], &path["id"]);
     let found = if wait.is_zero() {
-        state.commands.get(id).await?
+        state.commands.get(&id).await?
     } else {
-        state.commands.wait(id, wait).await?
+        state.commands.wait(&id, wait).await?
     };
-    match found.filter(|i: &CommandInfo| &i.command.cluster_id == cluster) {
+    match found.filter(|i: &CommandInfo| i.command.cluster_id == cluster) {
         Some(info) => Ok(json(StatusCode::OK, &Item::new(info))),
         None => Err(ApiError::not_found(format!(
             "no command `{id}` in cluster `{cluster}`"

@@ -23,22 +23,12 @@ const BLOCKING_DECODE_BYTES: usize = 64 << 10;
 pub async fn ingest(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let agent = match super::principal_agent(&state, &headers) {
         Ok(agent) => agent,
-        Err(e) => return answered(&state, e.into_response()),
+        Err(e) => return e.into_response(),
     };
-    let response = match accept(&state, &agent, &headers, body).await {
+    match accept(&state, &agent, &headers, body).await {
         Ok(receipt) => json(StatusCode::ACCEPTED, &receipt),
         Err(e) => e.into_response(),
-    };
-    answered(&state, response)
-}
-
-fn answered(state: &Shared, response: Response) -> Response {
-    state
-        .telemetry
-        .ingest_requests
-        .with_label_values(&[response.status().as_str()])
-        .inc();
-    response
+    }
 }
 
 fn decode_error(state: &Shared, e: &DecodeError) -> ApiError {

@@ -1,7 +1,6 @@
 //! `/api/v1/{kind}` lists (filter, search, sort, page), single objects, and clusters.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use atlhyper_model::api::{InCluster, Item, List};
@@ -13,8 +12,9 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
+use serde::Deserialize;
 
-use super::params::{ListParams, encode_cursor, query_map};
+use super::params::{ListParams, NoParams, Query, encode_cursor};
 use super::{ApiError, Shared, User, json};
 use crate::resource::{Resource, SortValue};
 use crate::store::Snapshot;
@@ -202,21 +202,25 @@ async fn list_events(
     Ok(page(items, &params, Some(("last_seen", false))))
 }
 
+/// The path of one object: `/clusters/{cluster}[/namespaces/{namespace}]/{kind}/{name}`.
+#[derive(Debug, Deserialize)]
+pub struct ObjectPath {
+    cluster: String,
+    namespace: Option<String>,
+    name: String,
+}
+
 fn object_path(
     state: &Shared,
-    path: &HashMap<String, String>,
+    path: ObjectPath,
 ) -> Result<(String, Option<String>, String), ApiError> {
-    let cluster = path.get("cluster").cloned().unwrap_or_default();
-    if !state.reader.has_cluster(&cluster) {
+    if !state.reader.has_cluster(&path.cluster) {
         return Err(ApiError::not_found(format!(
-            "cluster `{cluster}` is not registered"
+            "cluster `{}` is not registered",
+            path.cluster
         )));
     }
-    Ok((
-        cluster,
-        path.get("namespace").cloned(),
-        path.get("name").cloned().unwrap_or_default(),
-    ))
+    Ok((path.cluster, path.namespace, path.name))
 }
 
 fn named(namespace: &Option<String>, name: &str) -> String {
@@ -229,11 +233,10 @@ fn named(namespace: &Option<String>, name: &str) -> String {
 async fn one_object<R: Resource>(
     State(state): State<Shared>,
     _user: User,
-    uri: Uri,
-    Path(path): Path<HashMap<String, String>>,
+    Query(NoParams {}): Query<NoParams>,
+    Path(path): Path<ObjectPath>,
 ) -> Result<Response, ApiError> {
-    query_map(uri.query(), &[])?;
-    let (cluster, namespace, name) = object_path(&state, &path)?;
+    let (cluster, namespace, name) = object_path(&state, path)?;
     let snapshots = state.reader.snapshots(R::SOURCE, Some(&cluster));
     let found = snapshots.first().and_then(|s| {
         R::items(&s.payload).iter().find(|item| {
@@ -259,11 +262,10 @@ async fn one_object<R: Resource>(
 async fn one_event(
     State(state): State<Shared>,
     _user: User,
-    uri: Uri,
-    Path(path): Path<HashMap<String, String>>,
+    Query(NoParams {}): Query<NoParams>,
+    Path(path): Path<ObjectPath>,
 ) -> Result<Response, ApiError> {
-    query_map(uri.query(), &[])?;
-    let (cluster, namespace, name) = object_path(&state, &path)?;
+    let (cluster, namespace, name) = object_path(&state, path)?;
     let events = state.reader.events(Some(&cluster));
     let found = events
         .iter()
@@ -287,9 +289,8 @@ async fn one_event(
 pub async fn clusters(
     State(state): State<Shared>,
     _user: User,
-    uri: Uri,
+    Query(NoParams {}): Query<NoParams>,
 ) -> Result<Response, ApiError> {
-    query_map(uri.query(), &[])?;
     let list = List::new(state.reader.clusters());
     Ok(json(StatusCode::OK, &list))
 }

@@ -8,11 +8,12 @@ use atlhyper_model::resources::Pod;
 use atlhyper_model::{NodeMetricsSnapshot, PodUsage, Source};
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
+use serde::Deserialize;
 
-use super::params::{duration_ms, query_map, time_ms};
+use super::params::{NoParams, Query, duration_ms, time_ms};
 use super::{ApiError, Shared, User, json};
 use crate::datasource::RangeQuery;
 use crate::resource::Resource as _;
@@ -25,10 +26,21 @@ pub fn routes() -> Router<Shared> {
         .route("/clusters/{cluster}/node-metrics/{node}/range", get(range))
 }
 
+/// `?cluster=&node=` of the latest samples.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LatestQuery {
+    cluster: Option<String>,
+    node: Option<String>,
+}
+
 /// `GET /api/v1/node-metrics?cluster=&node=`: the latest sample of every node.
-async fn latest(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Response, ApiError> {
-    let params = query_map(uri.query(), &["cluster", "node"])?;
-    let cluster = params.get("cluster").filter(|c| !c.is_empty());
+async fn latest(
+    State(state): State<Shared>,
+    _user: User,
+    Query(params): Query<LatestQuery>,
+) -> Result<Response, ApiError> {
+    let cluster = params.cluster.as_ref().filter(|c| !c.is_empty());
     if let Some(id) = cluster
         && !state.reader.has_cluster(id)
     {
@@ -39,7 +51,7 @@ async fn latest(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Re
     let samples = state.reader.latest_metrics(cluster.map(String::as_str));
     let items: Vec<InCluster<&NodeMetricsSnapshot>> = samples
         .iter()
-        .filter(|(_, s)| params.get("node").is_none_or(|n| &s.node == n))
+        .filter(|(_, s)| params.node.as_ref().is_none_or(|n| &s.node == n))
         .map(|(cluster_id, s)| InCluster {
             cluster_id: cluster_id.clone(),
             object: &**s,
@@ -48,11 +60,22 @@ async fn latest(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Re
     Ok(json(StatusCode::OK, &List::new(items)))
 }
 
+/// `?cluster=&namespace=` of pod usage.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PodsQuery {
+    cluster: Option<String>,
+    namespace: Option<String>,
+}
+
 /// `GET /api/v1/pod-metrics?cluster=&namespace=`: each pod's usage from its node's latest
 /// sample, named through the cluster's latest pod list (samples name pods by uid).
-async fn pods(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Response, ApiError> {
-    let params = query_map(uri.query(), &["cluster", "namespace"])?;
-    let cluster = params.get("cluster").filter(|c| !c.is_empty());
+async fn pods(
+    State(state): State<Shared>,
+    _user: User,
+    Query(params): Query<PodsQuery>,
+) -> Result<Response, ApiError> {
+    let cluster = params.cluster.as_ref().filter(|c| !c.is_empty());
     if let Some(id) = cluster
         && !state.reader.has_cluster(id)
     {
@@ -76,7 +99,8 @@ async fn pods(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Resp
     for snapshot in &snapshots {
         for pod in Pod::items(&snapshot.payload) {
             if params
-                .get("namespace")
+                .namespace
+                .as_ref()
                 .is_some_and(|ns| &pod.namespace != ns)
             {
                 continue;
@@ -111,11 +135,10 @@ async fn pods(State(state): State<Shared>, _user: User, uri: Uri) -> Result<Resp
 async fn one(
     State(state): State<Shared>,
     _user: User,
-    uri: Uri,
-    Path(path): Path<HashMap<String, String>>,
+    Query(NoParams {}): Query<NoParams>,
+    Path((cluster, node)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    query_map(uri.query(), &[])?;
-    let (cluster, node) = (&path["cluster"], &path["node"]);
+    let (cluster, node) = (&cluster, &node);
     if !state.reader.has_cluster(cluster) {
         return Err(ApiError::not_found(format!(
             "cluster `{cluster}` is not registered"
@@ -136,32 +159,41 @@ async fn one(
     }
 }
 
+/// `?from=&to=&step=` of a node's history.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RangeParams {
+    from: Option<String>,
+    to: Option<String>,
+    step: Option<String>,
+}
+
 /// `GET …/node-metrics/{node}/range?from=-1h&to=now&step=1m`.
 async fn range(
     State(state): State<Shared>,
     _user: User,
-    uri: Uri,
-    Path(path): Path<HashMap<String, String>>,
+    Query(params): Query<RangeParams>,
+    Path((cluster, node)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let params = query_map(uri.query(), &["from", "to", "step"])?;
     let now = state.reader.now_ms();
-    let from_ms = match params.get("from") {
+    let from_ms = match &params.from {
         Some(v) => time_ms("from", v, now)?,
         None => now - 15 * 60_000,
     };
-    let to_ms = match params.get("to") {
+    let to_ms = match &params.to {
         Some(v) => time_ms("to", v, now)?,
         None => now,
     };
     let step_ms = params
-        .get("step")
+        .step
+        .as_deref()
         .map(|v| duration_ms("step", v))
         .transpose()?;
     let series = state
         .reader
         .metric_range(RangeQuery {
-            cluster_id: path["cluster"].clone(),
-            node: path["node"].clone(),
+            cluster_id: cluster,
+            node,
             from_ms,
             to_ms,
             step_ms,

@@ -313,5 +313,33 @@ pub fn router(state: Shared) -> Router {
             limits::guard,
         ))
         .layer(axum::middleware::from_fn(limits::json_errors))
+        // Outermost: every answer is counted, refusals by the guard included.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            observed,
+        ))
         .with_state(state)
+}
+
+/// Request telemetry for every route: counted by route pattern, method and status, timed to
+/// the response's head.
+async fn observed(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().clone();
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    state.telemetry.request(
+        &route,
+        method.as_str(),
+        response.status().as_u16(),
+        started.elapsed(),
+    );
+    response
 }

@@ -1,35 +1,67 @@
 //! Query parameters: list filters, sorting, paging, time ranges. Unknown parameters and bad
 //! values are 400s that name them.
 
-use std::collections::HashMap;
-
 use atlhyper_model::selector::LabelSelector;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use base64::Engine as _;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::ApiError;
 
-/// Reads the query string into a map, refusing parameters outside `allowed` and repeats.
-pub fn query_map(
-    query: Option<&str>,
-    allowed: &[&str],
-) -> Result<HashMap<String, String>, ApiError> {
-    let mut map = HashMap::new();
-    let bytes = query.unwrap_or("").as_bytes();
-    for (key, value) in form_urlencoded::parse(bytes) {
-        if !allowed.contains(&&*key) {
-            return Err(ApiError::bad_request(format!(
-                "unknown query parameter `{key}` (known: {})",
-                allowed.join(", ")
-            )));
-        }
-        if map.insert(key.to_string(), value.into_owned()).is_some() {
+/// The query string as `T`, whose fields are the parameters an endpoint knows (every field an
+/// `Option<String>`, `T` denying unknown fields): a parameter it does not know or one given
+/// twice is a 400 naming it; the values' own checks stay with the handler, which names them.
+pub fn parse_query<T: DeserializeOwned>(query: Option<&str>) -> Result<T, ApiError> {
+    let mut map = serde_json::Map::new();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let previous = map.insert(
+            key.to_string(),
+            serde_json::Value::String(value.into_owned()),
+        );
+        if previous.is_some() {
             return Err(ApiError::bad_request(format!(
                 "query parameter `{key}` is given twice"
             )));
         }
     }
-    Ok(map)
+    serde_json::from_value(serde_json::Value::Object(map)).map_err(|e| {
+        // serde: "unknown field `colour`, expected one of `a`, `b`, `c`" (`a` or `b`; `a`;
+        // "there are no fields").
+        let text = e.to_string();
+        match text.strip_prefix("unknown field ") {
+            Some(rest) => {
+                let (name, known) = rest.split_once(", ").unwrap_or((rest, ""));
+                let known = known
+                    .strip_prefix("expected one of ")
+                    .or_else(|| known.strip_prefix("expected "))
+                    .map_or_else(
+                        || "none".to_owned(),
+                        |k| k.replace('`', "").replace(" or ", ", "),
+                    );
+                ApiError::bad_request(format!("unknown query parameter {name} (known: {known})"))
+            }
+            None => ApiError::bad_request(format!("query: {text}")),
+        }
+    })
 }
+
+/// A query string as `T` ([`parse_query`]): the one way a handler reads its parameters.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query()).map(Query)
+    }
+}
+
+/// An endpoint that takes no parameter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 /// Filters, sort and page of a list request.
 #[derive(Debug, Default)]
@@ -47,18 +79,21 @@ pub struct ListParams {
     pub offset: usize,
 }
 
-pub const LIST_PARAMS: &[&str] = &[
-    "cluster",
-    "namespace",
-    "node",
-    "status",
-    "phase",
-    "label",
-    "q",
-    "sort",
-    "limit",
-    "cursor",
-];
+/// A list's parameters as they come.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    cluster: Option<String>,
+    namespace: Option<String>,
+    node: Option<String>,
+    status: Option<String>,
+    phase: Option<String>,
+    label: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
 
 /// Most items one page may hold.
 pub const MAX_LIMIT: usize = 10_000;
@@ -77,10 +112,10 @@ fn list(value: Option<&String>) -> Vec<String> {
 impl ListParams {
     /// Reads the list parameters; `sorts` are the sort fields the kind knows.
     pub fn parse(query: Option<&str>, sorts: &[&str]) -> Result<Self, ApiError> {
-        let map = query_map(query, LIST_PARAMS)?;
-        let mut status = list(map.get("status"));
-        status.extend(list(map.get("phase")));
-        let sort = match map.get("sort").map(String::as_str) {
+        let q: ListQuery = parse_query(query)?;
+        let mut status = list(q.status.as_ref());
+        status.extend(list(q.phase.as_ref()));
+        let sort = match q.sort.as_deref() {
             None | Some("") => None,
             Some(s) => {
                 let (field, descending) = match s.strip_prefix('-') {
@@ -96,7 +131,7 @@ impl ListParams {
                 Some((field.to_owned(), descending))
             }
         };
-        let limit = match map.get("limit") {
+        let limit = match &q.limit {
             None => None,
             Some(v) => match v.parse::<usize>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => Some(n),
@@ -107,21 +142,18 @@ impl ListParams {
                 }
             },
         };
-        let offset = match map.get("cursor") {
+        let offset = match &q.cursor {
             None => 0,
             Some(c) => decode_cursor(c)?,
         };
         Ok(ListParams {
-            clusters: list(map.get("cluster")),
-            namespace: map.get("namespace").filter(|v| !v.is_empty()).cloned(),
-            node: map.get("node").filter(|v| !v.is_empty()).cloned(),
+            clusters: list(q.cluster.as_ref()),
+            namespace: q.namespace.filter(|v| !v.is_empty()),
+            node: q.node.filter(|v| !v.is_empty()),
             status,
-            label: LabelSelector::parse(map.get("label").map_or("", String::as_str))
+            label: LabelSelector::parse(q.label.as_deref().unwrap_or(""))
                 .map_err(|e| ApiError::bad_request(format!("`label`: {e}")))?,
-            q: map
-                .get("q")
-                .filter(|v| !v.is_empty())
-                .map(|v| v.to_lowercase()),
+            q: q.q.filter(|v| !v.is_empty()).map(|v| v.to_lowercase()),
             sort,
             limit,
             offset,
@@ -251,6 +283,28 @@ mod tests {
             assert_eq!(err.status, 400, "{query}");
             assert!(err.message.contains(needle), "{query}: {}", err.message);
         }
+    }
+
+    #[test]
+    fn a_typed_query_names_what_it_does_not_know_and_what_repeats() {
+        let err = parse_query::<NoParams>(Some("x=1")).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(err.message, "unknown query parameter `x` (known: none)");
+        assert!(parse_query::<NoParams>(None).is_ok());
+        #[derive(Debug, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Two {
+            #[allow(dead_code)]
+            a: Option<String>,
+            #[allow(dead_code)]
+            b: Option<String>,
+        }
+        let err = parse_query::<Two>(Some("a=1&c=2")).unwrap_err();
+        assert_eq!(err.message, "unknown query parameter `c` (known: a, b)");
+        let err = parse_query::<Two>(Some("a=1&a=2")).unwrap_err();
+        assert!(err.message.contains("given twice"), "{}", err.message);
+        let two = parse_query::<Two>(Some("b=x%20y")).unwrap();
+        assert_eq!(two.b.as_deref(), Some("x y"));
     }
 
     #[test]

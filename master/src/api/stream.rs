@@ -14,12 +14,13 @@ use std::time::Duration;
 
 use atlhyper_model::api::{StreamKind, StreamReset};
 use axum::extract::State;
-use axum::http::{HeaderMap, Uri};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt as _;
+use serde::Deserialize;
 
-use super::params::query_map;
+use super::params::Query;
 use super::{ApiError, Shared, User};
 use crate::stream::{Next, StreamItem};
 
@@ -56,16 +57,24 @@ fn event(item: &StreamItem) -> Event {
         .data(&item.data)
 }
 
+/// `?cluster=a,b&kind=pods,events&last_event_id=N` of the stream.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    cluster: Option<String>,
+    kind: Option<String>,
+    last_event_id: Option<String>,
+}
+
 pub async fn stream(
     State(state): State<Shared>,
     _user: User,
     headers: HeaderMap,
-    uri: Uri,
+    Query(params): Query<StreamQuery>,
 ) -> Result<Response, ApiError> {
-    let params = query_map(uri.query(), &["cluster", "kind", "last_event_id"])?;
-    let clusters = split(params.get("cluster"));
+    let clusters = split(params.cluster.as_ref());
     let mut kinds = Vec::new();
-    for name in split(params.get("kind")) {
+    for name in split(params.kind.as_ref()) {
         let Some(kind) = StreamKind::parse(&name) else {
             let known: Vec<&str> = StreamKind::ALL.iter().map(|k| k.as_str()).collect();
             return Err(ApiError::bad_request(format!(
@@ -86,7 +95,7 @@ pub async fn stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
-        .or_else(|| params.get("last_event_id").cloned())
+        .or_else(|| params.last_event_id.clone())
         .filter(|v| !v.is_empty());
     let last: Option<u64> = match last {
         None => None,
