@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::api::networking::v1::Ingress;
 
 use super::write::{
-    Fields, events, labels_and_annotations, map_lines, meta_fields, quantities, table, time,
+    Fields, events, head, labels_and_annotations, map_lines, meta_fields, quantities, table, time,
 };
 
 fn state_fields(f: &mut Fields, key: &str, state: Option<&ContainerState>) {
@@ -394,9 +394,7 @@ pub fn node(node: &Node, pods: &[Pod], evs: &[Event], now_ms: i64) -> String {
 pub fn service(s: &Service, evs: &[Event], now_ms: i64) -> String {
     let mut out = String::new();
     let spec = s.spec.clone().unwrap_or_default();
-    let mut f = Fields::new(0);
-    meta_fields(&mut f, &s.metadata, true);
-    labels_and_annotations(&mut f, &s.metadata);
+    let mut f = head(&s.metadata, true);
     f.add("Selector", map_lines(spec.selector.as_ref()).join(","));
     f.add(
         "Type",
@@ -434,9 +432,7 @@ pub fn service(s: &Service, evs: &[Event], now_ms: i64) -> String {
 
 pub fn namespace(ns: &Namespace, evs: &[Event], now_ms: i64) -> String {
     let mut out = String::new();
-    let mut f = Fields::new(0);
-    meta_fields(&mut f, &ns.metadata, false);
-    labels_and_annotations(&mut f, &ns.metadata);
+    let mut f = head(&ns.metadata, false);
     f.add(
         "Status",
         ns.status
@@ -453,9 +449,7 @@ pub fn namespace(ns: &Namespace, evs: &[Event], now_ms: i64) -> String {
 pub fn ingress(i: &Ingress, evs: &[Event], now_ms: i64) -> String {
     let mut out = String::new();
     let spec = i.spec.clone().unwrap_or_default();
-    let mut f = Fields::new(0);
-    meta_fields(&mut f, &i.metadata, true);
-    labels_and_annotations(&mut f, &i.metadata);
+    let mut f = head(&i.metadata, true);
     f.add(
         "Ingress Class",
         spec.ingress_class_name
@@ -494,9 +488,7 @@ pub fn ingress(i: &Ingress, evs: &[Event], now_ms: i64) -> String {
 
 pub fn config_map(c: &ConfigMap, evs: &[Event], now_ms: i64) -> String {
     let mut out = String::new();
-    let mut f = Fields::new(0);
-    meta_fields(&mut f, &c.metadata, true);
-    labels_and_annotations(&mut f, &c.metadata);
+    let f = head(&c.metadata, true);
     f.write(&mut out);
     out.push_str("\nData\n====\n");
     for (k, v) in c.data.iter().flatten() {

@@ -113,6 +113,14 @@ pub(super) fn meta_fields(f: &mut Fields, meta: &ObjectMeta, namespaced: bool) {
     }
 }
 
+/// Name, namespace, labels and annotations: how most describes begin.
+pub(super) fn head(meta: &ObjectMeta, namespaced: bool) -> Fields {
+    let mut f = Fields::new(0);
+    meta_fields(&mut f, meta, namespaced);
+    labels_and_annotations(&mut f, meta);
+    f
+}
+
 pub(super) fn labels_and_annotations(f: &mut Fields, meta: &ObjectMeta) {
     f.many("Labels", map_lines(meta.labels.as_ref()));
     // kubectl leaves out the last-applied configuration; so does this.

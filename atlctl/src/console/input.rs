@@ -274,15 +274,7 @@ fn enter(app: &mut App) -> Vec<Effect> {
         Resource::Deployments | Resource::Services => {
             // The pods behind it: its selector as a label filter.
             let selector = if resource == Resource::Deployments {
-                app.data
-                    .deployments
-                    .iter()
-                    .find(|d| {
-                        d.cluster_id == id.cluster
-                            && Some(&d.object.namespace) == id.namespace.as_ref()
-                            && d.object.name == id.name
-                    })
-                    .map(|d| d.object.selector.clone())
+                super::changes::deployment(app, &id).map(|d| d.selector.clone())
             } else {
                 app.data
                     .services

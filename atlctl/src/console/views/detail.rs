@@ -407,13 +407,15 @@ pub fn pod(app: &App, screen: &PodScreen, theme: Theme, frame: &mut Frame, area:
         .collect();
     event_lines(app, theme, &events, &mut lines);
     let paragraph = Paragraph::new(lines).scroll((screen.scroll, 0));
-    if screen.wrap {
-        frame.render_widget(
-            paragraph.wrap(ratatui::widgets::Wrap { trim: false }),
-            inner,
-        );
+    draw_wrapped(frame, paragraph, screen.wrap, inner);
+}
+
+/// Text that wraps at the edge (`w`) or is cut there.
+fn draw_wrapped(frame: &mut Frame, paragraph: Paragraph<'_>, wrap: bool, area: Rect) {
+    if wrap {
+        frame.render_widget(paragraph.wrap(ratatui::widgets::Wrap { trim: false }), area);
     } else {
-        frame.render_widget(paragraph, inner);
+        frame.render_widget(paragraph, area);
     }
 }
 
@@ -456,13 +458,5 @@ pub fn text(screen: &TextScreen, theme: Theme, frame: &mut Frame, area: Rect) {
         .take(page)
         .map(|l| Line::raw(*l))
         .collect();
-    let paragraph = Paragraph::new(lines);
-    if screen.wrap {
-        frame.render_widget(
-            paragraph.wrap(ratatui::widgets::Wrap { trim: false }),
-            inner,
-        );
-    } else {
-        frame.render_widget(paragraph, inner);
-    }
+    draw_wrapped(frame, Paragraph::new(lines), screen.wrap, inner);
 }
