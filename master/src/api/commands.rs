@@ -256,15 +256,7 @@ pub async fn create(
     let target = format!("{cluster}/{}", request.kind.target());
     let checked = user
         .require(role_for(&request.kind))
-        .and_then(|()| {
-            if state.reader.has_cluster(&cluster) {
-                Ok(())
-            } else {
-                Err(ApiError::not_found(format!(
-                    "cluster `{cluster}` is not registered"
-                )))
-            }
-        })
+        .and_then(|()| super::registered(&state, &cluster))
         .and_then(|()| check_args(&request.kind))
         .and_then(|()| idempotency_key(&headers));
     let key = match checked {
@@ -335,12 +327,8 @@ pub async fn list(
     Query(params): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let cluster = path.map(|Path(c)| c).or(params.cluster);
-    if let Some(c) = &cluster
-        && !state.reader.has_cluster(c)
-    {
-        return Err(ApiError::not_found(format!(
-            "cluster `{c}` is not registered"
-        )));
+    if let Some(c) = &cluster {
+        super::registered(&state, c)?;
     }
     let mut items = state.commands.list(cluster.as_deref());
     if let Some(status) = &params.status {

@@ -154,11 +154,7 @@ fn page<R: Resource>(
 
 fn check_clusters(state: &Shared, params: &ListParams) -> Result<(), ApiError> {
     for id in &params.clusters {
-        if !state.reader.has_cluster(id) {
-            return Err(ApiError::not_found(format!(
-                "cluster `{id}` is not registered"
-            )));
-        }
+        super::registered(state, id)?;
     }
     Ok(())
 }
@@ -214,12 +210,7 @@ fn object_path(
     state: &Shared,
     path: ObjectPath,
 ) -> Result<(String, Option<String>, String), ApiError> {
-    if !state.reader.has_cluster(&path.cluster) {
-        return Err(ApiError::not_found(format!(
-            "cluster `{}` is not registered",
-            path.cluster
-        )));
-    }
+    super::registered(state, &path.cluster)?;
     Ok((path.cluster, path.namespace, path.name))
 }
 

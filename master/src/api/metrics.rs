@@ -41,12 +41,8 @@ async fn latest(
     Query(params): Query<LatestQuery>,
 ) -> Result<Response, ApiError> {
     let cluster = params.cluster.as_ref().filter(|c| !c.is_empty());
-    if let Some(id) = cluster
-        && !state.reader.has_cluster(id)
-    {
-        return Err(ApiError::not_found(format!(
-            "cluster `{id}` is not registered"
-        )));
+    if let Some(id) = cluster {
+        super::registered(&state, id)?;
     }
     let samples = state.reader.latest_metrics(cluster.map(String::as_str));
     let items: Vec<InCluster<&NodeMetricsSnapshot>> = samples
@@ -76,12 +72,8 @@ async fn pods(
     Query(params): Query<PodsQuery>,
 ) -> Result<Response, ApiError> {
     let cluster = params.cluster.as_ref().filter(|c| !c.is_empty());
-    if let Some(id) = cluster
-        && !state.reader.has_cluster(id)
-    {
-        return Err(ApiError::not_found(format!(
-            "cluster `{id}` is not registered"
-        )));
+    if let Some(id) = cluster {
+        super::registered(&state, id)?;
     }
     let cluster = cluster.map(String::as_str);
     let mut usage: HashMap<(&str, &str), (&str, i64, &PodUsage)> = HashMap::new();
@@ -139,11 +131,7 @@ async fn one(
     Path((cluster, node)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let (cluster, node) = (&cluster, &node);
-    if !state.reader.has_cluster(cluster) {
-        return Err(ApiError::not_found(format!(
-            "cluster `{cluster}` is not registered"
-        )));
-    }
+    super::registered(&state, cluster)?;
     let samples = state.reader.latest_metrics(Some(cluster));
     match samples.iter().find(|(_, s)| &s.node == node) {
         Some((_, sample)) => Ok(json(

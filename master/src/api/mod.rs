@@ -179,6 +179,18 @@ fn json_bytes(status: StatusCode, body: Vec<u8>) -> Response {
 }
 
 /// A JSON answer.
+/// The cluster is registered, or a 404 naming it: the one check every cluster-scoped route
+/// makes.
+pub fn registered(state: &Shared, cluster: &str) -> Result<(), ApiError> {
+    if state.reader.has_cluster(cluster) {
+        Ok(())
+    } else {
+        Err(ApiError::not_found(format!(
+            "cluster `{cluster}` is not registered"
+        )))
+    }
+}
+
 pub fn json<T: serde::Serialize>(status: StatusCode, value: &T) -> Response {
     json_bytes(status, atlhyper_model::codec::encode_json(value))
 }

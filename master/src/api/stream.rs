@@ -85,11 +85,7 @@ pub async fn stream(
         kinds.push(kind);
     }
     for id in &clusters {
-        if !state.reader.has_cluster(id) {
-            return Err(ApiError::not_found(format!(
-                "cluster `{id}` is not registered"
-            )));
-        }
+        super::registered(&state, id)?;
     }
     let last = headers
         .get("last-event-id")
