@@ -156,15 +156,6 @@ impl Demo {
     }
 }
 
-async fn shutdown_signal() {
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        .expect("installing a SIGTERM handler");
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
-}
-
 pub async fn run(args: &DemoArgs, flags: crate::cli::ConsoleFlags) -> Result<()> {
     let demo = Demo::start(args).await?;
     if !args.headless && std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
@@ -206,7 +197,8 @@ pub async fn run(args: &DemoArgs, flags: crate::cli::ConsoleFlags) -> Result<()>
             demo.server, args.scenario
         );
     }
-    shutdown_signal().await;
+    // Headless, the demo is a service: SIGTERM or Ctrl-C stops it, SIGHUP does not.
+    atlhyper_runtime::signals::terminated().await;
     eprintln!("stopping the demo…");
     demo.stop().await;
     Ok(())
