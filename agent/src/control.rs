@@ -246,11 +246,20 @@ fn new_session() -> String {
 
 #[derive(Debug, thiserror::Error)]
 enum PollError {
+    /// Unreachable or answering 5xx/429; how long it asked to be left alone, if it said.
     #[error("master unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(String, Option<Duration>),
     /// 401/403: wrong token or cluster; waiting longer before trying again.
     #[error("master refused the poll: {0}")]
     Refused(String),
+}
+
+/// How long to wait before polling again after `e`, the `failures`-th failure in a row.
+fn poll_wait(e: &PollError, failures: u32) -> Duration {
+    match e {
+        PollError::Refused(_) => Duration::from_secs(30),
+        PollError::Unavailable(..) => BACKOFF.delay(failures),
+    }
 }
 
 impl Control {
@@ -287,7 +296,7 @@ impl Control {
             ) => {
                 return Err(PollError::Refused(e.to_string()));
             }
-            Err(e) => return Err(PollError::Unavailable(e.to_string())),
+            Err(e) => return Err(PollError::Unavailable(e.to_string(), None)),
         };
         if response.status().as_u16() == 204 {
             return Ok(None);
@@ -296,7 +305,7 @@ impl Control {
             .json::<CommandSet>()
             .await
             .map(Some)
-            .map_err(|e| PollError::Unavailable(format!("unreadable command set: {e}")))
+            .map_err(|e| PollError::Unavailable(format!("unreadable command set: {e}"), None))
     }
 
     /// Sends one result; `Ok(false)` when master refused it for good (unknown, other
@@ -373,10 +382,7 @@ pub async fn run(
             }
             Err(e) => {
                 failures += 1;
-                let wait = match &e {
-                    PollError::Refused(_) => Duration::from_secs(30),
-                    PollError::Unavailable(_) => BACKOFF.delay(failures),
-                };
+                let wait = poll_wait(&e, failures);
                 if failures == 1 || failures.is_power_of_two() {
                     tracing::warn!(error = %e, failures, retry_in = ?wait, "command poll failed");
                 }
@@ -518,6 +524,46 @@ mod tests {
             requested_by: "t".into(),
             requested_role: None,
         }
+    }
+
+    /// A master that answers every poll `503` with `Retry-After: 7`.
+    async fn busy_master() -> String {
+        use axum::http::StatusCode;
+        let app = axum::Router::new().route(
+            "/control/watch",
+            axum::routing::post(|| async {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [("retry-after", "7")],
+                    "busy",
+                )
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_poll_answered_with_retry_after_waits_that_long() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let control = Control {
+            http: atlhyper_runtime::http::client(None),
+            base: busy_master().await,
+            auth: atlhyper_runtime::http::Auth::bearer(Some("token")),
+            cluster_id: "c".into(),
+            session: "s".into(),
+        };
+        let e = control.poll(0, Duration::from_secs(1)).await.unwrap_err();
+        assert_eq!(poll_wait(&e, 1), Duration::from_secs(7), "{e}");
+        // Without one: the back-off; refused: half a minute.
+        let plain = PollError::Unavailable("gone".into(), None);
+        assert!(poll_wait(&plain, 1) <= Duration::from_secs(1));
+        assert_eq!(
+            poll_wait(&PollError::Refused("401".into()), 1),
+            Duration::from_secs(30)
+        );
     }
 
     #[test]
