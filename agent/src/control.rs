@@ -258,7 +258,9 @@ enum PollError {
 fn poll_wait(e: &PollError, failures: u32) -> Duration {
     match e {
         PollError::Refused(_) => Duration::from_secs(30),
-        PollError::Unavailable(..) => BACKOFF.delay(failures),
+        // Master asked to be left alone this long (503/429 with Retry-After): as asked.
+        PollError::Unavailable(_, Some(after)) => *after,
+        PollError::Unavailable(_, None) => BACKOFF.delay(failures),
     }
 }
 
@@ -296,7 +298,13 @@ impl Control {
             ) => {
                 return Err(PollError::Refused(e.to_string()));
             }
-            Err(e) => return Err(PollError::Unavailable(e.to_string(), None)),
+            Err(e) => {
+                let after = match &e {
+                    HttpError::Status { retry_after, .. } => *retry_after,
+                    HttpError::Unreachable(_) => None,
+                };
+                return Err(PollError::Unavailable(e.to_string(), after));
+            }
         };
         if response.status().as_u16() == 204 {
             return Ok(None);
