@@ -54,6 +54,22 @@ async fn get_pods_all_namespaces_lists_exactly_what_kubesim_holds() {
     );
     assert!(lines.count() >= last.1.len() - 2);
 
+    // What `-o name` prints names the object again, as kubectl takes it.
+    let named = stack
+        .run(&["get", "pods", "-n", "shop", "-o", "name"])
+        .await;
+    let first = named.stdout.lines().next().unwrap_or_default().to_owned();
+    assert!(first.starts_with("pod/"), "{}", named.stdout);
+    let again = stack
+        .run(&["get", &first, "-n", "shop", "-o", "name"])
+        .await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(again.stdout.trim(), first);
+    let both = stack
+        .run(&["get", "pods", &first, "-n", "shop", "-o", "name"])
+        .await;
+    assert_eq!(both.stdout.trim(), first, "{}", both.stderr);
+
     // -o wide adds the agent's clock skew to the clusters.
     let wide = stack.run(&["get", "clusters", "-o", "wide"]).await;
     assert_eq!(wide.code, 0, "{}", wide.stderr);
