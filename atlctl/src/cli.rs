@@ -148,10 +148,10 @@ pub struct Scope {
 
 #[derive(Debug, Args, Clone)]
 pub struct GetArgs {
-    /// The resource kind (`pods`, `po`, …).
+    /// The resource kind (`pods`, `po`, …), or KIND/NAME (`pod/web-1`, as `-o name` prints).
     pub resource: String,
 
-    /// Only these objects, by name.
+    /// Only these objects, by NAME or KIND/NAME.
     pub names: Vec<String>,
 
     #[command(flatten)]

@@ -91,7 +91,30 @@ pub fn query(
 pub use atlhyper_runtime::now_ms;
 
 pub async fn run(args: &GetArgs, session: &Session) -> Result<()> {
-    let resource = Resource::parse(&args.resource)?;
+    // `get pod/NAME` (what `-o name` prints), `get pods pod/NAME`: kubectl's KIND/NAME.
+    let (kind, named) = match args.resource.split_once('/') {
+        Some((kind, name)) => (kind, Some(name.to_owned())),
+        None => (args.resource.as_str(), None),
+    };
+    let resource = Resource::parse(kind)?;
+    let mut names = Vec::new();
+    names.extend(named);
+    for name in &args.names {
+        names.push(match name.split_once('/') {
+            Some((k, n)) if Resource::parse(k).is_ok_and(|r| r == resource) => n.to_owned(),
+            Some(_) => {
+                return Err(CliError::Usage(format!(
+                    "`{name}`: not a {} (name it as NAME or {kind}/NAME)",
+                    resource.plural()
+                )));
+            }
+            None => name.clone(),
+        });
+    }
+    let args = &GetArgs {
+        names,
+        ..args.clone()
+    };
     let output = if args.json {
         Some(Output::Json)
     } else {
