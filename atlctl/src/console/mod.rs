@@ -10,10 +10,12 @@ pub mod filter;
 mod input;
 pub mod keys;
 pub mod logs;
+mod messages;
 pub mod net;
 pub mod nodes;
 mod receive;
 pub mod rows;
+mod screens;
 mod usage;
 pub mod views;
 
