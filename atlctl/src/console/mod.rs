@@ -3,6 +3,14 @@
 //! ([`views::draw`]) only reads it. The network runs on its own tasks ([`net`]): master's live
 //! stream and the loads and commands `update` asks for. Nothing polls: a frame is drawn when
 //! something changed, at most every [`FRAME`].
+//!
+//! Choices made where k9s users expect something and the design decides how: Esc goes back one
+//! level, always; `q` closes what is open and quits only from the top (`atlctl demo` asks
+//! first, Ctrl-C never does); a log follows by polling through the command pipeline every two
+//! seconds (nothing connects into a cluster; see [`logs`]); restarting a pod a controller
+//! recreates asks for `y` as k9s does (`--restart-by-name` for the typed name every other
+//! change asks for); `/` takes a regex when what is typed is one; columns that tell what a row
+//! is about stay and long names are cut in the middle before one goes.
 
 pub mod app;
 mod changes;
