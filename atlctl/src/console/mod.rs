@@ -1,7 +1,7 @@
 //! The console: `atlctl` on a terminal. Plain state ([`app::App`]) changed only by
 //! [`app::App::update`] (keys) and [`app::App::receive`] (the network's messages); drawing
 //! ([`views::draw`]) only reads it. The network runs on its own tasks ([`net`]): master's live
-//! stream and the loads and commands `update` asks for. Nothing polls: a frame is drawn when
+//! stream and the loads and commands `update` asks for. Drawing never polls: a frame is drawn when
 //! something changed, at most every [`FRAME`].
 //!
 //! Choices made where k9s users expect something and the design decides how: Esc goes back one
