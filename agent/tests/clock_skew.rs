@@ -11,7 +11,10 @@ use serde_json::Value;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agent_ten_minutes_ahead_still_feeds_master_and_its_skew_is_reported() {
     let cluster = common::start_cluster("1", Default::default()).await;
-    let mut agent = std::process::Command::new("faketime")
+    let mut agent = std::process::Command::new("faketime");
+    // Its own process group: faketime runs the agent as its child, and both must go.
+    std::os::unix::process::CommandExt::process_group(&mut agent, 0);
+    let mut agent = agent
         .args(["-f", "+600s"])
         .arg(env!("CARGO_BIN_EXE_atlhyper-agent"))
         .args(["--master", &cluster.master.url, "--cluster-id", "demo"])
@@ -46,8 +49,10 @@ async fn an_agent_ten_minutes_ahead_still_feeds_master_and_its_skew_is_reported(
     })
     .await;
     let log = std::fs::read_to_string(cluster.dir.path().join("agent.log")).unwrap_or_default();
-    agent.kill().unwrap();
-    agent.wait().unwrap();
+    assert!(
+        atlhyper_testkit::kill_process_group(&mut agent),
+        "the agent outlived its test"
+    );
     assert!(
         fed,
         "the cluster is fed and fresh: {seen}\nagent log:\n{log}"

@@ -55,6 +55,33 @@ pub fn median<T: PartialOrd + Copy>(samples: &mut [T]) -> T {
     samples[samples.len() / 2]
 }
 
+/// Kills `child` with its whole process group (it was spawned with `process_group(0)`, so its
+/// pid is the group's id), reaps it, and waits up to five seconds for every other process of
+/// the group to be gone. A wrapper such as `faketime` runs the real program as its own child;
+/// killing only the wrapper would leave that child running after the test. Whether the group
+/// emptied.
+pub fn kill_process_group(child: &mut std::process::Child) -> bool {
+    let group = format!("-{}", child.id());
+    let signal = |sig: &str| {
+        std::process::Command::new("kill")
+            .args([sig, "--", &group])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    signal("-KILL");
+    // Reaped, the direct child no longer counts (a zombie does for `kill -0`).
+    let _ = child.wait();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while signal("-0") {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

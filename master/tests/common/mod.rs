@@ -206,6 +206,8 @@ pub async fn spawn_binary(
         }
         None => std::process::Command::new(master),
     };
+    // Its own process group, so that a wrapper's child (faketime) can be killed with it.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
     let mut child = command
         .args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN])
         .arg("--cluster")
