@@ -135,7 +135,8 @@ fn move_cursor(app: &mut App, action: &Action, page: usize) {
             clamp_offset(list, page);
         }
         Screen::Text(text) => {
-            let last = text.shown().len().saturating_sub(1);
+            let shown = text.shown().len();
+            let last = shown.saturating_sub(1);
             text.scroll = match action {
                 Action::Up => text.scroll.saturating_sub(1),
                 Action::Down => (text.scroll + 1).min(last),
@@ -143,7 +144,7 @@ fn move_cursor(app: &mut App, action: &Action, page: usize) {
                 Action::PageDown => (text.scroll + page).min(last),
                 Action::Top => 0,
                 // The last line at the bottom of the screen, as `less` leaves it.
-                _ => text.shown().len().saturating_sub(page + 1),
+                _ => shown.saturating_sub(page + 1),
             };
         }
         Screen::Node(NodeScreen { scroll, .. }) | Screen::Pod(PodScreen { scroll, .. }) => {

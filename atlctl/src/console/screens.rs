@@ -139,7 +139,7 @@ impl TextScreen {
         }
     }
 
-    /// The lines the filter lets through (all without one), with their numbers.
+    /// The lines the filter lets through (all without one).
     pub fn shown(&self) -> Vec<&str> {
         let filter = super::filter::Filter::parse(&self.filter);
         self.lines
