@@ -12,7 +12,7 @@ use atlhyper_model::{NodeMetricsSnapshot, Source};
 use futures::future::BoxFuture;
 
 use crate::db::{Db, DbError, ops};
-use crate::store::{Snapshot, Store};
+use crate::memory::{Memory, Snapshot};
 
 /// Why a read could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -77,15 +77,15 @@ pub struct Horizons {
 
 /// The reader over master's store and database.
 pub struct DataSource {
-    store: Arc<Store>,
+    memory: Arc<Memory>,
     db: Db,
     horizons: Horizons,
 }
 
 impl DataSource {
-    pub fn new(store: Arc<Store>, db: Db, horizons: Horizons) -> Self {
+    pub fn new(memory: Arc<Memory>, db: Db, horizons: Horizons) -> Self {
         DataSource {
-            store,
+            memory,
             db,
             horizons,
         }
@@ -155,24 +155,24 @@ impl Reader for DataSource {
     }
 
     fn clusters(&self) -> Vec<ClusterSummary> {
-        self.store
+        self.memory
             .summaries(self.now_ms(), self.horizons.stale_after.as_millis() as i64)
     }
 
     fn has_cluster(&self, id: &str) -> bool {
-        self.store.has_cluster(id)
+        self.memory.has_cluster(id)
     }
 
     fn snapshots(&self, source: Source, cluster: Option<&str>) -> Vec<Arc<Snapshot>> {
-        self.store.snapshots(source, cluster)
+        self.memory.snapshots(source, cluster)
     }
 
     fn events(&self, cluster: Option<&str>) -> Vec<(String, Arc<Event>)> {
-        self.store.events(cluster)
+        self.memory.events(cluster)
     }
 
     fn latest_metrics(&self, cluster: Option<&str>) -> Vec<(String, Arc<NodeMetricsSnapshot>)> {
-        self.store.latest_metrics(cluster)
+        self.memory.latest_metrics(cluster)
     }
 
     fn metric_range(&self, q: RangeQuery) -> BoxFuture<'_, Result<MetricSeries, ReadError>> {
@@ -183,7 +183,7 @@ impl Reader for DataSource {
                     q.to_ms, q.from_ms
                 )));
             }
-            if !self.store.has_cluster(&q.cluster_id) {
+            if !self.memory.has_cluster(&q.cluster_id) {
                 return Err(ReadError::NotFound(format!(
                     "cluster `{}` is not registered",
                     q.cluster_id
@@ -213,7 +213,7 @@ impl Reader for DataSource {
             }
             let in_memory = (resolution == Resolution::Raw)
                 .then(|| {
-                    self.store
+                    self.memory
                         .metric_points(&q.cluster_id, &q.node, q.from_ms, q.to_ms, now)
                 })
                 .flatten();
@@ -229,7 +229,7 @@ impl Reader for DataSource {
                         .await?
                 }
             };
-            if points.is_empty() && !self.store.has_node_metrics(&q.cluster_id, &q.node) {
+            if points.is_empty() && !self.memory.has_node_metrics(&q.cluster_id, &q.node) {
                 return Err(ReadError::NotFound(format!(
                     "no samples of node `{}` in cluster `{}`",
                     q.node, q.cluster_id

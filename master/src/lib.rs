@@ -2,7 +2,7 @@
 //!
 //! Agents push gzip JSON envelopes to `POST /ingest` ([`api`]); a push is written to SQLite
 //! ([`db`], group commit) before it is answered `202`, then applied to the in-memory
-//! [`store::Store`] and announced on the live stream ([`stream`]). Everything that reads goes
+//! [`memory::Memory`] and announced on the live stream ([`stream`]). Everything that reads goes
 //! through one [`datasource::Reader`]. [`start`] runs it all on a loopback or public port and
 //! returns a [`Running`] master; `atlctl demo` and the end-to-end tests start it in-process.
 
@@ -12,9 +12,9 @@ pub mod commands;
 mod config;
 pub mod datasource;
 pub mod db;
+pub mod memory;
 pub mod resource;
 mod server;
-pub mod store;
 pub mod stream;
 pub mod telemetry;
 
@@ -33,7 +33,7 @@ use crate::auth::{Principal, Tokens};
 use crate::commands::{Commands, QueueLimits};
 use crate::datasource::{DataSource, Horizons, now_ms};
 use crate::db::{Db, DbError, OpenError, ops};
-use crate::store::{ClusterInfo, Snapshot, Store, StoreLimits};
+use crate::memory::{ClusterInfo, Memory, MemoryLimits, Snapshot};
 use crate::stream::Hub;
 use crate::telemetry::Telemetry;
 
@@ -64,7 +64,7 @@ pub struct Running {
     pub url: String,
     /// The admin token made on this first start (shown once), if one was made.
     pub new_admin_token: Option<String>,
-    pub store: Arc<Store>,
+    pub memory: Arc<Memory>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
     db: Db,
@@ -82,7 +82,12 @@ impl Running {
 }
 
 /// Loads what the database holds into the store and the token table.
-async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> Result<(), DbError> {
+async fn load(
+    db: &Db,
+    memory: &Memory,
+    tokens: &Tokens,
+    limits: MemoryLimits,
+) -> Result<(), DbError> {
     let now = now_ms();
     for cluster in db.read(ops::clusters).await? {
         tokens.insert(
@@ -91,7 +96,7 @@ async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> R
                 cluster_id: cluster.id.clone(),
             },
         );
-        store.add_cluster(ClusterInfo {
+        memory.add_cluster(ClusterInfo {
             id: cluster.id,
             name: cluster.name,
             created_ms: cluster.created_ms,
@@ -137,7 +142,7 @@ async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> R
     .await
     .map_err(|e| DbError::Other(e.to_string()))?;
     for push in db.read(ops::pushes).await? {
-        store.stamp(
+        memory.stamp(
             &push.cluster_id,
             push.source,
             push.received_ms,
@@ -146,7 +151,7 @@ async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> R
         );
     }
     for (stored, payload) in decoded {
-        store.replace(Snapshot {
+        memory.replace(Snapshot {
             cluster_id: stored.cluster_id,
             ts_ms: stored.ts_ms,
             received_ms: stored.received_ms,
@@ -160,16 +165,16 @@ async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> R
         by_cluster.entry(cluster).or_default().push(event);
     }
     for (cluster, events) in by_cluster {
-        store.merge_events(&cluster, events, now);
+        memory.merge_events(&cluster, events, now);
     }
     for (cluster, sample) in db.read(ops::latest_metrics).await? {
-        store.append_metrics(&cluster, std::slice::from_ref(&sample));
+        memory.append_metrics(&cluster, std::slice::from_ref(&sample));
     }
     let since = now - limits.metrics_ttl_ms;
     let points = db
         .read(move |conn| ops::raw_points(conn, since, max))
         .await?;
-    store.restore_points(points);
+    memory.restore_points(points);
     Ok(())
 }
 
@@ -178,7 +183,7 @@ async fn load(db: &Db, store: &Store, tokens: &Tokens, limits: StoreLimits) -> R
 async fn bootstrap(
     config: &Config,
     db: &Db,
-    store: &Store,
+    memory: &Memory,
     tokens: &Tokens,
 ) -> Result<Option<String>, DbError> {
     let now = now_ms();
@@ -198,7 +203,7 @@ async fn bootstrap(
                 cluster_id: cluster.id.clone(),
             },
         );
-        store.add_cluster(ClusterInfo {
+        memory.add_cluster(ClusterInfo {
             id: cluster.id.clone(),
             name: cluster.id,
             created_ms: now,
@@ -270,7 +275,7 @@ const STREAM_ID_BLOCK: u64 = 1 << 32;
 /// metric rows, settled commands, audit records) and then in memory; computes the metric
 /// rollups every minute.
 async fn maintain(
-    store: Arc<Store>,
+    memory: Arc<Memory>,
     commands: Arc<Commands>,
     hub: Arc<Hub>,
     db: Db,
@@ -293,7 +298,7 @@ async fn maintain(
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = cleanup.tick() => {
-                store.cleanup(now_ms());
+                memory.cleanup(now_ms());
                 let now = now_ms();
                 if let Err(e) = db.write(move |ctx| ops::purge(ctx, now, keep)).await {
                     tracing::warn!(error = %e, "purging expired rows failed");
@@ -375,17 +380,17 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         config.commit_delay,
         move |jobs, took| observer.observe_commit(jobs, took),
     )?;
-    let limits = StoreLimits {
+    let limits = MemoryLimits {
         ttl_ms: config.ttl.as_millis() as i64,
         metrics_ttl_ms: config.metrics_ttl.as_millis() as i64,
         max_records: config.max_records,
     };
-    let store = Arc::new(Store::new(limits));
+    let memory = Arc::new(Memory::new(limits));
     let tokens = Arc::new(Tokens::default());
-    load(&db, &store, &tokens, limits)
+    load(&db, &memory, &tokens, limits)
         .await
         .map_err(StartError::Load)?;
-    let new_admin_token = bootstrap(config, &db, &store, &tokens)
+    let new_admin_token = bootstrap(config, &db, &memory, &tokens)
         .await
         .map_err(StartError::Bootstrap)?;
 
@@ -401,7 +406,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     })?;
     let shutdown = CancellationToken::new();
     let reader = Arc::new(DataSource::new(
-        store.clone(),
+        memory.clone(),
         db.clone(),
         Horizons {
             metrics_ttl: config.metrics_ttl,
@@ -451,7 +456,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     commands.load(now_ms()).await.map_err(StartError::Load)?;
     let state = Arc::new(api::AppState {
         reader,
-        store: store.clone(),
+        memory: memory.clone(),
         db: db.clone(),
         tokens,
         hub: hub.clone(),
@@ -486,7 +491,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     ));
     let expiry = tokio::spawn(expire_commands(commands.clone(), shutdown.clone()));
     let maintenance = tokio::spawn(maintain(
-        store.clone(),
+        memory.clone(),
         commands,
         hub.clone(),
         db.clone(),
@@ -498,7 +503,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         addr,
         url: format!("http://{addr}"),
         new_admin_token,
-        store,
+        memory,
         shutdown,
         tasks: vec![server, maintenance, expiry],
         db,

@@ -7,7 +7,7 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::store::StoreSizes;
+use crate::memory::MemorySizes;
 
 /// Every metric master exports.
 pub struct Telemetry {
@@ -217,7 +217,7 @@ impl Telemetry {
     }
 
     /// The text exposition, with the store's sizes and each cluster's clock skew as of now.
-    pub fn render(&self, sizes: StoreSizes, skews: &[(String, i64)]) -> String {
+    pub fn render(&self, sizes: MemorySizes, skews: &[(String, i64)]) -> String {
         // Deleted clusters drop out.
         self.clock_skew.reset();
         for (cluster, skew_ms) in skews {

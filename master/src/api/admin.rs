@@ -18,7 +18,7 @@ use super::{ApiError, Shared, User, json};
 use crate::auth::{self, Principal};
 use crate::datasource::now_ms;
 use crate::db::{DbError, ops};
-use crate::store::ClusterInfo;
+use crate::memory::ClusterInfo;
 
 fn record(
     user: &User,
@@ -145,7 +145,7 @@ pub async fn create_cluster(
         }
         Err(e) => return Err(audited_error(&state, &user, "create_cluster", &id, e.into()).await),
     }
-    state.store.add_cluster(ClusterInfo {
+    state.memory.add_cluster(ClusterInfo {
         id: id.clone(),
         name: name.clone(),
         created_ms,
@@ -183,7 +183,7 @@ pub async fn delete_cluster(
         move |existed: bool| {
             if existed {
                 state.tokens.remove_cluster(&id);
-                state.store.remove_cluster(&id);
+                state.memory.remove_cluster(&id);
                 state.commands.remove_cluster(&id);
             }
             existed

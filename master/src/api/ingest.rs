@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::{Agent, ApiError, Shared, json};
 use crate::db::DbError;
 use crate::db::ops::{self, StoredSnapshot};
-use crate::store::Snapshot;
+use crate::memory::Snapshot;
 
 /// Bodies at least this large are decoded on the blocking pool, off the async threads.
 const BLOCKING_DECODE_BYTES: usize = 64 << 10;
@@ -244,12 +244,12 @@ fn apply(state: &Shared, envelope: Envelope, now: i64) -> (IngestCount, i64) {
         .with_label_values(&labels)
         .inc_by(items);
     state
-        .store
+        .memory
         .stamp(&cluster_id, source, now, envelope.ts_ms, items);
     let kind = StreamKind::of(source);
     match (source.store_mode(), envelope.payload) {
         (StoreMode::Append, Payload::Events(events)) => {
-            let fresh = state.store.merge_events(&cluster_id, events, now);
+            let fresh = state.memory.merge_events(&cluster_id, events, now);
             if !fresh.is_empty() {
                 let data = StreamBatch {
                     cluster_id: cluster_id.clone(),
@@ -264,7 +264,7 @@ fn apply(state: &Shared, envelope: Envelope, now: i64) -> (IngestCount, i64) {
             }
         }
         (StoreMode::Append, Payload::MetricsSnapshot(samples)) => {
-            state.store.append_metrics(&cluster_id, &samples);
+            state.memory.append_metrics(&cluster_id, &samples);
             let data = StreamBatch {
                 cluster_id: cluster_id.clone(),
                 items: samples,
@@ -277,7 +277,7 @@ fn apply(state: &Shared, envelope: Envelope, now: i64) -> (IngestCount, i64) {
             );
         }
         (_, payload) => {
-            let change = state.store.replace(Snapshot {
+            let change = state.memory.replace(Snapshot {
                 cluster_id: cluster_id.clone(),
                 ts_ms: envelope.ts_ms,
                 received_ms: now,

@@ -16,8 +16,8 @@ use serde::Deserialize;
 
 use super::params::{ListParams, NoParams, Query, encode_cursor};
 use super::{ApiError, Shared, User, json};
+use crate::memory::Snapshot;
 use crate::resource::{Resource, SortValue};
-use crate::store::Snapshot;
 
 pub fn routes() -> Router<Shared> {
     let mut router = Router::new();

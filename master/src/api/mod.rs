@@ -26,7 +26,7 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{self, Principal, Tokens};
 use crate::datasource::{ReadError, Reader};
 use crate::db::{Db, DbError};
-use crate::store::Store;
+use crate::memory::Memory;
 use crate::stream::Hub;
 use crate::telemetry::Telemetry;
 
@@ -34,7 +34,7 @@ use crate::telemetry::Telemetry;
 pub struct AppState {
     pub reader: Arc<dyn Reader>,
     /// Ingest and admin write here; everything else reads through `reader`.
-    pub store: Arc<Store>,
+    pub memory: Arc<Memory>,
     pub db: Db,
     pub tokens: Arc<Tokens>,
     pub hub: Arc<Hub>,

@@ -41,7 +41,7 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         .into_iter()
         .filter_map(|c| Some((c.id, c.clock_skew_ms?)))
         .collect();
-    let text = state.telemetry.render(state.store.sizes(), &skews);
+    let text = state.telemetry.render(state.memory.sizes(), &skews);
     (
         StatusCode::OK,
         [(

@@ -38,7 +38,7 @@ pub struct ClusterInfo {
 
 /// Bounds of the store.
 #[derive(Debug, Clone, Copy)]
-pub struct StoreLimits {
+pub struct MemoryLimits {
     /// Events older than this (by last seen) are dropped.
     pub ttl_ms: i64,
     /// Metric points older than this are dropped.
@@ -83,7 +83,7 @@ struct MetricSeries {
 
 /// How much the store holds, for `/metrics`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct StoreSizes {
+pub struct MemorySizes {
     pub clusters: usize,
     pub snapshot_items: u64,
     pub events: usize,
@@ -91,8 +91,8 @@ pub struct StoreSizes {
     pub metric_points: usize,
 }
 
-pub struct Store {
-    limits: StoreLimits,
+pub struct Memory {
+    limits: MemoryLimits,
     clusters: RwLock<BTreeMap<String, ClusterEntry>>,
     events: RwLock<EventSeries>,
     metrics: RwLock<MetricSeries>,
@@ -127,9 +127,9 @@ fn counts_of(counts: &mut ClusterCounts, payload: &Payload) {
     }
 }
 
-impl Store {
-    pub fn new(limits: StoreLimits) -> Self {
-        Store {
+impl Memory {
+    pub fn new(limits: MemoryLimits) -> Self {
+        Memory {
             limits,
             clusters: RwLock::new(BTreeMap::new()),
             events: RwLock::new(EventSeries::default()),
@@ -137,7 +137,7 @@ impl Store {
         }
     }
 
-    pub fn limits(&self) -> StoreLimits {
+    pub fn limits(&self) -> MemoryLimits {
         self.limits
     }
 
@@ -503,7 +503,7 @@ impl Store {
         series.points = series.nodes.values().map(|s| s.points.len()).sum();
     }
 
-    pub fn sizes(&self) -> StoreSizes {
+    pub fn sizes(&self) -> MemorySizes {
         let (clusters, snapshot_items) = {
             let clusters = self.clusters.read();
             let items = clusters
@@ -515,7 +515,7 @@ impl Store {
         };
         let events = self.events.read().by_key.len();
         let metrics = self.metrics.read();
-        StoreSizes {
+        MemorySizes {
             clusters,
             snapshot_items,
             events,

@@ -3,8 +3,8 @@ use atlhyper_model::{CpuMetrics, MemoryMetrics, NodeMetricsSnapshot, Payload, So
 
 use super::*;
 
-fn store(max_records: usize) -> Store {
-    let store = Store::new(StoreLimits {
+fn store(max_records: usize) -> Memory {
+    let store = Memory::new(MemoryLimits {
         ttl_ms: 3_600_000,
         metrics_ttl_ms: 900_000,
         max_records,
