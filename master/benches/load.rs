@@ -290,12 +290,12 @@ async fn schedule() {
 /// Raw metric rows through the database writer, 1,000 rows per write: first as fast as 64
 /// writers can go, then paced at 200,000 rows/s to see how long a write waits at that load.
 async fn sqlite() {
-    use atlhyper_master::db::{Db, ops};
+    use atlhyper_master::sqlite::{Sqlite, ops};
     use atlhyper_model::api::MetricPoint;
     let dir = tempfile::tempdir().unwrap();
     let commits: Arc<std::sync::Mutex<Vec<(usize, Duration)>>> = Arc::default();
     let seen = commits.clone();
-    let db = Db::open(&dir.path().join("rows.db"), 0, move |jobs, took| {
+    let db = Sqlite::open(&dir.path().join("rows.db"), 0, move |jobs, took| {
         seen.lock().unwrap().push((jobs, took))
     })
     .unwrap();

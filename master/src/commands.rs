@@ -15,7 +15,7 @@ use rand::RngCore as _;
 use rand::SeedableRng as _;
 use tokio::sync::watch;
 
-use crate::db::{Db, DbError, commands as rows, ops};
+use crate::store::{CommandTransition, Store, StoreError, after_commit};
 use crate::stream::Hub;
 
 /// Why a command was not queued.
@@ -30,7 +30,7 @@ pub enum CreateError {
     )]
     QueueFull { cluster: String, open: usize },
     #[error(transparent)]
-    Db(#[from] DbError),
+    Store(#[from] StoreError),
 }
 
 /// Where a command sits in its queue's key map.
@@ -51,7 +51,7 @@ pub enum AckError {
     #[error("command `{0}` was never delivered")]
     NotDelivered(String),
     #[error(transparent)]
-    Db(#[from] DbError),
+    Store(#[from] StoreError),
 }
 
 struct Queue {
@@ -111,12 +111,12 @@ pub struct QueueLimits {
     pub max_settled: usize,
 }
 
-/// The queues in memory. Changed only by post-commit steps ([`Db::write_then`]), so in the
+/// The queues in memory. Changed only by post-commit steps ([`Sqlite::write_then`]), so in the
 /// order the database changed.
 type Queues = Arc<Mutex<HashMap<String, Queue>>>;
 
 pub struct Commands {
-    db: Db,
+    store: Arc<dyn Store>,
     hub: Arc<Hub>,
     limits: QueueLimits,
     queues: Queues,
@@ -182,9 +182,9 @@ fn audit(actor: &str, action: &str, info: &CommandInfo, outcome: &str, now_ms: i
 }
 
 impl Commands {
-    pub fn new(db: Db, hub: Arc<Hub>, limits: QueueLimits) -> Self {
+    pub fn new(store: Arc<dyn Store>, hub: Arc<Hub>, limits: QueueLimits) -> Self {
         Commands {
-            db,
+            store,
             hub,
             limits,
             queues: Arc::default(),
@@ -196,9 +196,9 @@ impl Commands {
     ///
     /// # Errors
     /// The database's.
-    pub async fn load(&self, now_ms: i64) -> Result<usize, DbError> {
+    pub async fn load(&self, now_ms: i64) -> Result<usize, StoreError> {
         let since = now_ms - self.limits.keep.as_millis() as i64;
-        let (commands, versions) = self.db.read(move |conn| rows::load(conn, since)).await?;
+        let (commands, versions) = self.store.commands(since).await?;
         let mut queues = self.queues.lock();
         for (cluster, rv) in versions {
             queues.insert(cluster, Queue::new(rv));
@@ -244,9 +244,7 @@ impl Commands {
             Some(info) => Some(info),
             None => {
                 let (cluster, user, key) = (cluster_id.to_owned(), user.to_owned(), key.to_owned());
-                self.db
-                    .read(move |conn| rows::by_key(conn, &cluster, &user, &key))
-                    .await?
+                self.store.command_by_key(cluster, user, key).await?
             }
         };
         match found {
@@ -317,51 +315,39 @@ impl Commands {
         };
         let record = audit(requested_by, "command.create", &info, "ok", now_ms);
         let row = info.clone();
-        let cluster = cluster_id.to_owned();
         let (queues, hub) = (self.queues.clone(), self.hub.clone());
-        let info = self
-            .db
-            .write_then(
-                cluster_id,
-                move |ctx| {
-                    ops::require_cluster(ctx, &cluster)?;
-                    rows::insert(ctx, &row, rv)?;
-                    ops::audit(ctx, &record)?;
-                    Ok(())
-                },
-                move |()| {
-                    {
-                        let mut queues = queues.lock();
-                        let queue = queues
-                            .entry(info.command.cluster_id.clone())
-                            .or_insert_with(|| Queue::new(0));
-                        queue.rv = rv;
-                        queue
-                            .keys
-                            .insert(key_of(&info.command), info.command.id.clone());
-                        queue
-                            .items
-                            .insert(info.command.id.clone(), (rv, info.clone()));
-                        queue.bump();
-                    }
-                    publish(&hub, &info);
-                    info
-                },
-            )
-            .await?;
-        Ok((info, true))
+        let (after, queued) = after_commit(move |()| {
+            {
+                let mut queues = queues.lock();
+                let queue = queues
+                    .entry(info.command.cluster_id.clone())
+                    .or_insert_with(|| Queue::new(0));
+                queue.rv = rv;
+                queue
+                    .keys
+                    .insert(key_of(&info.command), info.command.id.clone());
+                queue
+                    .items
+                    .insert(info.command.id.clone(), (rv, info.clone()));
+                queue.bump();
+            }
+            publish(&hub, &info);
+            info
+        });
+        self.store.queue_command(row, rv, record, after).await?;
+        Ok((queued.value().await?, true))
     }
 
     /// A command by id: from memory, else from SQLite (settled long ago).
     ///
     /// # Errors
     /// The database's.
-    pub async fn get(&self, id: &str) -> Result<Option<CommandInfo>, DbError> {
+    pub async fn get(&self, id: &str) -> Result<Option<CommandInfo>, StoreError> {
         if let Some(info) = self.find(id) {
             return Ok(Some(info));
         }
         let id = id.to_owned();
-        self.db.read(move |conn| rows::get(conn, &id)).await
+        self.store.command(id).await
     }
 
     fn find(&self, id: &str) -> Option<CommandInfo> {
@@ -375,7 +361,11 @@ impl Commands {
     ///
     /// # Errors
     /// The database's.
-    pub async fn wait(&self, id: &str, timeout: Duration) -> Result<Option<CommandInfo>, DbError> {
+    pub async fn wait(
+        &self,
+        id: &str,
+        timeout: Duration,
+    ) -> Result<Option<CommandInfo>, StoreError> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let found = {
@@ -435,7 +425,7 @@ impl Commands {
         session: Option<&str>,
         hold: Duration,
         now_ms: impl Fn() -> i64,
-    ) -> Result<Option<CommandSet>, DbError> {
+    ) -> Result<Option<CommandSet>, StoreError> {
         let deadline = tokio::time::Instant::now() + hold;
         loop {
             self.expire(now_ms()).await?;
@@ -530,24 +520,24 @@ impl Commands {
         if !delivered.is_empty() {
             let (queues, hub, cluster) =
                 (self.queues.clone(), self.hub.clone(), cluster_id.to_owned());
-            self.db
-                .write_then(
-                    cluster_id,
-                    move |ctx| {
-                        let mut won = Vec::with_capacity(delivered.len());
-                        for info in delivered {
-                            if rows::advance(ctx, &info, CommandStatus::Queued)? {
-                                let actor = format!("cluster:{}", info.command.cluster_id);
-                                let record = audit(&actor, "command.deliver", &info, "ok", now);
-                                ops::audit(ctx, &record)?;
-                                won.push(info);
-                            }
-                        }
-                        Ok(won)
-                    },
-                    move |won| apply_changes(&queues, &hub, &cluster, &won),
-                )
+            let moves = delivered
+                .into_iter()
+                .map(|info| {
+                    let actor = format!("cluster:{}", info.command.cluster_id);
+                    CommandTransition {
+                        audit: audit(&actor, "command.deliver", &info, "ok", now),
+                        info,
+                        from: CommandStatus::Queued,
+                    }
+                })
+                .collect();
+            let (after, applied) = after_commit(move |won: Vec<CommandInfo>| {
+                apply_changes(&queues, &hub, &cluster, &won)
+            });
+            self.store
+                .advance_commands(cluster_id.to_owned(), moves, after)
                 .await?;
+            applied.value().await?;
         }
         // What is still open now: a command settled (or its cluster deleted) while the
         // deliveries were written is not handed out.
@@ -656,7 +646,7 @@ impl Commands {
         actor: &str,
         action: &'static str,
         now_ms: i64,
-    ) -> Result<Vec<String>, DbError> {
+    ) -> Result<Vec<String>, StoreError> {
         // One write per cluster: each cluster's memory changes in its own commit order.
         let mut by_cluster: BTreeMap<String, Vec<(CommandInfo, CommandStatus)>> = BTreeMap::new();
         for (info, from) in infos {
@@ -667,34 +657,28 @@ impl Commands {
         }
         let mut settled = Vec::new();
         for (cluster, infos) in by_cluster {
-            let actor = actor.to_owned();
             let (queues, hub, key) = (self.queues.clone(), self.hub.clone(), cluster.clone());
-            let won = self
-                .db
-                .write_then(
-                    &cluster,
-                    move |ctx| {
-                        let mut won = Vec::with_capacity(infos.len());
-                        for (info, from) in infos {
-                            if !rows::advance(ctx, &info, from)? {
-                                continue;
-                            }
-                            let outcome = if info.status == CommandStatus::Succeeded {
-                                "ok"
-                            } else {
-                                info.status.as_str()
-                            };
-                            ops::audit(ctx, &audit(&actor, action, &info, outcome, now_ms))?;
-                            won.push(info);
-                        }
-                        Ok(won)
-                    },
-                    move |won| {
-                        apply_changes(&queues, &hub, &key, &won);
-                        won.into_iter().map(|i| i.command.id).collect::<Vec<_>>()
-                    },
-                )
-                .await?;
+            let moves = infos
+                .into_iter()
+                .map(|(info, from)| {
+                    let outcome = if info.status == CommandStatus::Succeeded {
+                        "ok"
+                    } else {
+                        info.status.as_str()
+                    };
+                    CommandTransition {
+                        audit: audit(actor, action, &info, outcome, now_ms),
+                        info,
+                        from,
+                    }
+                })
+                .collect();
+            let (after, won) = after_commit(move |won: Vec<CommandInfo>| {
+                apply_changes(&queues, &hub, &key, &won);
+                won.into_iter().map(|i| i.command.id).collect::<Vec<_>>()
+            });
+            self.store.advance_commands(cluster, moves, after).await?;
+            let won = won.value().await?;
             settled.extend(won);
         }
         Ok(settled)
@@ -736,7 +720,12 @@ impl Commands {
     /// run than `session`: a new run of the agent has started, and the earlier one will not
     /// report them (if it does after all, its report stands).
     /// How many were settled.
-    async fn orphan(&self, cluster_id: &str, session: &str, now_ms: i64) -> Result<usize, DbError> {
+    async fn orphan(
+        &self,
+        cluster_id: &str,
+        session: &str,
+        now_ms: i64,
+    ) -> Result<usize, StoreError> {
         let orphans: Vec<(CommandInfo, CommandStatus)> = {
             let queues = self.queues.lock();
             let Some(queue) = queues.get(cluster_id) else {
@@ -779,7 +768,7 @@ impl Commands {
     ///
     /// # Errors
     /// The database's, writing the expiries.
-    pub async fn expire(&self, now_ms: i64) -> Result<(), DbError> {
+    pub async fn expire(&self, now_ms: i64) -> Result<(), StoreError> {
         let ttl_ms = self.limits.ttl.as_millis() as i64;
         let overdue: Vec<(CommandInfo, CommandStatus)> = {
             let queues = self.queues.lock();

@@ -11,8 +11,8 @@ use atlhyper_model::resources::Event;
 use atlhyper_model::{NodeMetricsSnapshot, Source};
 use futures::future::BoxFuture;
 
-use crate::db::{Db, DbError, ops};
 use crate::memory::{Memory, Snapshot};
+use crate::store::{AuditFilter, MetricRange, Store, StoreError};
 
 /// Why a read could not be answered.
 #[derive(Debug, thiserror::Error)]
@@ -22,7 +22,7 @@ pub enum ReadError {
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
-    Db(#[from] DbError),
+    Store(#[from] StoreError),
 }
 
 /// A node's history request: `[from_ms, to_ms)` in `step_ms` buckets (`None`: about 300 points).
@@ -61,7 +61,7 @@ pub trait Reader: Send + Sync {
         &self,
         limit: usize,
         before_id: Option<i64>,
-        filter: ops::AuditFilter,
+        filter: AuditFilter,
     ) -> BoxFuture<'_, Result<Vec<AuditRecord>, ReadError>>;
     /// User tokens (never their secrets).
     fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenInfo>, ReadError>>;
@@ -78,15 +78,15 @@ pub struct Horizons {
 /// The reader over master's store and database.
 pub struct DataSource {
     memory: Arc<Memory>,
-    db: Db,
+    store: Arc<dyn Store>,
     horizons: Horizons,
 }
 
 impl DataSource {
-    pub fn new(memory: Arc<Memory>, db: Db, horizons: Horizons) -> Self {
+    pub fn new(memory: Arc<Memory>, store: Arc<dyn Store>, horizons: Horizons) -> Self {
         DataSource {
             memory,
-            db,
+            store,
             horizons,
         }
     }
@@ -220,11 +220,14 @@ impl Reader for DataSource {
             let points = match in_memory {
                 Some(points) => bucket(&points, q.from_ms, step),
                 None => {
-                    let (cluster, node) = (q.cluster_id.clone(), q.node.clone());
-                    let (from, to) = (q.from_ms, q.to_ms);
-                    self.db
-                        .read(move |conn| {
-                            ops::metric_range(conn, &cluster, &node, from, to, step, resolution)
+                    self.store
+                        .metric_range(MetricRange {
+                            cluster_id: q.cluster_id.clone(),
+                            node: q.node.clone(),
+                            from_ms: q.from_ms,
+                            to_ms: q.to_ms,
+                            step_ms: step,
+                            resolution,
                         })
                         .await?
                 }
@@ -251,19 +254,14 @@ impl Reader for DataSource {
         &self,
         limit: usize,
         before_id: Option<i64>,
-        filter: ops::AuditFilter,
+        filter: AuditFilter,
     ) -> BoxFuture<'_, Result<Vec<AuditRecord>, ReadError>> {
-        Box::pin(async move {
-            Ok(self
-                .db
-                .read(move |conn| ops::audit_records(conn, limit, before_id, &filter))
-                .await?)
-        })
+        Box::pin(async move { Ok(self.store.audit_records(limit, before_id, filter).await?) })
     }
 
     fn tokens(&self) -> BoxFuture<'_, Result<Vec<TokenInfo>, ReadError>> {
         Box::pin(async move {
-            let rows = self.db.read(ops::tokens).await?;
+            let rows = self.store.tokens().await?;
             Ok(rows.into_iter().map(|r| r.info).collect())
         })
     }

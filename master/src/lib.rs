@@ -1,7 +1,7 @@
 //! AtlHyper master: where every cluster's data meets.
 //!
 //! Agents push gzip JSON envelopes to `POST /ingest` ([`api`]); a push is written to SQLite
-//! ([`db`], group commit) before it is answered `202`, then applied to the in-memory
+//! ([`store::Store`]; SQLite by default, group commit) before it is answered `202`, then applied to the in-memory
 //! [`memory::Memory`] and announced on the live stream ([`stream`]). Everything that reads goes
 //! through one [`datasource::Reader`]. [`start`] runs it all on a loopback or public port and
 //! returns a [`Running`] master; `atlctl demo` and the end-to-end tests start it in-process.
@@ -11,10 +11,11 @@ pub mod auth;
 pub mod commands;
 mod config;
 pub mod datasource;
-pub mod db;
 pub mod memory;
 pub mod resource;
 mod server;
+pub mod sqlite;
+pub mod store;
 pub mod stream;
 pub mod telemetry;
 
@@ -32,8 +33,9 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Principal, Tokens};
 use crate::commands::{Commands, QueueLimits};
 use crate::datasource::{DataSource, Horizons, now_ms};
-use crate::db::{Db, DbError, OpenError, ops};
 use crate::memory::{ClusterInfo, Memory, MemoryLimits, Snapshot};
+use crate::sqlite::{OpenError, Sqlite};
+use crate::store::{ClusterRow, NewToken, Retention, Store, StoreError, StoredSnapshot};
 use crate::stream::Hub;
 use crate::telemetry::Telemetry;
 
@@ -45,9 +47,9 @@ pub enum StartError {
     #[error(transparent)]
     Open(#[from] OpenError),
     #[error("cannot load the stored state: {0}")]
-    Load(DbError),
+    Load(StoreError),
     #[error("cannot register the configured clusters and tokens: {0}")]
-    Bootstrap(DbError),
+    Bootstrap(StoreError),
     #[error("cannot listen on {addr}")]
     Bind {
         addr: SocketAddr,
@@ -67,7 +69,7 @@ pub struct Running {
     pub memory: Arc<Memory>,
     shutdown: CancellationToken,
     tasks: Vec<JoinHandle<()>>,
-    db: Db,
+    store: Arc<dyn Store>,
 }
 
 impl Running {
@@ -77,19 +79,19 @@ impl Running {
         for task in self.tasks {
             let _ = task.await;
         }
-        self.db.close().await;
+        self.store.close().await;
     }
 }
 
 /// Loads what the database holds into the store and the token table.
 async fn load(
-    db: &Db,
+    store: &dyn Store,
     memory: &Memory,
     tokens: &Tokens,
     limits: MemoryLimits,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let now = now_ms();
-    for cluster in db.read(ops::clusters).await? {
+    for cluster in store.clusters().await? {
         tokens.insert(
             cluster.token_hash,
             Principal::Agent {
@@ -102,7 +104,7 @@ async fn load(
             created_ms: cluster.created_ms,
         });
     }
-    for token in db.read(ops::tokens).await? {
+    for token in store.tokens().await? {
         if token.info.revoked_ms.is_none() {
             tokens.insert(
                 token.token_hash,
@@ -114,7 +116,7 @@ async fn load(
             );
         }
     }
-    let snapshots = db.read(ops::snapshots).await?;
+    let snapshots = store.snapshots().await?;
     let loose = Limits {
         max_compressed_bytes: usize::MAX,
         max_decompressed_bytes: usize::MAX,
@@ -137,11 +139,11 @@ async fn load(
                     }
                 }
             })
-            .collect::<Vec<(ops::StoredSnapshot, Payload)>>()
+            .collect::<Vec<(StoredSnapshot, Payload)>>()
     })
     .await
-    .map_err(|e| DbError::Other(e.to_string()))?;
-    for push in db.read(ops::pushes).await? {
+    .map_err(|e| StoreError::Other(e.to_string()))?;
+    for push in store.pushes().await? {
         memory.stamp(
             &push.cluster_id,
             push.source,
@@ -159,7 +161,7 @@ async fn load(
         });
     }
     let (since, max) = (now - limits.ttl_ms, limits.max_records);
-    let events = db.read(move |conn| ops::events(conn, since, max)).await?;
+    let events = store.events(since, max).await?;
     let mut by_cluster: std::collections::BTreeMap<String, Vec<_>> = Default::default();
     for (cluster, event) in events {
         by_cluster.entry(cluster).or_default().push(event);
@@ -167,13 +169,11 @@ async fn load(
     for (cluster, events) in by_cluster {
         memory.merge_events(&cluster, events, now);
     }
-    for (cluster, sample) in db.read(ops::latest_metrics).await? {
+    for (cluster, sample) in store.latest_metrics().await? {
         memory.append_metrics(&cluster, std::slice::from_ref(&sample));
     }
     let since = now - limits.metrics_ttl_ms;
-    let points = db
-        .read(move |conn| ops::raw_points(conn, since, max))
-        .await?;
+    let points = store.raw_points(since, max).await?;
     memory.restore_points(points);
     Ok(())
 }
@@ -182,20 +182,20 @@ async fn load(
 /// admin token when one was made.
 async fn bootstrap(
     config: &Config,
-    db: &Db,
+    store: &dyn Store,
     memory: &Memory,
     tokens: &Tokens,
-) -> Result<Option<String>, DbError> {
+) -> Result<Option<String>, StoreError> {
     let now = now_ms();
     for cluster in config.cluster_tokens().unwrap_or_default() {
-        let row = ops::ClusterRow {
+        let row = ClusterRow {
             id: cluster.id.clone(),
             name: cluster.id.clone(),
             token_hash: auth::hash(&cluster.token),
             created_ms: now,
         };
         let hash = row.token_hash.clone();
-        db.write(move |ctx| ops::upsert_cluster(ctx, &row)).await?;
+        store.upsert_cluster(row).await?;
         tokens.remove_cluster(&cluster.id);
         tokens.insert(
             hash,
@@ -213,12 +213,7 @@ async fn bootstrap(
         Some(token) if tokens.lookup(token).is_some() => return Ok(None),
         Some(token) => {
             let hash = auth::hash(token);
-            if db
-                .read(ops::tokens)
-                .await?
-                .iter()
-                .any(|t| t.token_hash == hash)
-            {
+            if store.tokens().await?.iter().any(|t| t.token_hash == hash) {
                 // Rotated away: it stays revoked, whatever the setting still says.
                 tracing::warn!(
                     "the configured admin token (--admin-token / ATLHYPER_MASTER_ADMIN_TOKEN) \
@@ -238,10 +233,13 @@ async fn bootstrap(
         None => (auth::generate("atl_"), true),
     };
     let hash = auth::hash(&token);
-    let stored = hash.clone();
-    let id = db
-        .write(move |ctx| ops::insert_token(ctx, "admin", Role::Admin, &stored, now))
-        .await?;
+    let admin = NewToken {
+        name: "admin".to_owned(),
+        role: Role::Admin,
+        token_hash: hash.clone(),
+        created_ms: now,
+    };
+    let id = store.create_token(admin, Box::new(|_| None)).await?;
     tokens.insert(
         hash,
         Principal::User {
@@ -278,11 +276,11 @@ async fn maintain(
     memory: Arc<Memory>,
     commands: Arc<Commands>,
     hub: Arc<Hub>,
-    db: Db,
+    store: Arc<dyn Store>,
     config: Config,
     shutdown: CancellationToken,
 ) {
-    let keep = ops::Retention {
+    let keep = Retention {
         events_ms: config.ttl.as_millis() as i64,
         raw_ms: config.metrics_ttl.as_millis() as i64,
         minute_ms: config.minute_rollup_ttl.as_millis() as i64,
@@ -300,20 +298,20 @@ async fn maintain(
             _ = cleanup.tick() => {
                 memory.cleanup(now_ms());
                 let now = now_ms();
-                if let Err(e) = db.write(move |ctx| ops::purge(ctx, now, keep)).await {
+                if let Err(e) = store.purge(now, keep).await {
                     tracing::warn!(error = %e, "purging expired rows failed");
                 }
                 // The queue forgets what the purge deleted, at the same instant.
                 commands.forget(now);
                 // Stream ids stay reserved a block ahead of use (see ops::stream_ids_from).
                 let until = hub.next_id().saturating_add(STREAM_ID_BLOCK);
-                if let Err(e) = db.write(move |ctx| ops::reserve_stream_ids_through(ctx, until)).await {
+                if let Err(e) = store.reserve_stream_ids_through(until).await {
                     tracing::warn!(error = %e, "reserving stream ids failed");
                 }
             }
             _ = rollup.tick() => {
                 let now = now_ms();
-                if let Err(e) = db.write(move |ctx| ops::rollup(ctx, now)).await {
+                if let Err(e) = store.rollup(now).await {
                     tracing::warn!(error = %e, "computing metric rollups failed");
                 }
             }
@@ -338,30 +336,31 @@ pub async fn reset_admin_token(config: &Config, name: &str) -> Result<String, St
             path.display()
         )));
     }
-    let db = Db::open(&path, 0, |_, _| {})?;
+    let store = Sqlite::open(&path, 0, |_, _| {})?;
     let token = auth::generate("atl_");
     let hash = auth::hash(&token);
     let now = now_ms();
-    let name = name.to_owned();
-    let written = db
-        .write(move |ctx| {
-            let id = ops::insert_token(ctx, &name, Role::Admin, &hash, now)?;
-            ops::audit(
-                ctx,
-                &atlhyper_model::api::AuditRecord {
-                    id: 0,
-                    ts_ms: now,
-                    actor: "local:reset-admin-token".to_owned(),
-                    actor_id: None,
-                    action: "reset_admin_token".to_owned(),
-                    target: id.to_string(),
-                    outcome: "ok".to_owned(),
-                    detail: Some(format!("new admin token `{name}`, made offline")),
-                },
-            )
+    let token_row = NewToken {
+        name: name.to_owned(),
+        role: Role::Admin,
+        token_hash: hash,
+        created_ms: now,
+    };
+    let detail = format!("new admin token `{name}`, made offline");
+    let audit = move |id: &i64| {
+        Some(atlhyper_model::api::AuditRecord {
+            id: 0,
+            ts_ms: now,
+            actor: "local:reset-admin-token".to_owned(),
+            actor_id: None,
+            action: "reset_admin_token".to_owned(),
+            target: id.to_string(),
+            outcome: "ok".to_owned(),
+            detail: Some(detail),
         })
-        .await;
-    db.close().await;
+    };
+    let written = Store::create_token(&store, token_row, Box::new(audit)).await;
+    Store::close(&store).await;
     written.map_err(StartError::Bootstrap)?;
     Ok(token)
 }
@@ -374,7 +373,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     config.validate().map_err(StartError::Config)?;
     let telemetry = Arc::new(Telemetry::new());
     let observer = telemetry.clone();
-    let db = Db::open_with_delay(
+    let sqlite = Sqlite::open_with_delay(
         &config.db_path(),
         config.db_max_bytes,
         config.commit_delay,
@@ -387,10 +386,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     };
     let memory = Arc::new(Memory::new(limits));
     let tokens = Arc::new(Tokens::default());
-    load(&db, &memory, &tokens, limits)
+    let store: Arc<dyn Store> = Arc::new(sqlite);
+    load(store.as_ref(), &memory, &tokens, limits)
         .await
         .map_err(StartError::Load)?;
-    let new_admin_token = bootstrap(config, &db, &memory, &tokens)
+    let new_admin_token = bootstrap(config, store.as_ref(), &memory, &tokens)
         .await
         .map_err(StartError::Bootstrap)?;
 
@@ -407,7 +407,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let shutdown = CancellationToken::new();
     let reader = Arc::new(DataSource::new(
         memory.clone(),
-        db.clone(),
+        store.clone(),
         Horizons {
             metrics_ttl: config.metrics_ttl,
             minute_rollup_ttl: config.minute_rollup_ttl,
@@ -416,25 +416,16 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     ));
     // Ids start at the time in µs, and past every id an earlier run reserved.
     let now_us = (now_ms().max(0) as u64) * 1_000;
-    let first_stream_id = match db
-        .write(move |ctx| ops::stream_ids_from(ctx, now_us, STREAM_ID_BLOCK))
-        .await
-    {
+    let first_stream_id = match store.stream_ids_from(now_us, STREAM_ID_BLOCK).await {
         Ok(first) => first,
         // A read-only database still serves: ids start past what is reserved already.
         Err(e) => {
             tracing::warn!(error = %e, "cannot reserve stream ids; starting past the last reservation");
-            let reserved = db
-                .read(ops::stream_reservation)
-                .await
-                .map_err(StartError::Load)?;
+            let reserved = store.stream_reservation().await.map_err(StartError::Load)?;
             now_us.max(reserved)
         }
     };
-    let latest_receipt = db
-        .read(ops::latest_receipt)
-        .await
-        .map_err(StartError::Load)?;
+    let latest_receipt = store.latest_receipt().await.map_err(StartError::Load)?;
     let hub = Arc::new(Hub::new(
         stream::BufferLimits {
             max_items: config.stream_buffer,
@@ -443,7 +434,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         first_stream_id,
     ));
     let commands = Arc::new(Commands::new(
-        db.clone(),
+        store.clone(),
         hub.clone(),
         QueueLimits {
             ttl: config.command_ttl,
@@ -457,7 +448,7 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
     let state = Arc::new(api::AppState {
         reader,
         memory: memory.clone(),
-        db: db.clone(),
+        store: store.clone(),
         tokens,
         hub: hub.clone(),
         telemetry: telemetry.clone(),
@@ -494,11 +485,11 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         memory.clone(),
         commands,
         hub.clone(),
-        db.clone(),
+        store.clone(),
         config.clone(),
         shutdown.clone(),
     ));
-    tracing::info!(%addr, db = %config.db_path().display(), "master listening");
+    tracing::info!(%addr, store = %store.location(), "master listening");
     Ok(Running {
         addr,
         url: format!("http://{addr}"),
@@ -506,6 +497,6 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         memory,
         shutdown,
         tasks: vec![server, maintenance, expiry],
-        db,
+        store,
     })
 }

@@ -17,8 +17,8 @@ use super::params::Query;
 use super::{ApiError, Shared, User, json};
 use crate::auth::{self, Principal};
 use crate::datasource::now_ms;
-use crate::db::{DbError, ops};
 use crate::memory::ClusterInfo;
+use crate::store::{ClusterRow, NewToken, Revoked, StoreError, after_commit};
 
 fn record(
     user: &User,
@@ -53,7 +53,7 @@ pub(super) async fn audited_error(
         "failed"
     };
     let r = record(user, action, target, outcome, Some(e.message.clone()));
-    if let Err(write) = state.db.write(move |ctx| ops::audit(ctx, &r)).await {
+    if let Err(write) = state.store.audit(r).await {
         tracing::warn!(error = %write, "could not write an audit record");
     }
     e
@@ -118,7 +118,7 @@ pub async fn create_cluster(
         return Err(audited_error(&state, &user, "create_cluster", &id, e).await);
     }
     let token = auth::generate("atlc_");
-    let row = ops::ClusterRow {
+    let row = ClusterRow {
         id: id.clone(),
         name: request.name.clone().unwrap_or_else(|| id.clone()),
         token_hash: auth::hash(&token),
@@ -126,16 +126,10 @@ pub async fn create_cluster(
     };
     let audit = record(&user, "create_cluster", &id, "ok", None);
     let (name, token_hash, created_ms) = (row.name.clone(), row.token_hash.clone(), row.created_ms);
-    let written = state
-        .db
-        .write(move |ctx| {
-            ops::insert_cluster(ctx, &row)?;
-            ops::audit(ctx, &audit)
-        })
-        .await;
+    let written = state.store.create_cluster(row, audit).await;
     match written {
-        Ok(_) => {}
-        Err(DbError::Conflict(_)) => {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
             let e = ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -175,7 +169,6 @@ pub async fn delete_cluster(
 ) -> Result<Response, ApiError> {
     require_admin(&state, &user, "delete_cluster", &id).await?;
     let audit = record(&user, "delete_cluster", &id, "ok", None);
-    let target = id.clone();
     // Memory forgets the cluster in commit order with its pushes and commands: one committed
     // before the delete cannot apply after it.
     let forget = {
@@ -189,20 +182,19 @@ pub async fn delete_cluster(
             existed
         }
     };
+    let (forget, forgotten) = after_commit(forget);
     let existed = state
-        .db
-        .write_then(
-            &id,
-            move |ctx| {
-                let existed = ops::delete_cluster(ctx, &target)?;
-                if existed {
-                    ops::audit(ctx, &audit)?;
-                }
-                Ok(existed)
-            },
+        .store
+        .delete_cluster(
+            id.clone(),
+            Box::new(move |existed| existed.then_some(audit)),
             forget,
         )
         .await;
+    if existed.is_ok() {
+        // Answered once memory has forgotten too.
+        let _ = forgotten.value().await;
+    }
     match existed {
         Ok(true) => {}
         Ok(false) => {
@@ -246,18 +238,20 @@ pub async fn create_token(
         "ok",
         Some(format!("role {}", request.role)),
     );
-    let (role, stored_name, stored_hash) = (request.role, name.clone(), token_hash.clone());
+    let role = request.role;
+    let token_row = NewToken {
+        name: name.clone(),
+        role,
+        token_hash: token_hash.clone(),
+        created_ms,
+    };
     let id = state
-        .db
-        .write(move |ctx| {
-            let id = ops::insert_token(ctx, &stored_name, role, &stored_hash, created_ms)?;
-            ops::audit(ctx, &audit)?;
-            Ok(id)
-        })
+        .store
+        .create_token(token_row, Box::new(move |_| Some(audit)))
         .await;
     let id = match id {
         Ok(id) => id,
-        Err(DbError::Conflict(_)) => {
+        Err(StoreError::Conflict(_)) => {
             let e = ApiError::new(
                 StatusCode::CONFLICT,
                 "conflict",
@@ -301,27 +295,30 @@ pub async fn revoke_token(
         let e = ApiError::bad_request(format!("token id `{id}` is not a number"));
         return Err(audited_error(&state, &user, "revoke_token", &id, e).await);
     };
-    let mut audit = record(&user, "revoke_token", &id, "ok", None);
+    let audit = record(&user, "revoke_token", &id, "ok", None);
     let revoked = state
-        .db
-        .write(move |ctx| {
-            let revoked = ops::revoke_token(ctx, token_id, now_ms())?;
-            if let ops::Revoked::Done { name, .. } = &revoked {
-                audit.detail = Some(name.clone());
-                ops::audit(ctx, &audit)?;
-            }
-            Ok(revoked)
-        })
+        .store
+        .revoke_token(
+            token_id,
+            now_ms(),
+            Box::new(move |revoked| match revoked {
+                Revoked::Done { name, .. } => Some(AuditRecord {
+                    detail: Some(name.clone()),
+                    ..audit
+                }),
+                _ => None,
+            }),
+        )
         .await;
     let e = match revoked {
-        Ok(ops::Revoked::Done { token_hash, .. }) => {
+        Ok(Revoked::Done { token_hash, .. }) => {
             state.tokens.remove(&token_hash);
             None
         }
-        Ok(ops::Revoked::NotFound) => Some(ApiError::not_found(format!(
+        Ok(Revoked::NotFound) => Some(ApiError::not_found(format!(
             "no live token with id {token_id}"
         ))),
-        Ok(ops::Revoked::LastAdmin) => Some(ApiError::new(
+        Ok(Revoked::LastAdmin) => Some(ApiError::new(
             StatusCode::CONFLICT,
             "last_admin",
             "the last admin token cannot be revoked: create another admin token first",
@@ -375,7 +372,7 @@ pub async fn audit(
             })
         })
         .transpose()?;
-    let filter = crate::db::ops::AuditFilter {
+    let filter = crate::store::AuditFilter {
         actor: params.actor,
         action: params.action,
         target: params.target,

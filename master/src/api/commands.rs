@@ -237,7 +237,7 @@ fn create_error(state: &Shared, e: CreateError) -> ApiError {
             "idempotency_key_reused",
             e.to_string(),
         ),
-        CreateError::Db(e) => e.into(),
+        CreateError::Store(e) => e.into(),
     }
 }
 
@@ -439,6 +439,6 @@ pub async fn ack(
             "not_delivered",
             e.to_string(),
         )),
-        Err(AckError::Db(e)) => Err(e.into()),
+        Err(AckError::Store(e)) => Err(e.into()),
     }
 }

@@ -11,9 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{Agent, ApiError, Shared, json};
-use crate::db::DbError;
-use crate::db::ops::{self, StoredSnapshot};
 use crate::memory::Snapshot;
+use crate::store::{IngestWrite, StoreError, StoredSnapshot, after_commit};
 
 /// Bodies at least this large are decoded on the blocking pool, off the async threads.
 const BLOCKING_DECODE_BYTES: usize = 64 << 10;
@@ -41,40 +40,34 @@ fn decode_error(state: &Shared, e: &DecodeError) -> ApiError {
     ApiError::new(status, e.code(), e.to_string())
 }
 
-/// What one envelope will write to the database.
-enum Write {
-    Stamp(String, atlhyper_model::Source, i64, i64, u64),
-    Snapshot(StoredSnapshot),
-    Events(String, Vec<atlhyper_model::resources::Event>),
-    Metrics(String, Vec<atlhyper_model::NodeMetricsSnapshot>),
-}
-
 /// Decodes and prepares the database writes (CPU work: runs on the blocking pool when large).
 fn prepare(
     body: &[u8],
     encoding: ContentEncoding,
     limits: &Limits,
     now: i64,
-) -> Result<(Vec<Envelope>, Vec<Write>), DecodeError> {
+) -> Result<(Vec<Envelope>, Vec<IngestWrite>), DecodeError> {
     let envelopes = codec::decode_envelopes(body, encoding, limits, now)?;
     let single_gzip = envelopes.len() == 1 && encoding == ContentEncoding::Gzip;
-    let stamps = envelopes.iter().map(|e| {
-        Write::Stamp(
-            e.cluster_id.clone(),
-            e.source(),
-            now,
-            e.ts_ms,
-            e.payload.len() as u64,
-        )
+    let stamps = envelopes.iter().map(|e| IngestWrite::Stamp {
+        cluster_id: e.cluster_id.clone(),
+        source: e.source(),
+        received_ms: now,
+        ts_ms: e.ts_ms,
+        items: e.payload.len() as u64,
     });
     let writes = envelopes
         .iter()
         .map(|envelope| match &envelope.payload {
-            Payload::Events(events) => Write::Events(envelope.cluster_id.clone(), events.clone()),
-            Payload::MetricsSnapshot(samples) => {
-                Write::Metrics(envelope.cluster_id.clone(), samples.clone())
-            }
-            payload => Write::Snapshot(StoredSnapshot {
+            Payload::Events(events) => IngestWrite::Events {
+                cluster_id: envelope.cluster_id.clone(),
+                events: events.clone(),
+            },
+            Payload::MetricsSnapshot(samples) => IngestWrite::Metrics {
+                cluster_id: envelope.cluster_id.clone(),
+                samples: samples.clone(),
+            },
+            payload => IngestWrite::Snapshot(StoredSnapshot {
                 cluster_id: envelope.cluster_id.clone(),
                 source: payload.source(),
                 ts_ms: envelope.ts_ms,
@@ -162,37 +155,20 @@ async fn accept(
                 .collect::<Vec<_>>()
         }
     };
-    let accepted = state
-        .db
-        .write_then(
-            &agent.cluster_id,
-            move |ctx| {
-                ops::require_cluster(ctx, &cluster_id)?;
-                for write in &writes {
-                    match write {
-                        Write::Stamp(cluster, source, received, ts, items) => {
-                            ops::stamp(ctx, cluster, *source, *received, *ts, *items)?
-                        }
-                        Write::Snapshot(s) => ops::save_snapshot(ctx, s)?,
-                        Write::Events(cluster, events) => ops::upsert_events(ctx, cluster, events)?,
-                        Write::Metrics(cluster, samples) => {
-                            ops::save_metrics(ctx, cluster, samples)?
-                        }
-                    }
-                }
-                Ok(())
-            },
-            apply,
-        )
+    let (after, accepted) = after_commit(apply);
+    state
+        .store
+        .ingest(cluster_id, writes, after)
         .await
         .map_err(|e| match e {
-            DbError::NoCluster(id) => ApiError::new(
+            StoreError::NoCluster(id) => ApiError::new(
                 StatusCode::UNAUTHORIZED,
                 "cluster_deleted",
                 format!("cluster `{id}` was deleted; its token is no longer valid"),
             ),
             e => e.into(),
         })?;
+    let accepted = accepted.value().await?;
     if let Some(newest) = accepted.iter().map(|(_, ts)| *ts).max() {
         note_clock_skew(state, &agent.cluster_id, newest - now);
     }

@@ -144,7 +144,7 @@ pub async fn guard(State(state): State<Shared>, request: Request, next: Next) ->
 /// times out) while its change is being committed drops only the wait for the answer, never
 /// the memory update, stream event or audit that follow the commit. Reads run in place, and so
 /// does the agent's long poll: a poll whose agent has gone must stop holding, or it would hand
-/// the next command to nobody (what a delivery commits is applied by `Db::write_then` either
+/// the next command to nobody (what a delivery commits is applied by `Sqlite::write_then` either
 /// way).
 async fn run_to_completion(request: Request, next: Next) -> Response {
     let method = request.method();

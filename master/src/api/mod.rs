@@ -25,8 +25,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::auth::{self, Principal, Tokens};
 use crate::datasource::{ReadError, Reader};
-use crate::db::{Db, DbError};
 use crate::memory::Memory;
+use crate::store::{Store, StoreError};
 use crate::stream::Hub;
 use crate::telemetry::Telemetry;
 
@@ -35,7 +35,7 @@ pub struct AppState {
     pub reader: Arc<dyn Reader>,
     /// Ingest and admin write here; everything else reads through `reader`.
     pub memory: Arc<Memory>,
-    pub db: Db,
+    pub store: Arc<dyn Store>,
     pub tokens: Arc<Tokens>,
     pub hub: Arc<Hub>,
     pub telemetry: Arc<Telemetry>,
@@ -118,15 +118,15 @@ impl ApiError {
     }
 }
 
-impl From<DbError> for ApiError {
-    fn from(e: DbError) -> Self {
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
         let (status, code) = match &e {
-            DbError::Full => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
-            DbError::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "storage_read_only"),
-            DbError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
-            DbError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-            DbError::NoCluster(_) => (StatusCode::NOT_FOUND, "not_found"),
-            DbError::Other(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage_error"),
+            StoreError::Full => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            StoreError::ReadOnly => (StatusCode::SERVICE_UNAVAILABLE, "storage_read_only"),
+            StoreError::Closed => (StatusCode::SERVICE_UNAVAILABLE, "shutting_down"),
+            StoreError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            StoreError::NoCluster(_) => (StatusCode::NOT_FOUND, "not_found"),
+            StoreError::Other(_) => (StatusCode::INTERNAL_SERVER_ERROR, "storage_error"),
         };
         ApiError::new(status, code, e.to_string())
     }
@@ -137,7 +137,7 @@ impl From<ReadError> for ApiError {
         match e {
             ReadError::NotFound(m) => ApiError::not_found(m),
             ReadError::BadRequest(m) => ApiError::bad_request(m),
-            ReadError::Db(e) => e.into(),
+            ReadError::Store(e) => e.into(),
         }
     }
 }

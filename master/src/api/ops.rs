@@ -14,7 +14,7 @@ pub async fn healthz() -> Response {
 
 /// Ready when a write commits within two seconds.
 pub async fn readyz(State(state): State<Shared>) -> Response {
-    match tokio::time::timeout(Duration::from_secs(2), state.db.probe()).await {
+    match tokio::time::timeout(Duration::from_secs(2), state.store.probe()).await {
         Ok(Ok(())) => json(StatusCode::OK, &serde_json::json!({"status": "ready"})),
         Ok(Err(e)) => {
             let mut e = ApiError::from(e);

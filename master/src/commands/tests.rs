@@ -8,29 +8,29 @@ use atlhyper_model::api::Role;
 use atlhyper_model::{Ack, AckStatus, CommandKind, CommandStatus};
 
 use super::*;
+use crate::sqlite::Sqlite;
+use crate::store::ClusterRow;
 use crate::stream::{BufferLimits, Hub};
 
 const MIN: i64 = 60_000;
 
 struct Fixture {
     commands: Arc<Commands>,
-    db: Db,
+    db: Sqlite,
     _dir: tempfile::TempDir,
 }
 
 async fn fixture(commit_delay: Duration) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let db =
-        Db::open_with_delay(&dir.path().join("m.db"), 1 << 30, commit_delay, |_, _| {}).unwrap();
-    let row = ops::ClusterRow {
+    let db = Sqlite::open_with_delay(&dir.path().join("m.db"), 1 << 30, commit_delay, |_, _| {})
+        .unwrap();
+    let row = ClusterRow {
         id: "c1".into(),
         name: "c1".into(),
         token_hash: "unused".into(),
         created_ms: 0,
     };
-    db.write(move |ctx| ops::insert_cluster(ctx, &row))
-        .await
-        .unwrap();
+    Store::upsert_cluster(&db, row).await.unwrap();
     let hub = Arc::new(Hub::new(
         BufferLimits {
             max_items: 1_000,
@@ -39,7 +39,7 @@ async fn fixture(commit_delay: Duration) -> Fixture {
         1,
     ));
     let commands = Arc::new(Commands::new(
-        db.clone(),
+        Arc::new(db.clone()),
         hub,
         QueueLimits {
             ttl: Duration::from_secs(600),

@@ -2,7 +2,7 @@
 //! (group commit: one fsync for many pushes), and a small pool of read connections (WAL lets
 //! them read while the writer writes).
 //!
-//! A caller of [`Db::write`] gets its answer only after the transaction holding its work is
+//! A caller of [`Sqlite::write`] gets its answer only after the transaction holding its work is
 //! committed with `synchronous=FULL`: that is what lets ingest answer `202` only for data that
 //! survives a crash.
 
@@ -10,6 +10,7 @@ pub mod commands;
 pub mod ops;
 pub mod schema;
 pub mod sequencer;
+mod store;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,38 +23,17 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-/// Why a database operation failed. Each maps to one HTTP answer.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum DbError {
-    /// SQLITE_FULL: the disk or `--db-max-bytes` is full.
-    #[error("the database is full")]
-    Full,
-    /// The file (or its directory) cannot be written.
-    #[error("the database is read-only")]
-    ReadOnly,
-    /// The writer has stopped (shutting down).
-    #[error("the database is closed")]
-    Closed,
-    /// A uniqueness rule refused the write (e.g. a cluster id that exists).
-    #[error("conflict: {0}")]
-    Conflict(String),
-    /// The cluster the write is for is not registered (deleted while the request was on its
-    /// way): nothing was written.
-    #[error("cluster `{0}` is not registered")]
-    NoCluster(String),
-    #[error("database error: {0}")]
-    Other(String),
-}
+pub use crate::store::StoreError;
 
-impl From<rusqlite::Error> for DbError {
+impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ErrorCode;
         match e.sqlite_error_code() {
-            Some(ErrorCode::DiskFull) => DbError::Full,
-            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) => DbError::ReadOnly,
-            Some(ErrorCode::PermissionDenied) => DbError::ReadOnly,
-            Some(ErrorCode::ConstraintViolation) => DbError::Conflict(e.to_string()),
-            _ => DbError::Other(e.to_string()),
+            Some(ErrorCode::DiskFull) => StoreError::Full,
+            Some(ErrorCode::ReadOnly) | Some(ErrorCode::CannotOpen) => StoreError::ReadOnly,
+            Some(ErrorCode::PermissionDenied) => StoreError::ReadOnly,
+            Some(ErrorCode::ConstraintViolation) => StoreError::Conflict(e.to_string()),
+            _ => StoreError::Other(e.to_string()),
         }
     }
 }
@@ -64,10 +44,10 @@ pub struct WriterCtx {
     pub conn: Connection,
     pub series: HashMap<(String, String), i64>,
     /// The error of the last job that failed, for when SQLite abandons the whole transaction.
-    last_error: Option<DbError>,
+    last_error: Option<StoreError>,
 }
 
-type Finish = Box<dyn FnOnce(Result<(), DbError>) + Send>;
+type Finish = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
 /// A queued write: run with the context (or, when its group cannot run, with `None`), it
 /// returns how to tell its caller once the group's fate is known.
 type Job = Box<dyn FnOnce(Option<&mut WriterCtx>) -> Finish + Send>;
@@ -79,7 +59,7 @@ enum Message {
 
 /// A handle on the database; cheap to clone.
 #[derive(Clone)]
-pub struct Db {
+pub struct Sqlite {
     path: PathBuf,
     sender: mpsc::Sender<Message>,
     reads: Arc<Mutex<Vec<Connection>>>,
@@ -139,12 +119,12 @@ pub enum OpenError {
     },
 }
 
-impl Db {
+impl Sqlite {
     /// Opens (creating if needed) and migrates the database, and starts the writer thread.
     /// `max_bytes` > 0 caps the file's size. `on_commit(jobs, duration)` observes each commit.
     ///
     /// A database that exists, is current and cannot be written opens anyway: reads work and
-    /// every write fails with [`DbError::ReadOnly`].
+    /// every write fails with [`StoreError::ReadOnly`].
     ///
     /// # Errors
     /// [`OpenError`] naming the path and the cause.
@@ -152,11 +132,11 @@ impl Db {
         path: &Path,
         max_bytes: u64,
         on_commit: impl Fn(usize, Duration) + Send + Sync + 'static,
-    ) -> Result<Db, OpenError> {
+    ) -> Result<Sqlite, OpenError> {
         Self::open_with_delay(path, max_bytes, Duration::ZERO, on_commit)
     }
 
-    /// [`Db::open`], holding every commit `commit_delay` before it is made: the fault-injection
+    /// [`Sqlite::open`], holding every commit `commit_delay` before it is made: the fault-injection
     /// seam that stands in for a slow disk's fsync in tests (`--commit-delay`).
     ///
     /// # Errors
@@ -166,7 +146,7 @@ impl Db {
         max_bytes: u64,
         commit_delay: Duration,
         on_commit: impl Fn(usize, Duration) + Send + Sync + 'static,
-    ) -> Result<Db, OpenError> {
+    ) -> Result<Sqlite, OpenError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|source| OpenError::Dir {
                 path: dir.to_owned(),
@@ -214,7 +194,7 @@ impl Db {
             .name("db-writer".to_owned())
             .spawn(move || run_writer(ctx, receiver, commit_delay, &on_commit))
             .expect("spawning the database writer thread");
-        Ok(Db {
+        Ok(Sqlite {
             path: path.to_owned(),
             sender,
             reads: Arc::new(Mutex::new(Vec::new())),
@@ -233,51 +213,51 @@ impl Db {
     /// fails, every job of the group gets the error.
     ///
     /// # Errors
-    /// `f`'s error, the commit's, or [`DbError::Closed`].
+    /// `f`'s error, the commit's, or [`StoreError::Closed`].
     pub async fn write<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut WriterCtx) -> Result<T, DbError> + Send + 'static,
-    ) -> Result<T, DbError> {
-        let (tx, rx) = oneshot::channel::<Result<T, DbError>>();
+        f: impl FnOnce(&mut WriterCtx) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
         let job: Job = Box::new(move |ctx: Option<&mut WriterCtx>| -> Finish {
             let result = match ctx {
                 Some(ctx) => in_savepoint(ctx, f),
-                None => Err(DbError::Other("the write was not run".to_owned())),
+                None => Err(StoreError::Other("the write was not run".to_owned())),
             };
-            Box::new(move |commit: Result<(), DbError>| {
+            Box::new(move |commit: Result<(), StoreError>| {
                 let _ = tx.send(commit.and(result));
             })
         });
         self.sender
             .send(Message::Job(job))
             .await
-            .map_err(|_| DbError::Closed)?;
-        rx.await.map_err(|_| DbError::Closed)?
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
-    /// [`Db::write`], then `apply` with `f`'s value once the transaction is committed: in commit
+    /// [`Sqlite::write`], then `apply` with `f`'s value once the transaction is committed: in commit
     /// order with every other `apply` under the same `key` (a cluster id), whether or not the
     /// caller still waits (see [`sequencer`]). Memory changed by `apply` therefore changes in
     /// the order the database did. Answers `apply`'s value.
     ///
     /// # Errors
-    /// As [`Db::write`]; `apply` did not run then.
-    pub async fn write_then<T: Send + 'static, U: Send + 'static>(
+    /// As [`Sqlite::write`]; `apply` did not run then.
+    pub(super) async fn write_then<T: Send + 'static, U: Send + 'static>(
         &self,
         key: &str,
-        f: impl FnOnce(&mut WriterCtx) -> Result<T, DbError> + Send + 'static,
+        f: impl FnOnce(&mut WriterCtx) -> Result<T, StoreError> + Send + 'static,
         apply: impl FnOnce(T) -> U + Send + 'static,
-    ) -> Result<U, DbError> {
-        let (tx, rx) = oneshot::channel::<Result<U, DbError>>();
+    ) -> Result<U, StoreError> {
+        let (tx, rx) = oneshot::channel::<Result<U, StoreError>>();
         let (sequencer, key) = (self.sequencer.clone(), key.to_owned());
         let job: Job = Box::new(move |ctx: Option<&mut WriterCtx>| -> Finish {
             let result = match ctx {
                 Some(ctx) => in_savepoint(ctx, f),
-                None => Err(DbError::Other("the write was not run".to_owned())),
+                None => Err(StoreError::Other("the write was not run".to_owned())),
             };
             // Called on the writer thread right after the commit, in commit order.
             Box::new(
-                move |commit: Result<(), DbError>| match commit.and(result) {
+                move |commit: Result<(), StoreError>| match commit.and(result) {
                     Ok(value) => sequencer.enqueue(
                         &key,
                         Box::new(move || {
@@ -293,8 +273,8 @@ impl Db {
         self.sender
             .send(Message::Job(job))
             .await
-            .map_err(|_| DbError::Closed)?;
-        rx.await.map_err(|_| DbError::Closed)?
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
     }
 
     /// Runs `f` on a read connection, off the async threads.
@@ -303,8 +283,8 @@ impl Db {
     /// `f`'s error, or one opening a read connection.
     pub async fn read<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
-    ) -> Result<T, DbError> {
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
         let reads = self.reads.clone();
         let path = self.path.clone();
         tokio::task::spawn_blocking(move || {
@@ -328,7 +308,7 @@ impl Db {
             result
         })
         .await
-        .map_err(|e| DbError::Other(format!("read task failed: {e}")))?
+        .map_err(|e| StoreError::Other(format!("read task failed: {e}")))?
     }
 
     /// Whether a write commits now, with room for a typical push (for `/readyz`): writes and
@@ -336,7 +316,7 @@ impl Db {
     ///
     /// # Errors
     /// Why it does not.
-    pub async fn probe(&self) -> Result<(), DbError> {
+    pub async fn probe(&self) -> Result<(), StoreError> {
         self.write(|ctx| {
             ctx.conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('probe-space', zeroblob(65536))",
@@ -370,8 +350,8 @@ impl Db {
 
 fn in_savepoint<T>(
     ctx: &mut WriterCtx,
-    f: impl FnOnce(&mut WriterCtx) -> Result<T, DbError>,
-) -> Result<T, DbError> {
+    f: impl FnOnce(&mut WriterCtx) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
     ctx.conn.execute_batch("SAVEPOINT job")?;
     match f(ctx) {
         Ok(value) => {
@@ -418,14 +398,14 @@ fn run_writer(
         let started = Instant::now();
         let count = jobs.len();
         if let Err(e) = ctx.conn.execute_batch("BEGIN IMMEDIATE") {
-            let e = DbError::from(e);
+            let e = StoreError::from(e);
             for job in jobs {
                 job(None)(Err(e.clone()));
             }
             continue;
         }
         let mut finishes: Vec<Finish> = Vec::with_capacity(jobs.len());
-        let mut aborted: Option<DbError> = None;
+        let mut aborted: Option<StoreError> = None;
         for job in jobs {
             if aborted.is_some() {
                 finishes.push(job(None));
@@ -438,7 +418,7 @@ fn run_writer(
             // the transaction.
             if ctx.conn.is_autocommit() {
                 aborted = Some(ctx.last_error.take().unwrap_or_else(|| {
-                    DbError::Other("SQLite rolled the transaction back".to_owned())
+                    StoreError::Other("SQLite rolled the transaction back".to_owned())
                 }));
             }
             finishes.push(finish);
@@ -448,7 +428,7 @@ fn run_writer(
         }
         let committed = match aborted {
             Some(e) => Err(e),
-            None => ctx.conn.execute_batch("COMMIT").map_err(DbError::from),
+            None => ctx.conn.execute_batch("COMMIT").map_err(StoreError::from),
         };
         if committed.is_err() {
             if !ctx.conn.is_autocommit() {
@@ -471,8 +451,8 @@ fn run_writer(
 mod tests {
     use super::*;
 
-    fn open(dir: &tempfile::TempDir, max_bytes: u64) -> Db {
-        Db::open(&dir.path().join("t.db"), max_bytes, |_, _| {}).unwrap()
+    fn open(dir: &tempfile::TempDir, max_bytes: u64) -> Sqlite {
+        Sqlite::open(&dir.path().join("t.db"), max_bytes, |_, _| {}).unwrap()
     }
 
     #[tokio::test]
@@ -493,7 +473,10 @@ mod tests {
         });
         let (ok, failing) = tokio::join!(ok, failing);
         ok.unwrap();
-        assert!(matches!(failing, Err(DbError::Conflict(_))), "{failing:?}");
+        assert!(
+            matches!(failing, Err(StoreError::Conflict(_))),
+            "{failing:?}"
+        );
         let keys: Vec<String> = db
             .read(|conn| {
                 let mut stmt = conn.prepare("SELECT key FROM meta ORDER BY key")?;
@@ -507,7 +490,7 @@ mod tests {
         assert!(keys.contains(&"a".to_owned()));
         assert!(!keys.contains(&"b".to_owned()), "{keys:?}");
         db.close().await;
-        assert!(matches!(db.probe().await, Err(DbError::Closed)));
+        assert!(matches!(db.probe().await, Err(StoreError::Closed)));
     }
 
     #[tokio::test]
@@ -534,8 +517,8 @@ mod tests {
             }
             assert!(stored < 100, "the cap never hit");
         };
-        assert!(matches!(err, DbError::Full), "{err:?}");
-        assert!(matches!(db.probe().await, Ok(()) | Err(DbError::Full)));
+        assert!(matches!(err, StoreError::Full), "{err:?}");
+        assert!(matches!(db.probe().await, Ok(()) | Err(StoreError::Full)));
         let count: i64 = db
             .read(|conn| {
                 Ok(

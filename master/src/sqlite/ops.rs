@@ -1,36 +1,17 @@
-//! Every statement master runs: writes (called inside [`super::Db::write`] jobs) and reads.
+//! Every statement master runs: writes (called inside [`super::Sqlite::write`] jobs) and reads.
 
 use atlhyper_model::api::{AuditRecord, MetricPoint, Resolution, Role, TokenInfo};
 use atlhyper_model::resources::Event;
 use atlhyper_model::{NodeMetricsSnapshot, Source};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, WriterCtx};
-
-/// The latest snapshot of a (cluster, source) as stored: the envelope, gzip JSON.
-pub struct StoredSnapshot {
-    pub cluster_id: String,
-    pub source: Source,
-    pub ts_ms: i64,
-    pub received_ms: i64,
-    pub items: u64,
-    pub envelope_gz: Vec<u8>,
-}
-
-pub struct ClusterRow {
-    pub id: String,
-    pub name: String,
-    pub token_hash: String,
-    pub created_ms: i64,
-}
-
-pub struct TokenRow {
-    pub info: TokenInfo,
-    pub token_hash: String,
-}
+use super::{StoreError, WriterCtx};
+use crate::store::{
+    AuditFilter, ClusterRow, MetricRange, PushRow, Retention, Revoked, StoredSnapshot, TokenRow,
+};
 
 /// Replaces the stored snapshot unless the stored one was received later (master's clock).
-pub fn save_snapshot(ctx: &mut WriterCtx, s: &StoredSnapshot) -> Result<(), DbError> {
+pub fn save_snapshot(ctx: &mut WriterCtx, s: &StoredSnapshot) -> Result<(), StoreError> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO snapshots (cluster_id, source, ts_ms, received_ms, items, envelope_gz)
@@ -59,7 +40,7 @@ pub fn stamp(
     received_ms: i64,
     ts_ms: i64,
     items: u64,
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO pushes (cluster_id, source, received_ms, ts_ms, items)
@@ -78,17 +59,8 @@ pub fn stamp(
     Ok(())
 }
 
-/// The last push of a (cluster, source).
-pub struct PushRow {
-    pub cluster_id: String,
-    pub source: Source,
-    pub received_ms: i64,
-    pub ts_ms: i64,
-    pub items: u64,
-}
-
 /// The last push of every (cluster, source).
-pub fn pushes(conn: &Connection) -> Result<Vec<PushRow>, DbError> {
+pub fn pushes(conn: &Connection) -> Result<Vec<PushRow>, StoreError> {
     let mut stmt =
         conn.prepare("SELECT cluster_id, source, received_ms, ts_ms, items FROM pushes")?;
     let rows = stmt
@@ -123,7 +95,7 @@ pub fn upsert_events(
     ctx: &mut WriterCtx,
     cluster_id: &str,
     events: &[Event],
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let mut stmt = ctx.conn.prepare_cached(
         "INSERT INTO events (cluster_id, uid, last_seen_ms, count, json) VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (cluster_id, uid) DO UPDATE SET
@@ -144,7 +116,7 @@ pub fn upsert_events(
     Ok(())
 }
 
-fn series_id(ctx: &mut WriterCtx, cluster_id: &str, node: &str) -> Result<i64, DbError> {
+fn series_id(ctx: &mut WriterCtx, cluster_id: &str, node: &str) -> Result<i64, StoreError> {
     let key = (cluster_id.to_owned(), node.to_owned());
     if let Some(id) = ctx.series.get(&key) {
         return Ok(*id);
@@ -165,7 +137,7 @@ pub fn save_metrics(
     ctx: &mut WriterCtx,
     cluster_id: &str,
     samples: &[NodeMetricsSnapshot],
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     for sample in samples {
         let id = series_id(ctx, cluster_id, &sample.node)?;
         let json = serde_json::to_string(sample).expect("samples serialize");
@@ -186,7 +158,7 @@ pub fn insert_points(
     ctx: &mut WriterCtx,
     series_id: i64,
     points: &[MetricPoint],
-) -> Result<(), DbError> {
+) -> Result<(), StoreError> {
     let mut stmt = ctx.conn.prepare_cached(
         "INSERT OR REPLACE INTO metrics_raw
             (series_id, ts_ms, cpu, memory, load1, disk, rx, tx, temperature)
@@ -209,12 +181,12 @@ pub fn insert_points(
 }
 
 /// The series id of (cluster, node), creating it (for benchmarks and tests of raw writes).
-pub fn ensure_series(ctx: &mut WriterCtx, cluster_id: &str, node: &str) -> Result<i64, DbError> {
+pub fn ensure_series(ctx: &mut WriterCtx, cluster_id: &str, node: &str) -> Result<i64, StoreError> {
     series_id(ctx, cluster_id, node)
 }
 
-/// Registers a cluster; [`DbError::Conflict`] if the id exists.
-pub fn insert_cluster(ctx: &mut WriterCtx, row: &ClusterRow) -> Result<(), DbError> {
+/// Registers a cluster; [`StoreError::Conflict`] if the id exists.
+pub fn insert_cluster(ctx: &mut WriterCtx, row: &ClusterRow) -> Result<(), StoreError> {
     ctx.conn.execute(
         "INSERT INTO clusters (id, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
         params![row.id, row.name, row.token_hash, row.created_ms],
@@ -223,7 +195,7 @@ pub fn insert_cluster(ctx: &mut WriterCtx, row: &ClusterRow) -> Result<(), DbErr
 }
 
 /// Registers a cluster or gives an existing one this token (configuration at start-up).
-pub fn upsert_cluster(ctx: &mut WriterCtx, row: &ClusterRow) -> Result<(), DbError> {
+pub fn upsert_cluster(ctx: &mut WriterCtx, row: &ClusterRow) -> Result<(), StoreError> {
     ctx.conn.execute(
         "INSERT INTO clusters (id, name, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash",
@@ -232,9 +204,9 @@ pub fn upsert_cluster(ctx: &mut WriterCtx, row: &ClusterRow) -> Result<(), DbErr
     Ok(())
 }
 
-/// Fails with [`DbError::NoCluster`] unless `id` is registered: checked inside the transaction
+/// Fails with [`StoreError::NoCluster`] unless `id` is registered: checked inside the transaction
 /// of a write for that cluster, so no write lands for a cluster deleted before it.
-pub fn require_cluster(ctx: &mut WriterCtx, id: &str) -> Result<(), DbError> {
+pub fn require_cluster(ctx: &mut WriterCtx, id: &str) -> Result<(), StoreError> {
     let known = ctx
         .conn
         .prepare_cached("SELECT 1 FROM clusters WHERE id = ?1")?
@@ -242,13 +214,13 @@ pub fn require_cluster(ctx: &mut WriterCtx, id: &str) -> Result<(), DbError> {
     if known {
         Ok(())
     } else {
-        Err(DbError::NoCluster(id.to_owned()))
+        Err(StoreError::NoCluster(id.to_owned()))
     }
 }
 
 /// Removes a cluster and everything stored for it (its commands too, so a cluster made again
 /// under the id starts with an empty queue; the audit keeps their history); whether it existed.
-pub fn delete_cluster(ctx: &mut WriterCtx, id: &str) -> Result<bool, DbError> {
+pub fn delete_cluster(ctx: &mut WriterCtx, id: &str) -> Result<bool, StoreError> {
     let conn = &ctx.conn;
     let existed = conn.execute("DELETE FROM clusters WHERE id = ?1", [id])? > 0;
     conn.execute("DELETE FROM snapshots WHERE cluster_id = ?1", [id])?;
@@ -280,7 +252,7 @@ pub fn insert_token(
     role: Role,
     token_hash: &str,
     created_ms: i64,
-) -> Result<i64, DbError> {
+) -> Result<i64, StoreError> {
     ctx.conn.execute(
         "INSERT INTO tokens (name, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
         params![name, role.as_str(), token_hash, created_ms],
@@ -288,20 +260,9 @@ pub fn insert_token(
     Ok(ctx.conn.last_insert_rowid())
 }
 
-/// What revoking a token did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Revoked {
-    /// Revoked now: the hash it had and its name.
-    Done { token_hash: String, name: String },
-    /// No live token has that id.
-    NotFound,
-    /// It is the last live admin token, so it stays.
-    LastAdmin,
-}
-
 /// Revokes a live token unless it is the last live admin token. The check and the change run
 /// in one transaction (the writer's), so two admins revoking each other cannot both win.
-pub fn revoke_token(ctx: &mut WriterCtx, id: i64, now_ms: i64) -> Result<Revoked, DbError> {
+pub fn revoke_token(ctx: &mut WriterCtx, id: i64, now_ms: i64) -> Result<Revoked, StoreError> {
     let target: Option<(String, String)> = ctx
         .conn
         .query_row(
@@ -332,7 +293,7 @@ pub fn revoke_token(ctx: &mut WriterCtx, id: i64, now_ms: i64) -> Result<Revoked
 }
 
 /// Appends an audit record; its id.
-pub fn audit(ctx: &mut WriterCtx, r: &AuditRecord) -> Result<i64, DbError> {
+pub fn audit(ctx: &mut WriterCtx, r: &AuditRecord) -> Result<i64, StoreError> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO audit (ts_ms, actor, action, target, outcome, detail, actor_id)
@@ -345,7 +306,7 @@ pub fn audit(ctx: &mut WriterCtx, r: &AuditRecord) -> Result<i64, DbError> {
 }
 
 /// Every cluster.
-pub fn clusters(conn: &Connection) -> Result<Vec<ClusterRow>, DbError> {
+pub fn clusters(conn: &Connection) -> Result<Vec<ClusterRow>, StoreError> {
     let mut stmt =
         conn.prepare("SELECT id, name, token_hash, created_ms FROM clusters ORDER BY id")?;
     let rows = stmt
@@ -362,7 +323,7 @@ pub fn clusters(conn: &Connection) -> Result<Vec<ClusterRow>, DbError> {
 }
 
 /// Every user token, revoked ones included.
-pub fn tokens(conn: &Connection) -> Result<Vec<TokenRow>, DbError> {
+pub fn tokens(conn: &Connection) -> Result<Vec<TokenRow>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, name, role, created_ms, revoked_ms, token_hash FROM tokens ORDER BY id",
     )?;
@@ -384,22 +345,13 @@ pub fn tokens(conn: &Connection) -> Result<Vec<TokenRow>, DbError> {
     Ok(rows)
 }
 
-/// Which audit records to read: each set field must match (`action` and `target` as prefixes).
-#[derive(Debug, Clone, Default)]
-pub struct AuditFilter {
-    pub actor: Option<String>,
-    pub action: Option<String>,
-    pub target: Option<String>,
-    pub outcome: Option<String>,
-}
-
 /// Audit records, newest first, older than `before_id` when given.
 pub fn audit_records(
     conn: &Connection,
     limit: usize,
     before_id: Option<i64>,
     filter: &AuditFilter,
-) -> Result<Vec<AuditRecord>, DbError> {
+) -> Result<Vec<AuditRecord>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT id, ts_ms, actor, action, target, outcome, detail, actor_id FROM audit
          WHERE id < ?1
@@ -435,7 +387,7 @@ pub fn audit_records(
 }
 
 /// Every stored snapshot (a restarted master serves these at once).
-pub fn snapshots(conn: &Connection) -> Result<Vec<StoredSnapshot>, DbError> {
+pub fn snapshots(conn: &Connection) -> Result<Vec<StoredSnapshot>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT cluster_id, source, ts_ms, received_ms, items, envelope_gz FROM snapshots",
     )?;
@@ -470,7 +422,7 @@ pub fn events(
     conn: &Connection,
     since_ms: i64,
     limit: usize,
-) -> Result<Vec<(String, Event)>, DbError> {
+) -> Result<Vec<(String, Event)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT cluster_id, json FROM (
             SELECT cluster_id, json, last_seen_ms FROM events WHERE last_seen_ms >= ?1
@@ -490,7 +442,7 @@ pub fn events(
 }
 
 /// Each node's latest full sample, with its cluster.
-pub fn latest_metrics(conn: &Connection) -> Result<Vec<(String, NodeMetricsSnapshot)>, DbError> {
+pub fn latest_metrics(conn: &Connection) -> Result<Vec<(String, NodeMetricsSnapshot)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT s.cluster_id, m.json FROM metrics_latest m JOIN series s ON s.id = m.series_id",
     )?;
@@ -522,7 +474,7 @@ pub fn raw_points(
     conn: &Connection,
     since_ms: i64,
     limit: usize,
-) -> Result<Vec<(String, String, MetricPoint)>, DbError> {
+) -> Result<Vec<(String, String, MetricPoint)>, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT s.cluster_id, s.node, r.ts_ms, r.cpu, r.memory, r.load1, r.disk, r.rx, r.tx,
                 r.temperature
@@ -541,13 +493,16 @@ pub fn raw_points(
 /// the samples each rollup row holds), oldest first.
 pub fn metric_range(
     conn: &Connection,
-    cluster_id: &str,
-    node: &str,
-    from_ms: i64,
-    to_ms: i64,
-    step_ms: i64,
-    resolution: Resolution,
-) -> Result<Vec<MetricPoint>, DbError> {
+    range: &MetricRange,
+) -> Result<Vec<MetricPoint>, StoreError> {
+    let MetricRange {
+        cluster_id,
+        node,
+        from_ms,
+        to_ms,
+        step_ms,
+        resolution,
+    } = range;
     let (table, weight) = match resolution {
         Resolution::Raw => ("metrics_raw", "1"),
         Resolution::Minute => ("metrics_minute", "samples"),
@@ -566,7 +521,7 @@ pub fn metric_range(
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt
         .query_map(
-            params![cluster_id, node, from_ms, to_ms, step_ms.max(1)],
+            params![cluster_id, node, from_ms, to_ms, (*step_ms).max(1)],
             |r| point(r, 0),
         )?
         .collect::<Result<_, _>>()?;
@@ -578,7 +533,7 @@ const HOUR_MS: i64 = 3_600_000;
 /// Samples may arrive this late and still count in their minute's rollup.
 const ROLLUP_GRACE_MS: i64 = 2 * MINUTE_MS;
 
-fn meta_i64(conn: &Connection, key: &str) -> Result<i64, DbError> {
+fn meta_i64(conn: &Connection, key: &str) -> Result<i64, StoreError> {
     let value: String =
         conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))?;
     Ok(value.parse().unwrap_or(0))
@@ -588,7 +543,7 @@ fn meta_i64(conn: &Connection, key: &str) -> Result<i64, DbError> {
 /// grow across restarts even when the wall clock steps back: the first id of a new run is
 /// past every id reserved by earlier runs. Returns that first id (`now_us` when the clock is
 /// ahead of every reservation) and reserves `block` ids from it.
-pub fn stream_ids_from(ctx: &mut WriterCtx, now_us: u64, block: u64) -> Result<u64, DbError> {
+pub fn stream_ids_from(ctx: &mut WriterCtx, now_us: u64, block: u64) -> Result<u64, StoreError> {
     let reserved = stream_reservation(&ctx.conn)?;
     let first = now_us.max(reserved);
     reserve_stream_ids_through(ctx, first.saturating_add(block))?;
@@ -596,7 +551,7 @@ pub fn stream_ids_from(ctx: &mut WriterCtx, now_us: u64, block: u64) -> Result<u
 }
 
 /// Extends the reservation of stream ids through `until` (never shrinks it).
-pub fn reserve_stream_ids_through(ctx: &mut WriterCtx, until: u64) -> Result<(), DbError> {
+pub fn reserve_stream_ids_through(ctx: &mut WriterCtx, until: u64) -> Result<(), StoreError> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO meta (key, value) VALUES ('stream_ids_reserved', ?1)
@@ -608,7 +563,7 @@ pub fn reserve_stream_ids_through(ctx: &mut WriterCtx, until: u64) -> Result<(),
 }
 
 /// How far stream ids are reserved.
-pub fn stream_reservation(conn: &Connection) -> Result<u64, DbError> {
+pub fn stream_reservation(conn: &Connection) -> Result<u64, StoreError> {
     let value: Option<String> = conn
         .query_row(
             "SELECT value FROM meta WHERE key = 'stream_ids_reserved'",
@@ -621,7 +576,7 @@ pub fn stream_reservation(conn: &Connection) -> Result<u64, DbError> {
 
 /// The latest receive time of any push: master's receive clock never runs behind it, even if
 /// the wall clock stepped back across a restart.
-pub fn latest_receipt(conn: &Connection) -> Result<i64, DbError> {
+pub fn latest_receipt(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn
         .query_row("SELECT MAX(received_ms) FROM pushes", [], |r| {
             r.get::<_, Option<i64>>(0)
@@ -629,7 +584,7 @@ pub fn latest_receipt(conn: &Connection) -> Result<i64, DbError> {
         .unwrap_or(0))
 }
 
-fn set_meta(conn: &Connection, key: &str, value: i64) -> Result<(), DbError> {
+fn set_meta(conn: &Connection, key: &str, value: i64) -> Result<(), StoreError> {
     conn.execute(
         "UPDATE meta SET value = ?2 WHERE key = ?1",
         params![key, value.to_string()],
@@ -639,7 +594,7 @@ fn set_meta(conn: &Connection, key: &str, value: i64) -> Result<(), DbError> {
 
 /// Rolls the complete minutes of raw rows into one-minute rows and the complete hours of those
 /// into one-hour rows, each exactly once (watermarks in `meta`). Returns the rows written.
-pub fn rollup(ctx: &mut WriterCtx, now_ms: i64) -> Result<usize, DbError> {
+pub fn rollup(ctx: &mut WriterCtx, now_ms: i64) -> Result<usize, StoreError> {
     const COLUMNS: &str = "cpu, memory, load1, disk, rx, tx, temperature";
     let merge = "ON CONFLICT (series_id, ts_ms) DO UPDATE SET
         samples = samples + excluded.samples,
@@ -692,23 +647,8 @@ pub fn rollup(ctx: &mut WriterCtx, now_ms: i64) -> Result<usize, DbError> {
     Ok(written)
 }
 
-/// How long each kind of row is kept.
-#[derive(Debug, Clone, Copy)]
-pub struct Retention {
-    pub events_ms: i64,
-    pub raw_ms: i64,
-    pub minute_ms: i64,
-    pub hour_ms: i64,
-    /// Settled commands: by age (as the queue forgets them) and by count.
-    pub commands_ms: i64,
-    pub max_commands: usize,
-    /// Audit records: by age and by count.
-    pub audit_ms: i64,
-    pub max_audit: usize,
-}
-
 /// Deletes what has outlived its retention; the rows deleted.
-pub fn purge(ctx: &mut WriterCtx, now_ms: i64, keep: Retention) -> Result<usize, DbError> {
+pub fn purge(ctx: &mut WriterCtx, now_ms: i64, keep: Retention) -> Result<usize, StoreError> {
     let conn = &ctx.conn;
     let mut deleted = conn.execute(
         "DELETE FROM events WHERE last_seen_ms < ?1",
@@ -750,7 +690,7 @@ pub fn purge(ctx: &mut WriterCtx, now_ms: i64, keep: Retention) -> Result<usize,
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::Db;
+    use crate::sqlite::Sqlite;
 
     fn sample_point(ts_ms: i64, cpu: f64) -> MetricPoint {
         MetricPoint {
@@ -768,7 +708,7 @@ mod tests {
     #[tokio::test]
     async fn rollups_average_each_minute_and_hour_once() {
         let dir = tempfile::tempdir().unwrap();
-        let db = Db::open(&dir.path().join("t.db"), 0, |_, _| {}).unwrap();
+        let db = Sqlite::open(&dir.path().join("t.db"), 0, |_, _| {}).unwrap();
         let hour0 = 1_764_000_000_000_i64.div_euclid(HOUR_MS) * HOUR_MS;
         // Two hours of samples every 5 s; cpu is 10 in even minutes and 30 in odd ones.
         let points: Vec<MetricPoint> = (0..2 * 720)
@@ -799,12 +739,14 @@ mod tests {
             db.read(move |conn| {
                 metric_range(
                     conn,
-                    "c1",
-                    "n1",
-                    hour0,
-                    hour0 + 2 * HOUR_MS,
-                    step,
-                    resolution,
+                    &MetricRange {
+                        cluster_id: "c1".to_owned(),
+                        node: "n1".to_owned(),
+                        from_ms: hour0,
+                        to_ms: hour0 + 2 * HOUR_MS,
+                        step_ms: step,
+                        resolution,
+                    },
                 )
             })
         };

@@ -5,7 +5,8 @@ use atlhyper_model::api::CommandInfo;
 use atlhyper_model::{Command, CommandStatus};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{DbError, WriterCtx};
+use super::{StoreError, WriterCtx};
+use crate::store::LoadedCommands;
 
 fn status_from(text: &str) -> CommandStatus {
     match text {
@@ -20,9 +21,9 @@ fn status_from(text: &str) -> CommandStatus {
 }
 
 /// Inserts a new command at queue version `seq`.
-pub fn insert(ctx: &mut WriterCtx, info: &CommandInfo, seq: u64) -> Result<(), DbError> {
+pub fn insert(ctx: &mut WriterCtx, info: &CommandInfo, seq: u64) -> Result<(), StoreError> {
     let c = &info.command;
-    let json = serde_json::to_string(c).map_err(|e| DbError::Other(e.to_string()))?;
+    let json = serde_json::to_string(c).map_err(|e| StoreError::Other(e.to_string()))?;
     ctx.conn
         .prepare_cached(
             "INSERT INTO commands (id, cluster_id, requested_by, idempotency_key, seq, command,
@@ -47,7 +48,7 @@ pub fn advance(
     ctx: &mut WriterCtx,
     info: &CommandInfo,
     from: CommandStatus,
-) -> Result<bool, DbError> {
+) -> Result<bool, StoreError> {
     let changed = ctx
         .conn
         .prepare_cached(
@@ -67,13 +68,9 @@ pub fn advance(
     Ok(changed == 1)
 }
 
-/// What master reloads at start: commands with their queue version, and each cluster's
-/// queue version.
-pub type Loaded = (Vec<(u64, CommandInfo)>, Vec<(String, u64)>);
-
 /// Every command of a registered cluster created at or after `since_ms`, and every one not yet
 /// final, with its queue version; and each cluster's queue version.
-pub fn load(conn: &Connection, since_ms: i64) -> Result<Loaded, DbError> {
+pub fn load(conn: &Connection, since_ms: i64) -> Result<LoadedCommands, StoreError> {
     let mut stmt = conn.prepare(
         "SELECT seq, command, status, delivered_ms, finished_ms, message, output, delivered_to
          FROM commands
@@ -98,14 +95,14 @@ pub fn load(conn: &Connection, since_ms: i64) -> Result<Loaded, DbError> {
     Ok((commands, versions))
 }
 
-type Row = (u64, Result<CommandInfo, DbError>);
+type Row = (u64, Result<CommandInfo, StoreError>);
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
     let seq: i64 = r.get(0)?;
     let json: String = r.get(1)?;
     let status: String = r.get(2)?;
     let info = serde_json::from_str::<Command>(&json)
-        .map_err(|e| DbError::Other(format!("a stored command does not read back: {e}")))
+        .map_err(|e| StoreError::Other(format!("a stored command does not read back: {e}")))
         .map(|command| -> rusqlite::Result<CommandInfo> {
             Ok(CommandInfo {
                 command,
@@ -125,7 +122,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
 }
 
 /// One command by id (older ones than master keeps in memory).
-pub fn get(conn: &Connection, id: &str) -> Result<Option<CommandInfo>, DbError> {
+pub fn get(conn: &Connection, id: &str) -> Result<Option<CommandInfo>, StoreError> {
     conn.query_row(
         "SELECT seq, command, status, delivered_ms, finished_ms, message, output, delivered_to
          FROM commands
@@ -144,7 +141,7 @@ pub fn by_key(
     cluster_id: &str,
     user: &str,
     key: &str,
-) -> Result<Option<CommandInfo>, DbError> {
+) -> Result<Option<CommandInfo>, StoreError> {
     conn.query_row(
         "SELECT seq, command, status, delivered_ms, finished_ms, message, output, delivered_to
          FROM commands
