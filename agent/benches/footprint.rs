@@ -8,54 +8,18 @@
 // Test and bench code: a failed unwrap is a failed run, with its place.
 #![allow(clippy::unwrap_used)]
 
-use atlhyper_testkit::percentile;
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use atlhyper_testkit::percentile;
+use atlhyper_testkit::process::{Program, cpu_seconds, peak_rss_mib, rss_mib};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{ListParams, Patch, PatchParams};
-use tokio::io::AsyncBufReadExt as _;
 
 const ADMIN: &str = "bench-admin-token-0123456789abcdef";
 const TOKEN: &str = "bench-cluster-token-0123456789abcdef";
-
-fn ticks(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit(") ")
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .collect();
-    fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap()
-}
-
-fn rss_mib(pid: u32) -> (f64, f64) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
-    let kb = |key: &str| -> f64 {
-        status
-            .lines()
-            .find(|l| l.starts_with(key))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap()
-            .parse::<f64>()
-            .unwrap()
-            / 1024.0
-    };
-    (kb("VmRSS:"), kb("VmHWM:"))
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
-}
 
 async fn pushed_bytes(http: &reqwest::Client, agent: &str) -> f64 {
     let text = http
@@ -85,18 +49,17 @@ async fn main() {
             .and_then(|v| v.parse().ok())
             .unwrap_or(300),
     );
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let kubesim_config = kubesim::Config::embedded("large", &kubeconfig);
-    let kubesim = kubesim::start(&kubesim_config, kubesim::sim::SimOptions::default())
+    let stack = atlhyper_stack::Stack::builder()
+        .scenario("large")
+        .cluster_id("bench")
+        .admin_token(ADMIN)
+        .cluster_token(TOKEN)
+        .node_metrics(atlhyper_stack::NodeMetrics::Off)
+        .without_agent()
+        .start()
         .await
         .unwrap();
-    let mut master_config = atlhyper_master::Config::defaults();
-    master_config.listen = "127.0.0.1:0".parse().unwrap();
-    master_config.db = Some(dir.path().join("master.db"));
-    master_config.admin_token = Some(ADMIN.to_owned());
-    master_config.clusters = vec![format!("bench={TOKEN}")];
-    let master = atlhyper_master::start(&master_config).await.unwrap();
+    let master_url = stack.master_url();
     // kubesim's start-up burst (every pod scheduled and started, ~90,000 writes) is over
     // before the agent starts: a real cluster does not begin life under the agent.
     let settle = Duration::from_secs(
@@ -107,7 +70,8 @@ async fn main() {
     );
     tokio::time::sleep(settle).await;
 
-    let mut agent = tokio::process::Command::new(env!("CARGO_BIN_EXE_atlhyper-agent"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_atlhyper-agent"));
+    command
         .args([
             "--cluster-id",
             "bench",
@@ -117,28 +81,20 @@ async fn main() {
             "127.0.0.1:0",
         ])
         .arg("--master")
-        .arg(&master.url)
+        .arg(&master_url)
         .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .env("ATLHYPER_AGENT_LOG", "warn")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap();
-    let pid = agent.id().unwrap();
-    let mut line = String::new();
-    tokio::io::BufReader::new(agent.stdout.take().unwrap())
-        .read_line(&mut line)
-        .await
-        .unwrap();
-    let agent_url = line.trim().to_owned();
+        .arg(&stack.kubeconfig)
+        .env("ATLHYPER_AGENT_LOG", "warn");
+    let agent = Program::start(command).await;
+    let agent_url = agent.first_line.clone();
+    let pid = agent.proc();
     let http = reqwest::Client::new();
 
     // Wait for the first full picture at master.
     let started = Instant::now();
     loop {
         let list = atlhyper_testkit::json(
-            http.get(format!("{}/api/v1/clusters/bench", master.url))
+            http.get(format!("{}/api/v1/clusters/bench", master_url))
                 .bearer_auth(ADMIN),
         )
         .await;
@@ -156,14 +112,14 @@ async fn main() {
     println!(
         "first full picture at master {:.1} s after the agent started; agent RSS {:.1} MiB",
         started.elapsed().as_secs_f64(),
-        rss_mib(pid).0
+        rss_mib(pid)
     );
 
     // Master's stream: when does each change arrive?
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let mut stream = http
-        .get(format!("{}/api/v1/stream?kind=pods", master.url))
+        .get(format!("{}/api/v1/stream?kind=pods", master_url))
         .bearer_auth(ADMIN)
         .send()
         .await
@@ -192,13 +148,7 @@ async fn main() {
         })
     };
 
-    let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
-    let client = kube::Client::try_from(
-        kube::Config::from_custom_kubeconfig(kc, &Default::default())
-            .await
-            .unwrap(),
-    )
-    .unwrap();
+    let client = stack.kube_client().await.unwrap();
     let pods: kube::Api<Pod> = kube::Api::all(client.clone());
     let targets: Vec<(String, String)> = pods
         .list(&ListParams::default().limit(500))
@@ -209,9 +159,8 @@ async fn main() {
         .map(|p| (p.metadata.namespace.unwrap(), p.metadata.name.unwrap()))
         .collect();
 
-    let hz = clock_ticks();
     let (cpu0, bytes0, t0) = (
-        ticks(pid),
+        cpu_seconds(pid),
         pushed_bytes(&http, &agent_url).await,
         Instant::now(),
     );
@@ -231,14 +180,14 @@ async fn main() {
             .unwrap();
         n += 1;
         if n.is_multiple_of(100) {
-            peak_rss = peak_rss.max(rss_mib(pid).0);
+            peak_rss = peak_rss.max(rss_mib(pid));
         }
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let wall = t0.elapsed().as_secs_f64();
-    let cpu = (ticks(pid) - cpu0) / hz / wall * 100.0;
+    let cpu = (cpu_seconds(pid) - cpu0) / wall * 100.0;
     let bytes = pushed_bytes(&http, &agent_url).await - bytes0;
-    let (rss, hwm) = rss_mib(pid);
+    let (rss, hwm) = (rss_mib(pid), peak_rss_mib(pid));
     let mut latencies = latencies.lock().unwrap().clone();
     println!(
         "agent over {wall:.0} s with {n} pod changes ({:.0}/s) on 5,000 pods, 200 nodes: CPU {cpu:.2} % \
@@ -256,7 +205,6 @@ async fn main() {
         );
     }
     listener.abort();
-    let _ = agent.kill().await;
-    master.stop().await;
-    kubesim.stop().await;
+    agent.stop();
+    stack.stop().await;
 }

@@ -17,21 +17,21 @@ async fn an_agent_ten_minutes_ahead_still_feeds_master_and_its_skew_is_reported(
     let mut agent = agent
         .args(["-f", "+600s"])
         .arg(env!("CARGO_BIN_EXE_atlhyper-agent"))
-        .args(["--master", &cluster.master.url, "--cluster-id", "demo"])
+        .args(["--master", &cluster.master_url(), "--cluster-id", "demo"])
         .arg("--kubeconfig")
         .arg(&cluster.kubeconfig)
-        .args(["--listen", &cluster.agent_addr.to_string()])
+        .args(["--listen", &cluster.agent_config.listen.to_string()])
         .env("ATLHYPER_AGENT_TOKEN", CLUSTER_TOKEN)
         // Only the wall clock is ahead; timers run as usual.
         .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
         .stdout(std::process::Stdio::null())
-        .stderr(std::fs::File::create(cluster.dir.path().join("agent.log")).unwrap())
+        .stderr(std::fs::File::create(cluster.dir().join("agent.log")).unwrap())
         .spawn()
         .expect("faketime runs (Debian package faketime; scripts/test installs it)");
 
     let http = common::client();
     let get = async |path: &str| -> Value {
-        http.get(format!("{}{path}", cluster.master.url))
+        http.get(format!("{}{path}", cluster.master_url()))
             .bearer_auth(ADMIN)
             .send()
             .await
@@ -48,7 +48,7 @@ async fn an_agent_ten_minutes_ahead_still_feeds_master_and_its_skew_is_reported(
             && seen["clock_skew_ms"].is_i64()
     })
     .await;
-    let log = std::fs::read_to_string(cluster.dir.path().join("agent.log")).unwrap_or_default();
+    let log = std::fs::read_to_string(cluster.dir().join("agent.log")).unwrap_or_default();
     assert!(
         atlhyper_testkit::kill_process_group(&mut agent),
         "the agent outlived its test"
@@ -63,7 +63,7 @@ async fn an_agent_ten_minutes_ahead_still_feeds_master_and_its_skew_is_reported(
         "the skew is about ten minutes: {skew} ms"
     );
     let metrics = http
-        .get(format!("{}/metrics", cluster.master.url))
+        .get(format!("{}/metrics", cluster.master_url()))
         .send()
         .await
         .unwrap()

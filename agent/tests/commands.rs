@@ -54,47 +54,11 @@ async fn deployment(stack_kube: &kube::Client, name: &str) -> Deployment {
 }
 
 /// Stops the agent, runs `between` (master still up), then starts the agent again.
-async fn without_agent(stack: Stack, between: impl AsyncFnOnce(&mut Stack2)) -> Stack {
-    let Stack {
-        master,
-        master_config,
-        kubesim,
-        agent,
-        agent_config,
-        kube,
-        http,
-        _dir,
-    } = stack;
-    agent.stop().await;
-    let mut parts = Stack2 {
-        master,
-        master_config,
-        http: http.clone(),
-    };
-    between(&mut parts).await;
-    let agent = atlhyper_agent::start(&agent_config).await.unwrap();
-    Stack {
-        master: parts.master,
-        master_config: parts.master_config,
-        kubesim,
-        agent,
-        agent_config,
-        kube,
-        http,
-        _dir,
-    }
-}
-
-struct Stack2 {
-    master: Option<atlhyper_master::Running>,
-    master_config: atlhyper_master::Config,
-    http: reqwest::Client,
-}
-
-impl Stack2 {
-    fn url(&self) -> String {
-        self.master.as_ref().unwrap().url.clone()
-    }
+async fn without_agent(mut stack: Stack, between: impl AsyncFnOnce(&mut Stack)) -> Stack {
+    stack.stop_agent().await;
+    between(&mut stack).await;
+    stack.start_agent().await.unwrap();
+    stack
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,17 +78,17 @@ async fn commands_queued_across_a_master_restart_run_once_each() {
             ids.push(
                 create(
                     &parts.http,
-                    &parts.url(),
+                    &parts.master_url(),
                     json!({"kind": "rollout_restart", "args": {"namespace": "shop", "name": name}}),
                 )
                 .await,
             );
         }
-        parts.master.take().unwrap().stop().await;
-        parts.master = Some(atlhyper_master::start(&parts.master_config).await.unwrap());
+        parts.stop_master().await;
+        parts.start_master().await.unwrap();
     })
     .await;
-    let master = stack.master.as_ref().unwrap().url.clone();
+    let master = stack.master_url();
     for id in &ids {
         let info = settled(&stack.http, &master, id).await;
         assert_eq!(info["status"], "succeeded", "{info}");
@@ -180,7 +144,7 @@ async fn a_command_started_before_an_agent_restart_is_not_run_again() {
     let mut ids = Vec::new();
     let state_file = state.clone();
     let stack = without_agent(stack, async |parts| {
-        let url = parts.url();
+        let url = parts.master_url();
         // Started by the agent run that died: recorded in its state file, never acked.
         let started = create(
             &parts.http,
@@ -212,7 +176,7 @@ async fn a_command_started_before_an_agent_restart_is_not_run_again() {
         ids = vec![started, untouched];
     })
     .await;
-    let master = stack.master.as_ref().unwrap().url.clone();
+    let master = stack.master_url();
     let started = settled(&stack.http, &master, &ids[0]).await;
     assert_eq!(started["status"], "failed", "{started}");
     assert!(
@@ -249,7 +213,7 @@ async fn without_a_state_file_a_command_delivered_to_a_dead_run_is_unknown_not_r
 
     let mut id = String::new();
     let stack = without_agent(stack, async |parts| {
-        let url = parts.url();
+        let url = parts.master_url();
         id = create(
             &parts.http,
             &url,
@@ -261,7 +225,7 @@ async fn without_a_state_file_a_command_delivered_to_a_dead_run_is_unknown_not_r
         assert_eq!(delivered["commands"][0]["id"], id.as_str(), "{delivered}");
     })
     .await;
-    let master = stack.master.as_ref().unwrap().url.clone();
+    let master = stack.master_url();
     let info = settled(&stack.http, &master, &id).await;
     assert_eq!(info["status"], "unknown", "{info}");
     tokio::time::sleep(Duration::from_secs(1)).await;

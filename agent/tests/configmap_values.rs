@@ -12,7 +12,7 @@ use common::ADMIN;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_viewer_s_describe_of_a_config_map_shows_keys_not_values() {
     let stack = common::start().await;
-    let master = stack.master.as_ref().unwrap().url.clone();
+    let master = stack.master_url();
     let http = &stack.http;
     let token = async |name: &str, role: &str| -> String {
         let made = atlhyper_testkit::json(

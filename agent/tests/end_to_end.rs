@@ -9,7 +9,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, ListParams};
 use kubesim::sim::SimOptions;
 
-use common::{ADMIN, CLUSTER_TOKEN, Stack, start, start_with, wait_for};
+use common::{ADMIN, CLUSTER_TOKEN, start, start_with, wait_for};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_gets_every_source_and_sees_a_deleted_pod_go_within_two_seconds() {
@@ -171,7 +171,7 @@ async fn master_away_and_back_converges_with_bounded_agent_memory() {
 
     // Master goes away; the cluster keeps changing: pods deleted (and recreated by their
     // deployments), each change with events.
-    stack.master.take().unwrap().stop().await;
+    stack.stop_master().await;
     let shop: kube::Api<Pod> = kube::Api::namespaced(stack.kube.clone(), "shop");
     for _ in 0..6 {
         let pods = shop.list(&ListParams::default()).await.unwrap().items;
@@ -185,7 +185,7 @@ async fn master_away_and_back_converges_with_bounded_agent_memory() {
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
-    let cache = &stack.agent.cache;
+    let cache = &stack.agent.as_ref().unwrap().cache;
     assert!(
         cache.pending_events() <= 20,
         "events queue grew to {}",
@@ -200,7 +200,7 @@ async fn master_away_and_back_converges_with_bounded_agent_memory() {
     );
 
     // Master returns on the same address: the agent catches up.
-    stack.master = Some(atlhyper_master::start(&stack.master_config).await.unwrap());
+    stack.start_master().await.unwrap();
     assert!(
         stack.converged(Duration::from_secs(30)).await,
         "master did not converge after returning: {:?} vs {:?}",
@@ -228,7 +228,7 @@ async fn pushes_master_rejects_are_logged_and_not_retried_in_a_loop() {
     agent_config.master = tiny.url.clone();
     agent_config.token = Some(CLUSTER_TOKEN.to_owned());
     agent_config.cluster_id = Some("demo".to_owned());
-    agent_config.kubeconfig = Some(stack._dir.path().join("kubeconfig"));
+    agent_config.kubeconfig = Some(stack.kubeconfig.clone());
     agent_config.listen = "127.0.0.1:0".parse().unwrap();
     let agent = atlhyper_agent::start(&agent_config).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -281,6 +281,8 @@ async fn stopping_the_agent_pushes_what_changed_since_the_last_push() {
     let seen = wait_for(Duration::from_secs(5), async || {
         !stack
             .agent
+            .as_ref()
+            .unwrap()
             .cache
             .contains(atlhyper_model::Source::PodListSnapshot, &key)
     })
@@ -292,21 +294,16 @@ async fn stopping_the_agent_pushes_what_changed_since_the_last_push() {
         "pushed before the stop: the test proves nothing"
     );
 
-    let Stack {
-        master,
-        kubesim,
-        agent,
-        http,
-        ..
-    } = stack;
-    agent.stop().await;
-    let master = master.unwrap();
+    let mut stack = stack;
+    stack.stop_agent().await;
     let list = atlhyper_testkit::json(
-        http.get(format!(
-            "{}/api/v1/pods?cluster=demo&namespace=shop",
-            master.url
-        ))
-        .bearer_auth(ADMIN),
+        stack
+            .http
+            .get(format!(
+                "{}/api/v1/pods?cluster=demo&namespace=shop",
+                stack.master_url()
+            ))
+            .bearer_auth(ADMIN),
     )
     .await;
     assert!(
@@ -317,6 +314,5 @@ async fn stopping_the_agent_pushes_what_changed_since_the_last_push() {
             .any(|p| p["name"] == victim.as_str()),
         "the last push did not carry the deletion"
     );
-    kubesim.stop().await;
-    master.stop().await;
+    stack.stop().await;
 }

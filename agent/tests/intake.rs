@@ -10,40 +10,40 @@ use serde_json::{Value, json};
 const INTAKE: &str = "intake-token-for-tests-0123456789";
 
 struct Agent {
-    agent: atlhyper_agent::Running,
-    kubesim: kubesim::Running,
+    stack: atlhyper_stack::Stack,
     url: String,
     http: reqwest::Client,
-    _dir: tempfile::TempDir,
 }
 
 async fn start() -> Agent {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let config = kubesim::Config::embedded("demo", &kubeconfig);
-    let kubesim = kubesim::start(&config, kubesim::sim::SimOptions::default())
+    let stack = atlhyper_stack::Stack::builder()
+        .node_metrics(atlhyper_stack::NodeMetrics::Off)
+        .agent(|config| {
+            // No master: intake does not depend on it.
+            config.master = "http://127.0.0.1:9".to_owned();
+            // No --cluster-id: the cluster is named by its kube-system namespace's UID.
+            config.cluster_id = None;
+            config.intake_token = Some(INTAKE.to_owned());
+            config.max_body_bytes = 64 << 10;
+        })
+        .start()
         .await
         .unwrap();
-    let mut config = atlhyper_agent::Config::defaults();
-    // No master: intake does not depend on it.
-    config.master = "http://127.0.0.1:9".to_owned();
-    // No --cluster-id: the cluster is named by its kube-system namespace's UID.
-    config.kubeconfig = Some(kubeconfig);
-    config.listen = "127.0.0.1:0".parse().unwrap();
-    config.intake_token = Some(INTAKE.to_owned());
-    config.max_body_bytes = 64 << 10;
-    let agent = atlhyper_agent::start(&config).await.unwrap();
+    let agent = stack.agent.as_ref().unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !agent.cache.counts().1 && std::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     Agent {
-        url: format!("http://{}", agent.addr),
-        agent,
-        kubesim,
+        url: stack.agent_url(),
+        stack,
         http: reqwest::Client::new(),
-        _dir: dir,
+    }
+}
+
+impl Agent {
+    fn cache(&self) -> &atlhyper_agent::cache::Cache {
+        &self.stack.agent.as_ref().unwrap().cache
     }
 }
 
@@ -96,6 +96,7 @@ impl Agent {
 async fn intake_keeps_good_samples_and_refuses_bad_ones() {
     let agent = start().await;
     let node = agent
+        .stack
         .kubesim
         .sim
         .world()
@@ -116,8 +117,7 @@ async fn intake_keeps_good_samples_and_refuses_bad_ones() {
     assert_eq!(status, 202, "an unknown node is kept: {body}");
     assert_eq!(body["known"], false);
     let held: Vec<String> = agent
-        .agent
-        .cache
+        .cache()
         .samples()
         .into_iter()
         .map(|s| s.node)
@@ -211,7 +211,7 @@ async fn intake_keeps_good_samples_and_refuses_bad_ones() {
         assert_eq!(answer["error"]["code"], code, "{what}: {answer}");
     }
     assert_eq!(
-        agent.agent.cache.samples().len(),
+        agent.cache().samples().len(),
         2,
         "refused samples changed nothing"
     );
@@ -281,6 +281,5 @@ async fn intake_keeps_good_samples_and_refuses_bad_ones() {
     assert_eq!(ready.status(), 503, "master was never reached");
     let body: Value = ready.json().await.unwrap();
     assert_eq!(body["error"]["code"], "master_unreachable");
-    agent.agent.stop().await;
-    agent.kubesim.stop().await;
+    agent.stack.stop().await;
 }

@@ -9,6 +9,7 @@
 // Test and bench code: a failed unwrap is a failed run, with its place.
 #![allow(clippy::unwrap_used)]
 
+use atlhyper_testkit::process::{self, Pid};
 use atlhyper_testkit::tmux::Tmux;
 use atlhyper_testkit::{median, percentile};
 use std::time::{Duration, Instant};
@@ -104,24 +105,6 @@ fn shown(screen: &str) -> Option<usize> {
     let after = screen.split_once("pods(all)[")?.1;
     let end = after.find(['/', ']'])?;
     after[..end].parse().ok()
-}
-
-fn proc_field(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
-
-/// utime + stime in clock ticks.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let fields: Vec<&str> = after.split_whitespace().collect();
-    fields[11].parse::<u64>().unwrap_or(0) + fields[12].parse::<u64>().unwrap_or(0)
 }
 
 fn child_named(parent: u32, name: &str) -> Option<u32> {
@@ -227,15 +210,15 @@ fn end_to_end() {
     // Quiet: wait out the last changes, then count CPU ticks.
     tmux.send(&["Escape"]);
     std::thread::sleep(Duration::from_secs(5));
-    let ticks = cpu_ticks(pid);
+    let console = Pid::Of(pid);
+    let cpu = process::cpu_seconds(console);
     std::thread::sleep(Duration::from_secs(idle_secs));
-    let used = cpu_ticks(pid) - ticks;
-    let hz = 100.0;
+    let used = process::cpu_seconds(console) - cpu;
     println!(
         "idle: {:.2} % of a core over {idle_secs} s; peak RSS {:.1} MiB (VmHWM), now {:.1} MiB",
-        used as f64 / hz / idle_secs as f64 * 100.0,
-        proc_field(pid, "VmHWM:") as f64 / 1024.0,
-        proc_field(pid, "VmRSS:") as f64 / 1024.0,
+        used / idle_secs as f64 * 100.0,
+        process::peak_rss_mib(console),
+        process::rss_mib(console),
     );
     drop(tmux);
     runtime.block_on(demo.stop());

@@ -7,6 +7,7 @@
 // Test and bench code: a failed unwrap is a failed run, with its place.
 #![allow(clippy::unwrap_used)]
 
+use atlhyper_testkit::process::{self, Pid};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -20,16 +21,9 @@ fn measure(mut command: Command) -> (Duration, f64) {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawns");
-    let status_path = format!("/proc/{}/status", child.id());
     let mut peak_kib = 0u64;
     loop {
-        if let Ok(text) = std::fs::read_to_string(&status_path)
-            && let Some(kib) = text
-                .lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse::<u64>().ok())
-        {
+        if let Some(kib) = process::status_kib(Pid::Of(child.id()), "VmHWM:") {
             peak_kib = peak_kib.max(kib);
         }
         if let Some(status) = child.try_wait().expect("waits") {

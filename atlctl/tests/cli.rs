@@ -172,6 +172,7 @@ async fn top_nodes_shows_every_node_with_plausible_figures() {
     let stack = start().await;
     let nodes: BTreeSet<String> = stack
         .demo
+        .stack
         .kubesim
         .sim
         .world()
@@ -457,6 +458,7 @@ async fn top_pods_names_every_running_pod_the_simulated_nodes_report() {
     let running = || -> BTreeSet<String> {
         stack
             .demo
+            .stack
             .kubesim
             .sim
             .world()

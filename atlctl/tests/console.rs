@@ -180,9 +180,7 @@ async fn when_the_terminal_goes_away_the_console_exits() {
         .status()
         .expect("kill");
     let gone = wait_for(Duration::from_secs(2), async || {
-        // A zombie has exited too: only its parent has not reaped it yet.
-        std::fs::read_to_string(format!("/proc/{atlctl}/stat"))
-            .map_or(true, |stat| stat.split_whitespace().nth(2) == Some("Z"))
+        atlhyper_testkit::process::exited(atlctl)
     })
     .await;
     assert!(gone, "atlctl {atlctl} outlived its terminal by 2 s");

@@ -7,8 +7,8 @@
 #![allow(clippy::unwrap_used)]
 
 use atlhyper_testkit::percentile;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use atlhyper_testkit::process::{self, Program};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -19,22 +19,13 @@ use kube::api::{Api, ListParams, Patch, PatchParams, WatchEvent, WatchParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::runtime::{WatchStreamExt, reflector, watcher};
 
-fn rss_mib(pid: u32) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().unwrap();
     let kubeconfig = dir.path().join("kubeconfig");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kubesim"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kubesim"));
+    command
         .args([
             "--scenario",
             "large",
@@ -44,15 +35,9 @@ async fn main() {
             "warn",
             "--kubeconfig-out",
         ])
-        .arg(&kubeconfig)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("kubesim starts");
-    let pid = child.id();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
+        .arg(&kubeconfig);
+    let kubesim = Program::start(command).await;
+    let pid = kubesim.proc();
     let started = Instant::now();
     let kc = Kubeconfig::from_yaml(&std::fs::read_to_string(&kubeconfig).unwrap()).unwrap();
     let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
@@ -83,7 +68,7 @@ async fn main() {
         started.elapsed().as_secs_f64()
     );
     tokio::time::sleep(Duration::from_secs(3)).await;
-    println!("kubesim RSS settled: {:.1} MiB", rss_mib(pid));
+    println!("kubesim RSS settled: {:.1} MiB", process::rss_mib(pid));
 
     // Full list, as raw bytes (server + transfer, no client-side decoding).
     let mut times = Vec::new();
@@ -219,10 +204,12 @@ async fn main() {
         percentile(&mut lat, 0.5),
         percentile(&mut lat, 0.99)
     );
-    println!("kubesim RSS after the load: {:.1} MiB", rss_mib(pid));
+    println!(
+        "kubesim RSS after the load: {:.1} MiB",
+        process::rss_mib(pid)
+    );
     for w in watchers {
         w.abort();
     }
-    child.kill().unwrap();
-    let _ = child.wait();
+    kubesim.stop();
 }

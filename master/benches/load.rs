@@ -8,14 +8,14 @@
 #![allow(clippy::unwrap_used)]
 
 use atlhyper_testkit::percentile;
-use std::process::{Child, Command, Stdio};
+use atlhyper_testkit::process::{self, Program};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use atlhyper_model::Source;
 use serde_json::{Value, json};
-use tokio::io::AsyncBufReadExt as _;
 
 const ADMIN: &str = "bench-admin-token-0123456789abcdef";
 
@@ -68,7 +68,7 @@ fn gzip(value: &Value) -> (Vec<u8>, usize) {
 }
 
 struct Master {
-    child: Child,
+    program: Program,
     url: String,
     _dir: tempfile::TempDir,
 }
@@ -79,70 +79,30 @@ impl Master {
         let list: Vec<String> = (0..clusters)
             .map(|c| format!("{}={}", cluster_id(c), token(c)))
             .collect();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_atlhyper-master"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_atlhyper-master"));
+        command
             .args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN])
             .arg("--db")
             .arg(dir.path().join("bench.db"))
             .env("ATLHYPER_MASTER_CLUSTERS", list.join(","))
             .env("ATLHYPER_MASTER_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap();
-        let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap();
-        let mut line = String::new();
-        tokio::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .await
-            .unwrap();
+            .stderr(Stdio::inherit());
+        let program = Program::start(command).await;
         Master {
-            child,
-            url: line.trim().to_owned(),
+            url: program.first_line.clone(),
+            program,
             _dir: dir,
         }
     }
 
     /// User + system CPU seconds the master has used.
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
-        let fields: Vec<&str> = stat
-            .rsplit(") ")
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .collect();
-        let ticks: f64 = fields[11].parse::<f64>().unwrap() + fields[12].parse::<f64>().unwrap();
-        ticks / clock_ticks()
+        process::cpu_seconds(self.program.proc())
     }
 
     fn rss_mib(&self) -> f64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: f64 = status
-            .lines()
-            .find(|l| l.starts_with("VmRSS:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap()
-            .parse()
-            .unwrap();
-        kb / 1024.0
+        process::rss_mib(self.program.proc())
     }
-}
-
-impl Drop for Master {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn clock_ticks() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|o| String::from_utf8(o.stdout).ok())
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(100.0)
 }
 
 fn client() -> reqwest::Client {

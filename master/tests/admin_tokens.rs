@@ -164,7 +164,7 @@ async fn reset_admin_token_lets_an_operator_back_in_and_is_audited() {
     );
 
     let log = master.dir.path().join("master.log");
-    let (mut child, url) = common::spawn_binary(&master.db, &log, &[], None).await;
+    let (child, url) = common::spawn_binary(&master.db, &log, &[], None).await;
     let client = common::client();
     let get = async |path: &str| -> Value {
         client
@@ -182,8 +182,7 @@ async fn reset_admin_token_lets_an_operator_back_in_and_is_audited() {
     let audit = get("/api/v1/audit?action=reset_admin_token").await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
     assert_eq!(audit["items"][0]["outcome"], "ok", "{audit}");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.stop();
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.contains(token), "no token in the log");
 }

@@ -5,6 +5,7 @@
 
 mod common;
 
+use atlhyper_testkit::process::{self, Pid};
 use std::time::Duration;
 
 use common::{ADMIN, C1_TOKEN, events, fixture, pods};
@@ -17,18 +18,6 @@ fn code(body: &Value) -> &str {
 
 fn message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or("<none>")
-}
-
-/// Resident memory of this process, in MiB.
-fn rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    let kb: u64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap();
-    kb / 1024
 }
 
 #[tokio::test]
@@ -238,10 +227,10 @@ async fn bad_pushes_are_refused_precisely_and_change_nothing() {
     // near what it was.
     let bomb = atlhyper_model::codec::gzip(&vec![0u8; 256 << 20], 9);
     assert!(bomb.len() < 1 << 20, "{}", bomb.len());
-    let rss = rss_mib();
+    let rss = process::rss_mib(Pid::This) as u64;
     let (status, body) = master.push_bytes(C1_TOKEN, bomb, true).await;
     assert_eq!((status, code(&body)), (413, "payload_too_large"), "{body}");
-    let grown = rss_mib().saturating_sub(rss);
+    let grown = (process::rss_mib(Pid::This) as u64).saturating_sub(rss);
     assert!(grown < 48, "RSS grew {grown} MiB for a 16 MiB cap");
 
     assert_eq!(master.everything().await, before, "nothing stored changed");
@@ -314,18 +303,6 @@ async fn ten_thousand_concurrent_pushes_are_all_kept() {
     assert_eq!(clusters["counts"]["events"], 10_000);
 }
 
-/// Peak resident memory of this process so far, in MiB.
-fn peak_rss_mib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<u64>().ok())
-        .unwrap()
-        / 1024
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_gzip_bombs_are_decoded_a_few_at_a_time() {
     let master = common::start_with(|c| {
@@ -337,7 +314,7 @@ async fn concurrent_gzip_bombs_are_decoded_a_few_at_a_time() {
     let bomb = atlhyper_model::codec::gzip(&vec![b' '; 256 << 20], 9);
     // The 256 MiB the bomb was made from is gone: start the high-water mark from here.
     std::fs::write("/proc/self/clear_refs", "5").unwrap();
-    let before = peak_rss_mib();
+    let before = process::peak_rss_mib(Pid::This) as u64;
     let pushes: Vec<_> = (0..12)
         .map(|_| {
             let (client, url, bomb) = (master.client.clone(), master.url.clone(), bomb.clone());
@@ -358,7 +335,7 @@ async fn concurrent_gzip_bombs_are_decoded_a_few_at_a_time() {
     for push in pushes {
         assert_eq!(push.await.unwrap(), 413);
     }
-    let grown = peak_rss_mib().saturating_sub(before);
+    let grown = (process::peak_rss_mib(Pid::This) as u64).saturating_sub(before);
     // Twelve at once would be 12 × 32 MiB; two at a time stay near two caps.
     eprintln!("peak RSS grew {grown} MiB");
     assert!(grown < 120, "peak RSS grew {grown} MiB");
@@ -510,27 +487,14 @@ async fn a_read_only_database_serves_reads_and_refuses_writes() {
         std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o444))
             .unwrap();
     }
-    let mut child = command
+    command
         .args(["--listen", "127.0.0.1:0", "--db"])
         .arg(&master.db)
         .args(["--admin-token", ADMIN])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = tokio::io::BufReader::new(
-        tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap(),
-    );
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(20),
-        tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut line),
-    )
-    .await
-    .expect("master printed its URL")
-    .unwrap();
-    master.url = line.trim().to_owned();
-    assert!(master.url.starts_with("http://"), "{line}");
+        .stderr(std::process::Stdio::piped());
+    let child = process::Program::start(command).await;
+    master.url = child.first_line.clone();
+    assert!(master.url.starts_with("http://"), "{}", master.url);
 
     let (status, body) = master.get("", "/readyz").await;
     assert_eq!((status, code(&body)), (503, "storage_read_only"), "{body}");
@@ -546,7 +510,6 @@ async fn a_read_only_database_serves_reads_and_refuses_writes() {
         "the refused push is not served"
     );
 
-    child.kill().unwrap();
-    let _ = child.wait();
+    child.stop();
     std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }

@@ -5,7 +5,6 @@
 
 mod common;
 
-use std::process::Child;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,7 +23,10 @@ async fn admin_get(client: &reqwest::Client, url: &str, path: &str) -> serde_jso
         .unwrap()
 }
 
-async fn spawn(db: &std::path::Path, log: &std::path::Path) -> (Child, String) {
+async fn spawn(
+    db: &std::path::Path,
+    log: &std::path::Path,
+) -> (atlhyper_testkit::process::Program, String) {
     common::spawn_binary(db, log, &["--max-records", "1000000"], None).await
 }
 
@@ -33,7 +35,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("master.db");
     let log = dir.path().join("master.log");
-    let (mut child, url) = spawn(&db, &log).await;
+    let (child, url) = spawn(&db, &log).await;
     let client = common::client();
 
     let acked_events: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -76,8 +78,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    child.kill().unwrap(); // SIGKILL
-    child.wait().unwrap();
+    child.stop(); // SIGKILL
     for pusher in pushers {
         pusher.await.unwrap();
     }
@@ -105,7 +106,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         "the stored pod snapshot was received at {stored_ts}, before an acknowledged one was sent at {acked_ts}"
     );
 
-    let (mut child, url) = spawn(&db, &log).await;
+    let (child, url) = spawn(&db, &log).await;
     let list: serde_json::Value = admin_get(&client, &url, "/api/v1/events?cluster=c1").await;
     let served: std::collections::HashSet<&str> = list["items"]
         .as_array()
@@ -142,8 +143,7 @@ async fn kill_9_during_ingest_loses_no_acknowledged_push() {
         "{} acknowledged events and the latest pod snapshot survived SIGKILL",
         acked.len()
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.stop();
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(logged.contains("master listening"), "{logged}");
     assert!(

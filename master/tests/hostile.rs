@@ -36,7 +36,7 @@ async fn idle_sockets(addr: &str, n: usize) -> Vec<TcpStream> {
 async fn idle_sockets_beyond_the_fd_limit_do_not_stop_healthz_or_ingest() {
     let dir = tempfile::tempdir().unwrap();
     let (db, log) = (dir.path().join("master.db"), dir.path().join("master.log"));
-    let (mut child, url) = common::spawn_binary(&db, &log, &[], Some("ulimit -n 256")).await;
+    let (child, url) = common::spawn_binary(&db, &log, &[], Some("ulimit -n 256")).await;
     let addr = url.trim_start_matches("http://").to_owned();
     // Each request on a fresh connection, as a new agent or a probe would make it.
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -84,8 +84,7 @@ async fn idle_sockets_beyond_the_fd_limit_do_not_stop_healthz_or_ingest() {
         closed >= 100.0,
         "idle connections closed to make room are counted: {closed}\n{metrics}"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.stop();
     drop(held);
     let logged = std::fs::read_to_string(&log).unwrap();
     let warnings = logged.lines().filter(|l| l.contains("WARN")).count();

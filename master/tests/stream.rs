@@ -139,7 +139,7 @@ async fn next_block(
 async fn the_resume_buffer_is_bounded_in_bytes_and_a_resumer_past_it_gets_a_reset() {
     let dir = tempfile::tempdir().unwrap();
     let (db, log) = (dir.path().join("master.db"), dir.path().join("master.log"));
-    let (mut child, url) =
+    let (child, url) =
         common::spawn_binary(&db, &log, &["--stream-buffer-bytes", "1048576"], None).await;
     let client = common::client();
     let push = async |round: usize| {
@@ -196,8 +196,7 @@ async fn the_resume_buffer_is_bounded_in_bytes_and_a_resumer_past_it_gets_a_rese
     let mut again = open_stream(&url, reset_at.as_deref()).await;
     let mut text = String::new();
     assert_eq!(next_block(&mut again, &mut text).await.1, "snapshot");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    child.stop();
 }
 
 /// Many pushes of one source at once: the diffs on the stream chain, each from the list the one
@@ -290,14 +289,13 @@ async fn id_of_a_push(url: &str, pods_n: usize, uid: &str) -> u64 {
 async fn stream_ids_and_snapshots_keep_their_order_when_the_clock_steps_back_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (db, log) = (dir.path().join("master.db"), dir.path().join("master.log"));
-    let (mut master, url) = common::spawn_binary(&db, &log, &[], None).await;
+    let (master, url) = common::spawn_binary(&db, &log, &[], None).await;
     let before = id_of_a_push(&url, 3, "before").await;
-    master.kill().unwrap();
-    master.wait().unwrap();
+    master.stop();
 
     // `sh -c 'PREFIX; exec master …'`: the prefix execs master under faketime itself.
     let behind = r#"export FAKETIME_DONT_FAKE_MONOTONIC=1; exec faketime -f -3600s "$0" "$@""#;
-    let (mut master, url) = common::spawn_binary(&db, &log, &[], Some(behind)).await;
+    let (master, url) = common::spawn_binary(&db, &log, &[], Some(behind)).await;
     let after = id_of_a_push(&url, 5, "after").await;
     let served = atlhyper_testkit::json(
         common::client()
@@ -306,10 +304,7 @@ async fn stream_ids_and_snapshots_keep_their_order_when_the_clock_steps_back_acr
     )
     .await;
     // faketime runs master as its child: the whole group goes, none left behind.
-    assert!(
-        atlhyper_testkit::kill_process_group(&mut master),
-        "master outlived its test"
-    );
+    assert!(master.stop(), "master outlived its test");
     assert!(
         after > before,
         "id {after} after the restart, {before} before it"

@@ -1,8 +1,10 @@
 //! What the tests and benches of several crates share, written once: waiting for a condition
-//! ([`wait_for`]), an API call's JSON answer ([`json`]), percentiles of measured samples ([`percentile`], [`median`]) and a real
-//! terminal to drive the console in ([`tmux::Tmux`]). A dev-dependency only: shipped code never
-//! links it.
+//! ([`wait_for`]), an API call's JSON answer ([`json`]), percentiles of measured samples
+//! ([`percentile`], [`median`]), a program under test and what `/proc` says of it
+//! ([`process`]), and a real terminal to drive the console in ([`tmux::Tmux`]). A
+//! dev-dependency only: shipped code never links it.
 
+pub mod process;
 pub mod tmux;
 
 use std::time::{Duration, Instant};

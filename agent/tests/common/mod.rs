@@ -5,121 +5,71 @@
 
 use std::time::Duration;
 
-use kubesim::sim::SimOptions;
+use atlhyper_stack::SimOptions;
 use serde_json::Value;
 
 pub const ADMIN: &str = "admin-token-for-agent-tests-0123";
 pub const CLUSTER_TOKEN: &str = "demo-cluster-token-0123456789ab";
 
+/// The in-process stack with what the tests use beside it: a kube-rs client of kubesim and
+/// an HTTP client for master.
 pub struct Stack {
-    /// `None` while master is away.
-    pub master: Option<atlhyper_master::Running>,
-    pub master_config: atlhyper_master::Config,
-    pub kubesim: kubesim::Running,
-    pub agent: atlhyper_agent::Running,
-    pub agent_config: atlhyper_agent::Config,
+    pub parts: atlhyper_stack::Stack,
     pub kube: kube::Client,
     pub http: reqwest::Client,
-    pub _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Stack {
+    type Target = atlhyper_stack::Stack;
+    fn deref(&self) -> &Self::Target {
+        &self.parts
+    }
+}
+
+impl std::ops::DerefMut for Stack {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.parts
+    }
 }
 
 pub async fn start() -> Stack {
     start_with("1", SimOptions::default(), |_| {}).await
 }
 
-/// Master and kubesim without an agent: what an agent of a test's own starting needs.
-pub struct Cluster {
-    pub master: atlhyper_master::Running,
-    pub master_config: atlhyper_master::Config,
-    pub kubesim: kubesim::Running,
-    pub kubeconfig: std::path::PathBuf,
-    /// Where kubesim pushes its nodes' metrics: the agent listens here.
-    pub agent_addr: std::net::SocketAddr,
-    pub dir: tempfile::TempDir,
+/// Master and kubesim's `demo` scenario at `speed` simulated seconds per real second, node
+/// metrics pushed to where the agent will listen, and no agent: for a test that starts its own.
+pub async fn start_cluster(speed: &str, sim: SimOptions) -> atlhyper_stack::Stack {
+    builder(speed, sim).without_agent().start().await.unwrap()
 }
 
-/// Starts master (with cluster `demo`) and kubesim's `demo` scenario at `speed` simulated
-/// seconds per real second.
-pub async fn start_cluster(speed: &str, sim: SimOptions) -> Cluster {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-
-    let mut master_config = atlhyper_master::Config::defaults();
-    master_config.listen = "127.0.0.1:0".parse().unwrap();
-    master_config.db = Some(dir.path().join("master.db"));
-    master_config.admin_token = Some(ADMIN.to_owned());
-    master_config.clusters = vec![format!("demo={CLUSTER_TOKEN}")];
-    let master = atlhyper_master::start(&master_config).await.unwrap();
-    // Restarts come back on the same port.
-    master_config.listen = master.addr;
-
-    // The agent's port is chosen first, so kubesim can push its nodes' metrics there.
-    let agent_addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let mut kubesim_config = kubesim::Config::embedded("demo", &kubeconfig);
-    kubesim_config.push_node_metrics = Some(format!("http://{agent_addr}"));
-    kubesim_config.speed = speed.parse().unwrap();
-    let kubesim = kubesim::start(&kubesim_config, sim).await.unwrap();
-    Cluster {
-        master,
-        master_config,
-        kubesim,
-        kubeconfig,
-        agent_addr,
-        dir,
-    }
+fn builder<'a>(speed: &str, sim: SimOptions) -> atlhyper_stack::Builder<'a> {
+    atlhyper_stack::Stack::builder()
+        .scenario("demo")
+        .speed(speed.parse().unwrap())
+        .sim(sim)
+        .admin_token(ADMIN)
+        .cluster_token(CLUSTER_TOKEN)
 }
 
-/// `speed`: simulated seconds per real second.
+/// The whole stack; `tweak` changes the agent's configuration. `speed`: simulated seconds per
+/// real second.
 pub async fn start_with(
     speed: &str,
     sim: SimOptions,
-    tweak: impl FnOnce(&mut atlhyper_agent::Config),
+    tweak: impl FnOnce(&mut atlhyper_agent::Config) + Send,
 ) -> Stack {
-    let Cluster {
-        master,
-        master_config,
-        kubesim,
-        kubeconfig,
-        agent_addr,
-        dir,
-    } = start_cluster(speed, sim).await;
-    let mut agent_config = atlhyper_agent::Config::defaults();
-    agent_config.master = master.url.clone();
-    agent_config.token = Some(CLUSTER_TOKEN.to_owned());
-    agent_config.cluster_id = Some("demo".to_owned());
-    agent_config.kubeconfig = Some(kubeconfig.clone());
-    agent_config.listen = agent_addr;
-    tweak(&mut agent_config);
-    let agent = atlhyper_agent::start(&agent_config).await.unwrap();
-
-    let kc = kube::config::Kubeconfig::read_from(&kubeconfig).unwrap();
-    let kube_config =
-        kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
-            .await
-            .unwrap();
+    let parts = builder(speed, sim).agent(tweak).start().await.unwrap();
     Stack {
-        master: Some(master),
-        master_config,
-        kubesim,
-        agent,
-        agent_config,
-        kube: kube::Client::try_from(kube_config).unwrap(),
+        kube: parts.kube_client().await.unwrap(),
+        parts,
         http: client(),
-        _dir: dir,
     }
 }
 
 impl Stack {
     pub async fn get(&self, path: &str) -> Value {
         self.http
-            .get(format!(
-                "{}{path}",
-                self.master.as_ref().expect("master is up").url
-            ))
+            .get(format!("{}{path}", self.master_url()))
             .bearer_auth(ADMIN)
             .send()
             .await
@@ -180,11 +130,7 @@ impl Stack {
     }
 
     pub async fn stop(self) {
-        self.agent.stop().await;
-        self.kubesim.stop().await;
-        if let Some(master) = self.master {
-            master.stop().await;
-        }
+        self.parts.stop().await;
     }
 }
 

@@ -116,6 +116,7 @@ impl Stack {
     /// `namespace/name` of kubesim's pods, as its store holds them.
     pub fn kubesim_pods(&self) -> BTreeSet<String> {
         self.demo
+            .stack
             .kubesim
             .sim
             .world()

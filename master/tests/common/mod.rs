@@ -193,8 +193,7 @@ pub async fn spawn_binary(
     log: &std::path::Path,
     args: &[&str],
     shell: Option<&str>,
-) -> (std::process::Child, String) {
-    use tokio::io::AsyncBufReadExt as _;
+) -> (atlhyper_testkit::process::Program, String) {
     let master = env!("CARGO_BIN_EXE_atlhyper-master");
     let mut command = match shell {
         Some(prefix) => {
@@ -206,9 +205,7 @@ pub async fn spawn_binary(
         }
         None => std::process::Command::new(master),
     };
-    // Its own process group, so that a wrapper's child (faketime) can be killed with it.
-    std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    let mut child = command
+    command
         .args(["--listen", "127.0.0.1:0", "--admin-token", ADMIN])
         .arg("--cluster")
         .arg(format!("c1={C1_TOKEN}"))
@@ -216,20 +213,10 @@ pub async fn spawn_binary(
         .arg(db)
         .args(args)
         .env("ATLHYPER_MASTER_LOG", "debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(log).unwrap())
-        .spawn()
-        .unwrap();
-    let stdout = tokio::process::ChildStdout::from_std(child.stdout.take().unwrap()).unwrap();
-    let mut line = String::new();
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        tokio::io::BufReader::new(stdout).read_line(&mut line),
-    )
-    .await
-    .expect("master printed its URL")
-    .unwrap();
-    (child, line.trim().to_owned())
+        .stderr(std::fs::File::create(log).unwrap());
+    let program = atlhyper_testkit::process::Program::start(command).await;
+    let url = program.first_line.clone();
+    (program, url)
 }
 
 /// The sum of every sample in a Prometheus text `metrics` whose line starts with `prefix`
