@@ -216,7 +216,9 @@ impl Cache {
             cluster_id,
             ts_ms,
             source: S::SOURCE,
+            sequence: None,
             items: kind.items.values().map(AsRef::as_ref),
+            deletes: &[],
         };
         serde_json::to_writer(&mut *out, &envelope).expect("JSON into memory");
         Some(kind.items.len())

@@ -193,7 +193,7 @@ impl Config {
     /// # Errors
     /// A message naming the bad entry.
     pub fn schedule(&self) -> Result<BTreeMap<Source, Duration>, String> {
-        let mut schedule: BTreeMap<Source, Duration> = Source::ALL
+        let mut schedule: BTreeMap<Source, Duration> = Source::SCHEDULED
             .iter()
             .map(|s| (*s, s.default_interval()))
             .collect();

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod commands;
 mod config;
 pub mod datasource;
+pub mod held;
 pub mod memory;
 pub mod resource;
 mod server;
@@ -23,9 +24,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use atlhyper_model::Envelope;
 use atlhyper_model::api::Role;
 use atlhyper_model::codec::{self, ContentEncoding, Limits};
-use atlhyper_model::{Envelope, Payload};
 pub use config::{ClusterToken, Config, MasterCommand};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -33,9 +34,9 @@ use tokio_util::sync::CancellationToken;
 use crate::auth::{Principal, Tokens};
 use crate::commands::{Commands, QueueLimits};
 use crate::datasource::{DataSource, Horizons, now_ms};
-use crate::memory::{ClusterInfo, Memory, MemoryLimits, Snapshot};
+use crate::memory::{ClusterInfo, ListPush, Memory, MemoryLimits};
 use crate::sqlite::{OpenError, Sqlite};
-use crate::store::{ClusterRow, NewToken, Retention, Store, StoreError, StoredSnapshot};
+use crate::store::{ClusterRow, NewToken, Retention, Store, StoreError};
 use crate::stream::Hub;
 use crate::telemetry::Telemetry;
 
@@ -116,7 +117,10 @@ async fn load(
             );
         }
     }
+    // Each list as stored, then the deltas kept since, in commit order: the same pushes in the
+    // same order give the same lists and numbering as before the restart.
     let snapshots = store.snapshots().await?;
+    let deltas = store.deltas().await?;
     let loose = Limits {
         max_compressed_bytes: usize::MAX,
         max_decompressed_bytes: usize::MAX,
@@ -124,22 +128,37 @@ async fn load(
         max_items: usize::MAX,
         max_future_skew_ms: i64::MAX / 2,
     };
-    let decoded = tokio::task::spawn_blocking(move || {
-        snapshots
-            .into_iter()
-            .filter_map(|s| {
-                match codec::decode_envelopes(&s.envelope_gz, ContentEncoding::Gzip, &loose, 0) {
-                    Ok(mut envelopes) if envelopes.len() == 1 => {
-                        let envelope: Envelope = envelopes.remove(0);
-                        Some((s, envelope.payload))
-                    }
-                    Ok(_) | Err(_) => {
-                        tracing::warn!(cluster = %s.cluster_id, source = %s.source, "a stored snapshot does not decode; skipped");
-                        None
-                    }
-                }
+    let decode = move |cluster: &str, what: &str, gz: &[u8]| -> Option<Envelope> {
+        match codec::decode_envelopes(gz, ContentEncoding::Gzip, &loose, 0) {
+            Ok(mut envelopes) if envelopes.len() == 1 => Some(envelopes.remove(0)),
+            Ok(_) | Err(_) => {
+                tracing::warn!(cluster = %cluster, what, "a stored push does not decode; skipped");
+                None
+            }
+        }
+    };
+    let pushes = tokio::task::spawn_blocking(move || {
+        let lists = snapshots.into_iter().filter_map(|s| {
+            let envelope = decode(&s.cluster_id, s.source.as_str(), &s.envelope_gz)?;
+            Some(ListPush {
+                cluster_id: s.cluster_id,
+                ts_ms: s.ts_ms,
+                received_ms: s.received_ms,
+                sequence: s.sequence,
+                payload: envelope.payload,
             })
-            .collect::<Vec<(StoredSnapshot, Payload)>>()
+        });
+        let changes = deltas.into_iter().filter_map(|d| {
+            let envelope = decode(&d.cluster_id, d.list.as_str(), &d.envelope_gz)?;
+            Some(ListPush {
+                cluster_id: d.cluster_id,
+                ts_ms: d.ts_ms,
+                received_ms: d.received_ms,
+                sequence: Some(d.sequence),
+                payload: envelope.payload,
+            })
+        });
+        lists.chain(changes).collect::<Vec<ListPush>>()
     })
     .await
     .map_err(|e| StoreError::Other(e.to_string()))?;
@@ -152,13 +171,8 @@ async fn load(
             push.items,
         );
     }
-    for (stored, payload) in decoded {
-        memory.replace(Snapshot {
-            cluster_id: stored.cluster_id,
-            ts_ms: stored.ts_ms,
-            received_ms: stored.received_ms,
-            payload,
-        });
+    for push in pushes {
+        memory.apply_list(push);
     }
     let (since, max) = (now - limits.ttl_ms, limits.max_records);
     let events = store.events(since, max).await?;

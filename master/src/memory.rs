@@ -9,23 +9,43 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 
-use atlhyper_model::api::{
-    ClusterCounts, ClusterSummary, MetricPoint, SnapshotChange, SourceStatus,
-};
+use atlhyper_model::api::{ClusterCounts, ClusterSummary, MetricPoint, SourceStatus};
 use atlhyper_model::resources::{Event, EventType, PodPhase};
-use atlhyper_model::{NodeMetricsSnapshot, Payload, Source};
+use atlhyper_model::{NodeMetricsSnapshot, Payload, Sequence, Source};
 
-use crate::resource;
+use crate::held::numbering::{Numbering, Verdict};
+use crate::held::{Held, HeldList, ListChange, Listed, with_listed};
 
-/// The latest snapshot of one source of one cluster. Immutable once stored.
+/// The list of one source of one cluster as held now. Immutable once stored: a change makes a
+/// new one (its objects shared through `Arc`s).
 #[derive(Debug)]
 pub struct Snapshot {
     pub cluster_id: String,
-    /// When the agent took it.
+    /// When the agent took the push that last changed it.
     pub ts_ms: i64,
-    /// When master received it.
+    /// When master received that push.
     pub received_ms: i64,
+    pub list: Held,
+}
+
+/// A push of a list (whole) or a delta, to apply to the list held.
+#[derive(Debug)]
+pub struct ListPush {
+    pub cluster_id: String,
+    pub ts_ms: i64,
+    pub received_ms: i64,
+    pub sequence: Option<Sequence>,
     pub payload: Payload,
+}
+
+/// What became of a [`ListPush`].
+pub enum Outcome {
+    /// Applied; what changed (`None`: nothing did).
+    Applied(Option<ListChange>),
+    /// Not applied: a duplicate, stale, or for a cluster no longer held.
+    Ignored,
+    /// Not applied: master needs the whole list (see [`Verdict::Resync`]).
+    Resync { expected_seq: u64, new: bool },
 }
 
 /// A registered cluster.
@@ -57,6 +77,8 @@ struct PushStamp {
 struct ClusterEntry {
     info: ClusterInfo,
     snapshots: HashMap<Source, Arc<Snapshot>>,
+    /// Which deltas each list takes next (kept apart: a resync is remembered before any list).
+    numbering: HashMap<Source, Numbering>,
     pushes: BTreeMap<Source, PushStamp>,
     counts: ClusterCounts,
 }
@@ -98,10 +120,10 @@ pub struct Memory {
     metrics: RwLock<MetricSeries>,
 }
 
-fn counts_of(counts: &mut ClusterCounts, payload: &Payload) {
-    let n = payload.len() as u64;
-    match payload {
-        Payload::PodListSnapshot(pods) => {
+fn counts_of(counts: &mut ClusterCounts, list: &Held) {
+    let n = list.len() as u64;
+    match list {
+        Held::Pods(pods) => {
             counts.pods = n;
             counts.pods_running =
                 pods.iter().filter(|p| p.phase == PodPhase::Running).count() as u64;
@@ -114,17 +136,73 @@ fn counts_of(counts: &mut ClusterCounts, payload: &Payload) {
                 })
                 .count() as u64;
         }
-        Payload::NodeListSnapshot(nodes) => {
+        Held::Nodes(nodes) => {
             counts.nodes = n;
             counts.nodes_ready = nodes.iter().filter(|n| n.ready).count() as u64;
         }
-        Payload::DeploymentListSnapshot(_) => counts.deployments = n,
-        Payload::ServiceListSnapshot(_) => counts.services = n,
-        Payload::NamespaceListSnapshot(_) => counts.namespaces = n,
-        Payload::IngressListSnapshot(_) => counts.ingresses = n,
-        Payload::ConfigmapListSnapshot(_) => counts.configmaps = n,
-        Payload::Events(_) | Payload::MetricsSnapshot(_) => {}
+        Held::Deployments(_) => counts.deployments = n,
+        Held::Services(_) => counts.services = n,
+        Held::Namespaces(_) => counts.namespaces = n,
+        Held::Ingresses(_) => counts.ingresses = n,
+        Held::Configmaps(_) => counts.configmaps = n,
     }
+}
+
+/// The numbering after `push`, and the list after it with what changed — or why the push is
+/// not applied.
+fn next_list<T: Listed>(
+    previous: Option<&Snapshot>,
+    mut numbering: Numbering,
+    push: ListPush,
+) -> (Numbering, Result<(Snapshot, ListChange), Outcome>) {
+    let empty = HeldList::default();
+    let held = previous.and_then(|p| T::held(&p.list)).unwrap_or(&empty);
+    let (list, applied) = if push.payload.source().is_delta() {
+        let Some(sequence) = &push.sequence else {
+            return (numbering, Err(Outcome::Ignored));
+        };
+        match numbering.admit(sequence) {
+            Verdict::Apply => {}
+            Verdict::Duplicate | Verdict::Stale => return (numbering, Err(Outcome::Ignored)),
+            Verdict::Resync { expected_seq, new } => {
+                return (numbering, Err(Outcome::Resync { expected_seq, new }));
+            }
+        }
+        let seq = sequence.seq;
+        let Some(delta) = T::from_delta(push.payload) else {
+            return (numbering, Err(Outcome::Ignored));
+        };
+        held.apply(delta, seq, numbering.prefix())
+    } else {
+        // An unnumbered list is ordered by master's receive time.
+        if push.sequence.is_none() && previous.is_some_and(|p| p.received_ms > push.received_ms) {
+            return (numbering, Err(Outcome::Ignored));
+        }
+        let Some(after) = numbering.after_snapshot(push.sequence.as_ref()) else {
+            return (numbering, Err(Outcome::Ignored));
+        };
+        numbering = after;
+        let Some(items) = T::from_list(push.payload) else {
+            return (numbering, Err(Outcome::Ignored));
+        };
+        let list = HeldList::from_items(items, numbering.base());
+        let applied = held.diff(&list);
+        (list, applied)
+    };
+    let change = ListChange::new(
+        &push.cluster_id,
+        T::SOURCE,
+        push.ts_ms,
+        list.len() as u64,
+        applied,
+    );
+    let snapshot = Snapshot {
+        cluster_id: push.cluster_id,
+        ts_ms: push.ts_ms,
+        received_ms: push.received_ms,
+        list: T::into_held(list),
+    };
+    (numbering, Ok((snapshot, change)))
 }
 
 impl Memory {
@@ -149,6 +227,7 @@ impl Memory {
             .or_insert_with(|| ClusterEntry {
                 info,
                 snapshots: HashMap::new(),
+                numbering: HashMap::new(),
                 pushes: BTreeMap::new(),
                 counts: ClusterCounts::default(),
             });
@@ -196,47 +275,42 @@ impl Memory {
         }
     }
 
-    /// Replaces the latest snapshot of its (cluster, source) unless the held one was received
-    /// later. Returns what changed, or `None` if the snapshot was older or the cluster unknown.
-    pub fn replace(&self, snapshot: Snapshot) -> Option<SnapshotChange> {
-        let source = snapshot.payload.source();
-        let previous = {
+    /// Applies a push of a list or a delta to the list held for its (cluster, list source).
+    pub fn apply_list(&self, push: ListPush) -> Outcome {
+        let Some(source) = push.payload.source().list() else {
+            return Outcome::Ignored;
+        };
+        let (previous, numbering) = {
             let clusters = self.clusters.read();
-            let entry = clusters.get(&snapshot.cluster_id)?;
-            entry.snapshots.get(&source).cloned()
+            let Some(entry) = clusters.get(&push.cluster_id) else {
+                return Outcome::Ignored;
+            };
+            (
+                entry.snapshots.get(&source).cloned(),
+                entry.numbering.get(&source).cloned().unwrap_or_default(),
+            )
         };
-        // Master's receive time orders snapshots: the agent's clock may be skewed, or be
-        // corrected backwards, and a newer snapshot must still win.
-        if previous
-            .as_ref()
-            .is_some_and(|p| p.received_ms > snapshot.received_ms)
-        {
-            return None;
-        }
-        // The diff is computed unlocked, against the snapshot it replaces.
-        let (added, changed, removed) =
-            resource::diff(previous.as_ref().map(|p| &p.payload), &snapshot.payload);
-        let change = SnapshotChange {
-            cluster_id: snapshot.cluster_id.clone(),
+        // Computed unlocked, against the list it replaces. Changes of one cluster come one at a
+        // time (in commit order), so nothing else changed it meanwhile.
+        let cluster_id = push.cluster_id.clone();
+        let (numbering, next) = with_listed!(
             source,
-            ts_ms: snapshot.ts_ms,
-            items: snapshot.payload.len() as u64,
-            added,
-            changed,
-            removed,
-        };
+            T => next_list::<T>(previous.as_deref(), numbering, push),
+            _ => return Outcome::Ignored
+        );
         let mut clusters = self.clusters.write();
-        let entry = clusters.get_mut(&snapshot.cluster_id)?;
-        if entry
-            .snapshots
-            .get(&source)
-            .is_some_and(|held| held.received_ms > snapshot.received_ms)
-        {
-            return None;
+        let Some(entry) = clusters.get_mut(&cluster_id) else {
+            return Outcome::Ignored;
+        };
+        entry.numbering.insert(source, numbering);
+        match next {
+            Ok((snapshot, change)) => {
+                counts_of(&mut entry.counts, &snapshot.list);
+                entry.snapshots.insert(source, Arc::new(snapshot));
+                Outcome::Applied((!change.is_empty()).then_some(change))
+            }
+            Err(outcome) => outcome,
         }
-        counts_of(&mut entry.counts, &snapshot.payload);
-        entry.snapshots.insert(source, Arc::new(snapshot));
-        Some(change)
     }
 
     /// Merges events by uid; returns those that were new or newer than the held ones.
@@ -440,7 +514,7 @@ impl Memory {
         clusters
             .values()
             .map(|entry| {
-                let sources: Vec<SourceStatus> = Source::ALL
+                let sources: Vec<SourceStatus> = Source::SCHEDULED
                     .iter()
                     .filter_map(|source| {
                         let stamp = entry.pushes.get(source)?;
@@ -509,7 +583,7 @@ impl Memory {
             let items = clusters
                 .values()
                 .flat_map(|c| c.snapshots.values())
-                .map(|s| s.payload.len() as u64)
+                .map(|s| s.list.len() as u64)
                 .sum();
             (clusters.len(), items)
         };

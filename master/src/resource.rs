@@ -7,7 +7,7 @@ use atlhyper_model::api::ListKind;
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Labels, Namespace, Node, Pod, Service,
 };
-use atlhyper_model::{NodeMetricsSnapshot, Payload, Source};
+use atlhyper_model::{NodeMetricsSnapshot, Source};
 use serde::Serialize;
 
 /// A value lists sort on.
@@ -28,8 +28,6 @@ pub trait Resource: Serialize + PartialEq + ListKind + Sized + Send + Sync + 'st
     /// The sort fields it has besides `name`, `namespace`, `age` and `status`.
     const EXTRA_SORTS: &'static [&'static str] = &[];
 
-    /// Its items in a payload of its source.
-    fn items(payload: &Payload) -> &[Self];
     fn name(&self) -> &str;
     fn namespace(&self) -> Option<&str> {
         None
@@ -63,24 +61,12 @@ pub trait Resource: Serialize + PartialEq + ListKind + Sized + Send + Sync + 'st
     }
 }
 
-macro_rules! payload_items {
-    ($payload:expr, $variant:ident) => {
-        match $payload {
-            Payload::$variant(items) => items,
-            _ => &[],
-        }
-    };
-}
-
 impl Resource for Pod {
     const SOURCE: Source = Source::PodListSnapshot;
     const PLURAL: &'static str = "pods";
     const NAMESPACED: bool = true;
     const EXTRA_SORTS: &'static [&'static str] = &["restarts", "node", "ready"];
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, PodListSnapshot)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -125,9 +111,6 @@ impl Resource for Node {
     const PLURAL: &'static str = "nodes";
     const NAMESPACED: bool = false;
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, NodeListSnapshot)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -163,9 +146,6 @@ impl Resource for Deployment {
     const NAMESPACED: bool = true;
     const EXTRA_SORTS: &'static [&'static str] = &["ready", "desired"];
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, DeploymentListSnapshot)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -211,9 +191,6 @@ impl Resource for Service {
     const PLURAL: &'static str = "services";
     const NAMESPACED: bool = true;
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, ServiceListSnapshot)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -242,9 +219,6 @@ impl Resource for Namespace {
     const PLURAL: &'static str = "namespaces";
     const NAMESPACED: bool = false;
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, NamespaceListSnapshot)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -268,9 +242,6 @@ impl Resource for Ingress {
     const PLURAL: &'static str = "ingresses";
     const NAMESPACED: bool = true;
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, IngressListSnapshot)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -303,9 +274,6 @@ impl Resource for ConfigMap {
     const PLURAL: &'static str = "configmaps";
     const NAMESPACED: bool = true;
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, ConfigmapListSnapshot)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -332,9 +300,6 @@ impl Resource for Event {
     const NAMESPACED: bool = true;
     const EXTRA_SORTS: &'static [&'static str] = &["last_seen", "count", "reason"];
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, Events)
-    }
     fn name(&self) -> &str {
         &self.name
     }
@@ -380,9 +345,6 @@ impl Resource for NodeMetricsSnapshot {
     const PLURAL: &'static str = "metrics";
     const NAMESPACED: bool = false;
 
-    fn items(payload: &Payload) -> &[Self] {
-        payload_items!(payload, MetricsSnapshot)
-    }
     fn name(&self) -> &str {
         &self.node
     }
@@ -397,47 +359,5 @@ impl Resource for NodeMetricsSnapshot {
     }
     fn created_ms(&self) -> i64 {
         self.ts_ms
-    }
-}
-
-/// Keys added, changed and removed between two snapshots of one source.
-pub fn diff(old: Option<&Payload>, new: &Payload) -> (Vec<String>, Vec<String>, Vec<String>) {
-    fn typed<R: Resource>(old: &[R], new: &[R]) -> (Vec<String>, Vec<String>, Vec<String>) {
-        let before: std::collections::HashMap<String, &R> =
-            old.iter().map(|item| (item.key(), item)).collect();
-        let mut seen = std::collections::HashSet::with_capacity(new.len());
-        let (mut added, mut changed) = (Vec::new(), Vec::new());
-        for item in new {
-            let key = item.key();
-            match before.get(&key) {
-                None => added.push(key.clone()),
-                Some(previous) if *previous != item => changed.push(key.clone()),
-                Some(_) => {}
-            }
-            seen.insert(key);
-        }
-        let mut removed: Vec<String> = before
-            .into_keys()
-            .filter(|key| !seen.contains(key))
-            .collect();
-        removed.sort();
-        (added, changed, removed)
-    }
-    fn dispatch<R: Resource>(
-        old: Option<&Payload>,
-        new: &Payload,
-    ) -> (Vec<String>, Vec<String>, Vec<String>) {
-        typed::<R>(old.map(R::items).unwrap_or(&[]), R::items(new))
-    }
-    match new.source() {
-        Source::PodListSnapshot => dispatch::<Pod>(old, new),
-        Source::NodeListSnapshot => dispatch::<Node>(old, new),
-        Source::ServiceListSnapshot => dispatch::<Service>(old, new),
-        Source::NamespaceListSnapshot => dispatch::<Namespace>(old, new),
-        Source::IngressListSnapshot => dispatch::<Ingress>(old, new),
-        Source::DeploymentListSnapshot => dispatch::<Deployment>(old, new),
-        Source::ConfigmapListSnapshot => dispatch::<ConfigMap>(old, new),
-        Source::Events => dispatch::<Event>(old, new),
-        Source::MetricsSnapshot => dispatch::<NodeMetricsSnapshot>(old, new),
     }
 }

@@ -14,7 +14,7 @@
 
 use atlhyper_model::api::{AuditRecord, CommandInfo, MetricPoint, Resolution, Role, TokenInfo};
 use atlhyper_model::resources::Event;
-use atlhyper_model::{CommandStatus, NodeMetricsSnapshot, Source};
+use atlhyper_model::{CommandStatus, NodeMetricsSnapshot, Sequence, Source};
 use futures::future::BoxFuture;
 use tokio::sync::oneshot;
 
@@ -76,6 +76,9 @@ impl<U> Applied<U> {
 }
 
 /// The latest snapshot of a (cluster, source) as stored: the envelope, gzip JSON.
+///
+/// A numbered snapshot older than what its agent's epoch already sent (a retry that lost a
+/// race) is not stored, as memory does not apply it; a stored one drops the deltas before it.
 #[derive(Debug, Clone)]
 pub struct StoredSnapshot {
     pub cluster_id: String,
@@ -83,6 +86,22 @@ pub struct StoredSnapshot {
     pub ts_ms: i64,
     pub received_ms: i64,
     pub items: u64,
+    /// Its place in the agent's numbering (`None`: an agent that does not number).
+    pub sequence: Option<Sequence>,
+    pub envelope_gz: Vec<u8>,
+}
+
+/// A delta as stored, until the next snapshot of its list: the envelope, gzip JSON. Every
+/// delta received is kept, whatever memory made of it, so that a restart replaying them in
+/// commit order reaches the same list and the same numbering.
+#[derive(Debug, Clone)]
+pub struct StoredDelta {
+    pub cluster_id: String,
+    /// The list it changes.
+    pub list: Source,
+    pub sequence: Sequence,
+    pub ts_ms: i64,
+    pub received_ms: i64,
     pub envelope_gz: Vec<u8>,
 }
 
@@ -174,16 +193,19 @@ pub struct MetricRange {
 /// One thing a push writes.
 #[derive(Debug, Clone)]
 pub enum IngestWrite {
-    /// The last push of a (cluster, source): when received, the agent's time, how many items.
+    /// The last push of a (cluster, source): when received, the agent's time, how many items
+    /// (`None`: as before, for a delta that keeps its list fresh).
     Stamp {
         cluster_id: String,
         source: Source,
         received_ms: i64,
         ts_ms: i64,
-        items: u64,
+        items: Option<u64>,
     },
     /// A snapshot source's latest list (kept unless a later-received one is stored).
     Snapshot(StoredSnapshot),
+    /// A delta of a list.
+    Delta(StoredDelta),
     /// Events, merged by uid.
     Events {
         cluster_id: String,
@@ -219,6 +241,8 @@ pub trait Store: Send + Sync + 'static {
     fn tokens(&self) -> StoreFuture<'_, Vec<TokenRow>>;
     /// The latest snapshot of every (cluster, source).
     fn snapshots(&self) -> StoreFuture<'_, Vec<StoredSnapshot>>;
+    /// The deltas kept since each list's snapshot, in the order they were committed.
+    fn deltas(&self) -> StoreFuture<'_, Vec<StoredDelta>>;
     /// The last push of every (cluster, source).
     fn pushes(&self) -> StoreFuture<'_, Vec<PushRow>>;
     /// The newest `limit` events seen since `since_ms`, oldest first, with their cluster.

@@ -19,7 +19,7 @@ pub struct StreamItem {
     pub cluster_id: String,
     /// What changed: `pods`, `nodes`, …, `events`, `metrics`, `commands`.
     pub kind: StreamKind,
-    /// The SSE event name: `snapshot`, `events`, `metrics` or `command`.
+    /// The SSE event name: `snapshot`, `delta`, `events`, `metrics` or `command`.
     pub event: &'static str,
     /// JSON.
     pub data: String,
@@ -171,6 +171,12 @@ impl Hub {
         // Announced under the lock: a subscriber sees each item exactly once.
         let newest = buffer.next_id - 1;
         self.newest.send_replace(newest);
+    }
+
+    /// The largest event worth buffering whole: an eighth of the byte budget, so one change
+    /// never pushes out the events before it.
+    pub fn max_item_bytes(&self) -> usize {
+        self.limits.max_bytes / 8
     }
 
     /// Subscribes, replaying what came after `last_event_id`.

@@ -17,6 +17,10 @@ pub struct Telemetry {
     pub ingest_bytes: IntCounterVec,
     pub ingest_envelopes: IntCounterVec,
     pub ingest_items: IntCounterVec,
+    /// Deltas by cluster and what became of them (applied, ignored, resync).
+    pub deltas: IntCounterVec,
+    /// Resyncs asked of agents (a lost delta, or another epoch's list held), by cluster.
+    pub resyncs: IntCounterVec,
     /// Requests answered, by route (its pattern), method and status: every route, one layer.
     requests: IntCounterVec,
     /// How long requests took to answer (to the response's head), by route.
@@ -64,6 +68,16 @@ impl Telemetry {
             "atlhyper_ingest_items_total",
             "Payload items stored, by cluster and source.",
             &["cluster", "source"],
+        );
+        let deltas = counter(
+            "atlhyper_deltas_total",
+            "Delta pushes by cluster and outcome: applied, ignored (a duplicate or stale retry), resync.",
+            &["cluster", "outcome"],
+        );
+        let resyncs = counter(
+            "atlhyper_delta_resyncs_total",
+            "Full lists asked of agents because a delta went missing (or another run's list was held), by cluster.",
+            &["cluster"],
         );
         let requests = counter(
             "atlhyper_http_requests_total",
@@ -182,6 +196,8 @@ impl Telemetry {
             ingest_bytes,
             ingest_envelopes,
             ingest_items,
+            deltas,
+            resyncs,
             requests,
             request_seconds,
             decode_errors,

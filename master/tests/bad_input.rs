@@ -20,8 +20,13 @@ fn message(body: &Value) -> &str {
     body["error"]["message"].as_str().unwrap_or("<none>")
 }
 
+/// The tests of this file share one process: those that measure its memory run alone, the
+/// others beside each other.
+static MEMORY: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
 #[tokio::test]
 async fn bad_pushes_are_refused_precisely_and_change_nothing() {
+    let _alone = MEMORY.write().await;
     let master = common::start_with(|c| {
         c.max_body_bytes = 1 << 20;
         c.max_decompressed_bytes = 16 << 20;
@@ -266,6 +271,7 @@ async fn bad_pushes_are_refused_precisely_and_change_nothing() {
 
 #[tokio::test]
 async fn ten_thousand_concurrent_pushes_are_all_kept() {
+    let _beside = MEMORY.read().await;
     let master = common::start().await;
     // Each push is its own HTTP/1.1 request; connections are capped so client and server stay
     // within this process's file descriptors.
@@ -305,6 +311,15 @@ async fn ten_thousand_concurrent_pushes_are_all_kept() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_gzip_bombs_are_decoded_a_few_at_a_time() {
+    let _alone = MEMORY.write().await;
+    // Large buffers mapped and unmapped whole, so the high-water mark counts the buffers alive
+    // together, not what glibc's per-thread arenas keep after a busy machine spread the decodes
+    // over many blocking threads.
+    // SAFETY: mallopt only changes allocator parameters.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+    }
     let master = common::start_with(|c| {
         c.max_body_bytes = 1 << 20;
         c.max_decompressed_bytes = 32 << 20;
@@ -343,6 +358,7 @@ async fn concurrent_gzip_bombs_are_decoded_a_few_at_a_time() {
 
 #[tokio::test]
 async fn slow_clients_are_cut_off() {
+    let _beside = MEMORY.read().await;
     let master = common::start_with(|c| {
         c.header_timeout = Duration::from_millis(500);
         c.body_timeout = Duration::from_millis(500);
@@ -412,6 +428,7 @@ async fn slow_clients_are_cut_off() {
 
 #[tokio::test]
 async fn a_full_database_refuses_writes_and_keeps_serving() {
+    let _beside = MEMORY.read().await;
     let master = common::start_with(|c| c.db_max_bytes = 2 << 20).await;
     let (status, body) = master.push_gzip(C1_TOKEN, &pods("c1", 5)).await;
     assert_eq!(status, 202, "{body}");
@@ -456,6 +473,7 @@ async fn a_full_database_refuses_writes_and_keeps_serving() {
 /// Runs the real binary as a user that cannot write the database file.
 #[tokio::test]
 async fn a_read_only_database_serves_reads_and_refuses_writes() {
+    let _beside = MEMORY.read().await;
     let master = common::start().await;
     let (status, _) = master.push_gzip(C1_TOKEN, &pods("c1", 3)).await;
     assert_eq!(status, 202);

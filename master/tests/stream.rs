@@ -7,7 +7,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{ADMIN, C1_TOKEN, C2_TOKEN, SseClient, events, fixture, pods};
-use serde_json::json;
+use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -313,5 +313,155 @@ async fn stream_ids_and_snapshots_keep_their_order_when_the_clock_steps_back_acr
         served["items"].as_array().map(Vec::len),
         Some(5),
         "the newest push is served"
+    );
+}
+
+/// A numbered pod list of `n` pods, at `seq` of epoch `e1`.
+fn numbered(n: usize, seq: u64) -> Value {
+    let mut list = pods("c1", n);
+    list["epoch"] = json!("e1");
+    list["seq"] = json!(seq);
+    list
+}
+
+/// A pod delta at `seq`: `upserts` whole pods, `deletes` keys.
+fn delta(seq: u64, upserts: Vec<Value>, deletes: &[&str]) -> Value {
+    let mut envelope = pods("c1", 0);
+    envelope["source"] = json!("pod_delta");
+    envelope["epoch"] = json!("e1");
+    envelope["seq"] = json!(seq);
+    envelope["payload"] = json!({"upserts": upserts, "deletes": deletes});
+    envelope
+}
+
+async fn listed(master: &common::Master) -> Vec<(String, i64)> {
+    let (_, list) = master.get(ADMIN, "/api/v1/pods?cluster=c1").await;
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_owned(),
+                p["restarts"].as_i64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Deltas change the held list object by object and reach `deltas=true` subscribers whole;
+/// a retry changes nothing, a gap is answered `resync` inside a 202, a delta without its
+/// numbering is refused, and a restart serves the merged list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deltas_merge_stream_whole_objects_resync_on_a_gap_and_survive_a_restart() {
+    let mut master = common::start().await;
+    let (status, _) = master.push_gzip(C1_TOKEN, &numbered(3, 10)).await;
+    assert_eq!(status, 202);
+    let mut deltas = SseClient::connect(&master, "?kind=pods&deltas=true", None).await;
+    let mut keys = SseClient::connect(&master, "?kind=pods", None).await;
+
+    // web-1 restarts 42 times, web-2 goes, web-9 comes.
+    let list = pods("c1", 10);
+    let mut changed = list["payload"]["items"][1].clone();
+    changed["restarts"] = json!(42);
+    let added = list["payload"]["items"][9].clone();
+    let change = delta(11, vec![changed, added], &["shop/web-2"]);
+    let (status, receipt) = master.push_gzip(C1_TOKEN, &change).await;
+    assert_eq!(status, 202, "{receipt}");
+    assert_eq!(receipt["accepted"][0].get("resync"), None, "{receipt}");
+    let event = deltas.next(WAIT).await.expect("a delta event");
+    assert_eq!(event.event, "delta");
+    let data = event.json();
+    assert_eq!(data["source"], "pod_list_snapshot");
+    assert_eq!(data["deletes"], json!(["shop/web-2"]));
+    let upserts: Vec<(&str, &str, i64)> = data["upserts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["cluster_id"].as_str().unwrap(),
+                p["name"].as_str().unwrap(),
+                p["restarts"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(upserts, [("c1", "web-1", 42), ("c1", "web-9", 2)]);
+    let old_style = keys.next(WAIT).await.expect("a snapshot event");
+    assert_eq!(
+        old_style.event, "snapshot",
+        "old clients still hear snapshot events"
+    );
+    assert_eq!(old_style.json()["changed"], json!(["shop/web-1"]));
+    let merged = vec![
+        ("web-0".to_owned(), 0),
+        ("web-1".to_owned(), 42),
+        ("web-9".to_owned(), 2),
+    ];
+    assert_eq!(listed(&master).await, merged);
+
+    // The same delta again (a retry) changes nothing and is not streamed.
+    let (status, _) = master.push_gzip(C1_TOKEN, &change).await;
+    assert_eq!(status, 202);
+    assert!(deltas.next(Duration::from_millis(300)).await.is_none());
+
+    // A restart replays the snapshot and the deltas kept since…
+    master.restart().await;
+    assert_eq!(listed(&master).await, merged);
+    // …and the numbering: the next delta in line still applies.
+    let (status, receipt) = master
+        .push_gzip(C1_TOKEN, &delta(12, vec![], &["shop/web-9"]))
+        .await;
+    assert_eq!(status, 202);
+    assert_eq!(receipt["accepted"][0].get("resync"), None, "{receipt}");
+    let merged = vec![("web-0".to_owned(), 0), ("web-1".to_owned(), 42)];
+    assert_eq!(listed(&master).await, merged);
+
+    // A delta far past the next (one went missing): 202, with `resync` for that envelope only.
+    let far = delta(12 + 65, vec![], &["shop/web-0"]);
+    let batch = json!([far, events("c1", &["e1".to_owned()])]);
+    let (status, receipt) = master.push_gzip(C1_TOKEN, &batch).await;
+    assert_eq!(status, 202, "{receipt}");
+    assert_eq!(receipt["accepted"][0]["resync"], true, "{receipt}");
+    assert_eq!(receipt["accepted"][0]["expected_seq"], 13, "{receipt}");
+    assert_eq!(receipt["accepted"][1].get("resync"), None, "{receipt}");
+    assert_eq!(
+        listed(&master).await,
+        merged,
+        "the delta after the gap was not applied"
+    );
+    // Until the list comes whole, deltas wait; the resync is counted once.
+    let (_, receipt) = master.push_gzip(C1_TOKEN, &delta(13, vec![], &[])).await;
+    assert_eq!(receipt["accepted"][0]["resync"], true, "{receipt}");
+    let metrics = master
+        .client
+        .get(format!("{}/metrics", master.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        common::metric_sum(&metrics, "atlhyper_delta_resyncs_total{cluster=\"c1\"}"),
+        1.0
+    );
+    let (status, _) = master.push_gzip(C1_TOKEN, &numbered(2, 80)).await;
+    assert_eq!(status, 202);
+    let (_, receipt) = master
+        .push_gzip(C1_TOKEN, &delta(81, vec![], &["shop/web-1"]))
+        .await;
+    assert_eq!(receipt["accepted"][0].get("resync"), None, "{receipt}");
+    assert_eq!(listed(&master).await, vec![("web-0".to_owned(), 0)]);
+
+    // Numbering is required of a delta.
+    let mut bare = delta(82, vec![], &[]);
+    bare.as_object_mut().unwrap().remove("epoch");
+    bare.as_object_mut().unwrap().remove("seq");
+    let (status, body) = master.push_gzip(C1_TOKEN, &bare).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("epoch"),
+        "{body}"
     );
 }

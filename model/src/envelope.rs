@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use crate::codec::DecodeError;
+use crate::delta::{Delta, Sequence};
 use crate::metrics::NodeMetricsSnapshot;
 use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service};
 use crate::source::Source;
@@ -41,6 +42,8 @@ impl fmt::Display for ProtocolVersion {
 /// On the wire:
 /// `{"version":"v1","cluster_id":"prod-eu","source":"pod_list_snapshot","ts_ms":…,"payload":{"items":[…]}}`.
 /// The `source` is not stored separately: it is the payload's variant, so the two cannot disagree.
+/// A list or a delta from an agent that numbers its pushes also carries `"epoch"` and `"seq"`
+/// after `ts_ms` (see [`crate::delta`]); a delta must.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Envelope {
     /// `v1`.
@@ -49,6 +52,8 @@ pub struct Envelope {
     pub cluster_id: String,
     /// When the agent took the snapshot, in milliseconds since the Unix epoch.
     pub ts_ms: i64,
+    /// Where it stands in its agent's numbering of this list's pushes.
+    pub sequence: Option<Sequence>,
     /// What it carries; its variant is the `source`.
     pub payload: Payload,
 }
@@ -60,37 +65,21 @@ impl Envelope {
             version: ProtocolVersion::V1,
             cluster_id: cluster_id.into(),
             ts_ms,
+            sequence: None,
             payload,
         }
+    }
+
+    /// The same, numbered.
+    pub fn with_sequence(mut self, sequence: Sequence) -> Self {
+        self.sequence = Some(sequence);
+        self
     }
 
     /// The source this envelope carries.
     pub fn source(&self) -> Source {
         self.payload.source()
     }
-}
-
-/// A source's typed payload. On the wire every payload is `{"items":[…]}`.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Payload {
-    /// New or updated events (merged by uid).
-    Events(Vec<Event>),
-    /// The latest sample of each node.
-    MetricsSnapshot(Vec<NodeMetricsSnapshot>),
-    /// Every pod, in place of the last list.
-    PodListSnapshot(Vec<Pod>),
-    /// Every node.
-    NodeListSnapshot(Vec<Node>),
-    /// Every service.
-    ServiceListSnapshot(Vec<Service>),
-    /// Every namespace.
-    NamespaceListSnapshot(Vec<Namespace>),
-    /// Every ingress.
-    IngressListSnapshot(Vec<Ingress>),
-    /// Every deployment.
-    DeploymentListSnapshot(Vec<Deployment>),
-    /// Every config map.
-    ConfigmapListSnapshot(Vec<ConfigMap>),
 }
 
 #[derive(Serialize)]
@@ -103,114 +92,170 @@ struct Items<T> {
     items: Vec<T>,
 }
 
-impl Payload {
-    /// The source this payload belongs to.
-    pub fn source(&self) -> Source {
-        match self {
-            Payload::Events(_) => Source::Events,
-            Payload::MetricsSnapshot(_) => Source::MetricsSnapshot,
-            Payload::PodListSnapshot(_) => Source::PodListSnapshot,
-            Payload::NodeListSnapshot(_) => Source::NodeListSnapshot,
-            Payload::ServiceListSnapshot(_) => Source::ServiceListSnapshot,
-            Payload::NamespaceListSnapshot(_) => Source::NamespaceListSnapshot,
-            Payload::IngressListSnapshot(_) => Source::IngressListSnapshot,
-            Payload::DeploymentListSnapshot(_) => Source::DeploymentListSnapshot,
-            Payload::ConfigmapListSnapshot(_) => Source::ConfigmapListSnapshot,
-        }
-    }
+fn items<T: de::DeserializeOwned>(json: &str) -> Result<Vec<T>, serde_json::Error> {
+    serde_json::from_str::<Items<T>>(json).map(|i| i.items)
+}
 
-    /// How many records the payload holds.
-    pub fn len(&self) -> usize {
-        match self {
-            Payload::Events(v) => v.len(),
-            Payload::MetricsSnapshot(v) => v.len(),
-            Payload::PodListSnapshot(v) => v.len(),
-            Payload::NodeListSnapshot(v) => v.len(),
-            Payload::ServiceListSnapshot(v) => v.len(),
-            Payload::NamespaceListSnapshot(v) => v.len(),
-            Payload::IngressListSnapshot(v) => v.len(),
-            Payload::DeploymentListSnapshot(v) => v.len(),
-            Payload::ConfigmapListSnapshot(v) => v.len(),
-        }
-    }
+fn items_with_path<T: de::DeserializeOwned>(
+    json: &str,
+) -> Result<Vec<T>, serde_path_to_error::Error<serde_json::Error>> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize::<_, Items<T>>(de).map(|i| i.items)
+}
 
-    /// It carries no item.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
+fn delta_with_path<T: de::DeserializeOwned>(
+    json: &str,
+) -> Result<Delta<T>, serde_path_to_error::Error<serde_json::Error>> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de)
+}
 
-    /// Parses the JSON text of a payload (`{"items":[…]}`) as the given source's type.
-    pub(crate) fn from_json(source: Source, json: &str) -> Result<Payload, serde_json::Error> {
-        fn items<T: de::DeserializeOwned>(json: &str) -> Result<Vec<T>, serde_json::Error> {
-            serde_json::from_str::<Items<T>>(json).map(|i| i.items)
+/// Writes the payload enum and everything that matches on its variants, once: list payloads
+/// are `{"items":[…]}`, deltas `{"upserts":[…],"deletes":[…]}`.
+macro_rules! payloads {
+    (
+        lists { $( $(#[$lmeta:meta])* $lvar:ident($lty:ty), )* }
+        deltas { $( $(#[$dmeta:meta])* $dvar:ident($dty:ty), )* }
+    ) => {
+        /// A source's typed payload; its variant is the envelope's `source`.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Payload {
+            $( $(#[$lmeta])* $lvar(Vec<$lty>), )*
+            $( $(#[$dmeta])* $dvar(Delta<$dty>), )*
         }
-        Ok(match source {
-            Source::Events => Payload::Events(items(json)?),
-            Source::MetricsSnapshot => Payload::MetricsSnapshot(items(json)?),
-            Source::PodListSnapshot => Payload::PodListSnapshot(items(json)?),
-            Source::NodeListSnapshot => Payload::NodeListSnapshot(items(json)?),
-            Source::ServiceListSnapshot => Payload::ServiceListSnapshot(items(json)?),
-            Source::NamespaceListSnapshot => Payload::NamespaceListSnapshot(items(json)?),
-            Source::IngressListSnapshot => Payload::IngressListSnapshot(items(json)?),
-            Source::DeploymentListSnapshot => Payload::DeploymentListSnapshot(items(json)?),
-            Source::ConfigmapListSnapshot => Payload::ConfigmapListSnapshot(items(json)?),
-        })
-    }
 
-    /// Like [`Payload::from_json`], but the error names the path of the offending value.
-    pub(crate) fn from_json_with_path(
-        source: Source,
-        json: &str,
-    ) -> Result<Payload, serde_path_to_error::Error<serde_json::Error>> {
-        fn items<T: de::DeserializeOwned>(
-            json: &str,
-        ) -> Result<Vec<T>, serde_path_to_error::Error<serde_json::Error>> {
-            let de = &mut serde_json::Deserializer::from_str(json);
-            serde_path_to_error::deserialize::<_, Items<T>>(de).map(|i| i.items)
+        impl Payload {
+            /// The source this payload belongs to.
+            pub fn source(&self) -> Source {
+                match self {
+                    $( Payload::$lvar(_) => Source::$lvar, )*
+                    $( Payload::$dvar(_) => Source::$dvar, )*
+                }
+            }
+
+            /// How many records the payload holds (a delta's upserts and deletes).
+            pub fn len(&self) -> usize {
+                match self {
+                    $( Payload::$lvar(v) => v.len(), )*
+                    $( Payload::$dvar(d) => d.len(), )*
+                }
+            }
+
+            /// Parses the JSON text of a payload as the given source's type.
+            pub(crate) fn from_json(source: Source, json: &str) -> Result<Payload, serde_json::Error> {
+                Ok(match source {
+                    $( Source::$lvar => Payload::$lvar(items(json)?), )*
+                    $( Source::$dvar => Payload::$dvar(serde_json::from_str(json)?), )*
+                })
+            }
+
+            /// Like [`Payload::from_json`], but the error names the path of the offending value.
+            pub(crate) fn from_json_with_path(
+                source: Source,
+                json: &str,
+            ) -> Result<Payload, serde_path_to_error::Error<serde_json::Error>> {
+                Ok(match source {
+                    $( Source::$lvar => Payload::$lvar(items_with_path(json)?), )*
+                    $( Source::$dvar => Payload::$dvar(delta_with_path(json)?), )*
+                })
+            }
         }
-        Ok(match source {
-            Source::Events => Payload::Events(items(json)?),
-            Source::MetricsSnapshot => Payload::MetricsSnapshot(items(json)?),
-            Source::PodListSnapshot => Payload::PodListSnapshot(items(json)?),
-            Source::NodeListSnapshot => Payload::NodeListSnapshot(items(json)?),
-            Source::ServiceListSnapshot => Payload::ServiceListSnapshot(items(json)?),
-            Source::NamespaceListSnapshot => Payload::NamespaceListSnapshot(items(json)?),
-            Source::IngressListSnapshot => Payload::IngressListSnapshot(items(json)?),
-            Source::DeploymentListSnapshot => Payload::DeploymentListSnapshot(items(json)?),
-            Source::ConfigmapListSnapshot => Payload::ConfigmapListSnapshot(items(json)?),
-        })
+
+        impl Serialize for Payload {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                match self {
+                    $( Payload::$lvar(items) => ItemsRef { items }.serialize(serializer), )*
+                    $( Payload::$dvar(delta) => delta.serialize(serializer), )*
+                }
+            }
+        }
+
+        impl<'de> de::DeserializeSeed<'de> for PayloadSeed {
+            type Value = Payload;
+
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Payload, D::Error> {
+                Ok(match self.0 {
+                    $( Source::$lvar => Payload::$lvar(Items::<$lty>::deserialize(d)?.items), )*
+                    $( Source::$dvar => Payload::$dvar(Delta::<$dty>::deserialize(d)?), )*
+                })
+            }
+        }
+    };
+}
+
+payloads! {
+    lists {
+        /// New or updated events (merged by uid).
+        Events(Event),
+        /// The latest sample of each node.
+        MetricsSnapshot(NodeMetricsSnapshot),
+        /// Every pod, in place of the last list.
+        PodListSnapshot(Pod),
+        /// Every node.
+        NodeListSnapshot(Node),
+        /// Every service.
+        ServiceListSnapshot(Service),
+        /// Every namespace.
+        NamespaceListSnapshot(Namespace),
+        /// Every ingress.
+        IngressListSnapshot(Ingress),
+        /// Every deployment.
+        DeploymentListSnapshot(Deployment),
+        /// Every config map.
+        ConfigmapListSnapshot(ConfigMap),
+    }
+    deltas {
+        /// Pods added, changed or gone.
+        PodDelta(Pod),
+        /// Nodes added, changed or gone.
+        NodeDelta(Node),
+        /// Services added, changed or gone.
+        ServiceDelta(Service),
+        /// Namespaces added, changed or gone.
+        NamespaceDelta(Namespace),
+        /// Ingresses added, changed or gone.
+        IngressDelta(Ingress),
+        /// Deployments added, changed or gone.
+        DeploymentDelta(Deployment),
+        /// Config maps added, changed or gone.
+        ConfigmapDelta(ConfigMap),
     }
 }
 
-impl Serialize for Payload {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        fn items<S: Serializer, T: Serialize>(s: S, items: &[T]) -> Result<S::Ok, S::Error> {
-            ItemsRef { items }.serialize(s)
-        }
-        match self {
-            Payload::Events(v) => items(serializer, v),
-            Payload::MetricsSnapshot(v) => items(serializer, v),
-            Payload::PodListSnapshot(v) => items(serializer, v),
-            Payload::NodeListSnapshot(v) => items(serializer, v),
-            Payload::ServiceListSnapshot(v) => items(serializer, v),
-            Payload::NamespaceListSnapshot(v) => items(serializer, v),
-            Payload::IngressListSnapshot(v) => items(serializer, v),
-            Payload::DeploymentListSnapshot(v) => items(serializer, v),
-            Payload::ConfigmapListSnapshot(v) => items(serializer, v),
-        }
+impl Payload {
+    /// It carries no item.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
 impl Serialize for Envelope {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         // `source` is written before `payload` so a streaming reader knows the type in time.
-        let mut s = serializer.serialize_struct("Envelope", 5)?;
+        let mut s = serializer.serialize_struct("Envelope", 7)?;
         s.serialize_field("version", &self.version)?;
         s.serialize_field("cluster_id", &self.cluster_id)?;
         s.serialize_field("source", &self.source())?;
         s.serialize_field("ts_ms", &self.ts_ms)?;
+        serialize_sequence(&mut s, self.sequence.as_ref())?;
         s.serialize_field("payload", &self.payload)?;
         s.end()
+    }
+}
+
+fn serialize_sequence<S: SerializeStruct>(
+    s: &mut S,
+    sequence: Option<&Sequence>,
+) -> Result<(), S::Error> {
+    match sequence {
+        Some(sequence) => {
+            s.serialize_field("epoch", &sequence.epoch)?;
+            s.serialize_field("seq", &sequence.seq)
+        }
+        None => {
+            s.skip_field("epoch")?;
+            s.skip_field("seq")
+        }
     }
 }
 
@@ -222,10 +267,15 @@ pub struct PreEncodedEnvelope<'a, I> {
     pub cluster_id: &'a str,
     /// When the agent took it (ms since the epoch).
     pub ts_ms: i64,
-    /// Which list it is.
+    /// Which list (or delta) it is.
     pub source: Source,
-    /// Each item's JSON; must be what serializing the source's item type gives.
+    /// Where it stands in the agent's numbering.
+    pub sequence: Option<&'a Sequence>,
+    /// Each item's JSON (a delta's upserts); must be what serializing the source's item type
+    /// gives.
     pub items: I,
+    /// A delta's deleted keys (ignored for any other source).
+    pub deletes: &'a [String],
 }
 
 struct PreEncodedItems<I>(I);
@@ -234,6 +284,17 @@ impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedItems
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("Items", 1)?;
         s.serialize_field("items", &Seq(self.0.clone()))?;
+        s.end()
+    }
+}
+
+struct PreEncodedDelta<'a, I>(I, &'a [String]);
+
+impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedDelta<'a, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("Delta", 2)?;
+        s.serialize_field("upserts", &Seq(self.0.clone()))?;
+        s.serialize_field("deletes", self.1)?;
         s.end()
     }
 }
@@ -248,12 +309,20 @@ impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for Seq<I> {
 
 impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedEnvelope<'a, I> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut s = serializer.serialize_struct("Envelope", 5)?;
+        let mut s = serializer.serialize_struct("Envelope", 7)?;
         s.serialize_field("version", &ProtocolVersion::V1)?;
         s.serialize_field("cluster_id", self.cluster_id)?;
         s.serialize_field("source", &self.source)?;
         s.serialize_field("ts_ms", &self.ts_ms)?;
-        s.serialize_field("payload", &PreEncodedItems(self.items.clone()))?;
+        serialize_sequence(&mut s, self.sequence)?;
+        if self.source.is_delta() {
+            s.serialize_field(
+                "payload",
+                &PreEncodedDelta(self.items.clone(), self.deletes),
+            )?;
+        } else {
+            s.serialize_field("payload", &PreEncodedItems(self.items.clone()))?;
+        }
         s.end()
     }
 }
@@ -271,33 +340,14 @@ enum Field {
     ClusterId,
     Source,
     TsMs,
+    Epoch,
+    Seq,
     Payload,
     #[serde(other)]
     Other,
 }
 
 struct PayloadSeed(Source);
-
-impl<'de> de::DeserializeSeed<'de> for PayloadSeed {
-    type Value = Payload;
-
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Payload, D::Error> {
-        fn items<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-            Items::<T>::deserialize(d).map(|i| i.items)
-        }
-        Ok(match self.0 {
-            Source::Events => Payload::Events(items(d)?),
-            Source::MetricsSnapshot => Payload::MetricsSnapshot(items(d)?),
-            Source::PodListSnapshot => Payload::PodListSnapshot(items(d)?),
-            Source::NodeListSnapshot => Payload::NodeListSnapshot(items(d)?),
-            Source::ServiceListSnapshot => Payload::ServiceListSnapshot(items(d)?),
-            Source::NamespaceListSnapshot => Payload::NamespaceListSnapshot(items(d)?),
-            Source::IngressListSnapshot => Payload::IngressListSnapshot(items(d)?),
-            Source::DeploymentListSnapshot => Payload::DeploymentListSnapshot(items(d)?),
-            Source::ConfigmapListSnapshot => Payload::ConfigmapListSnapshot(items(d)?),
-        })
-    }
-}
 
 impl<'de> Deserialize<'de> for FastEnvelope {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -316,6 +366,8 @@ impl<'de> Deserialize<'de> for FastEnvelope {
                 let mut cluster_id: Option<String> = None;
                 let mut source: Option<Source> = None;
                 let mut ts_ms: Option<i64> = None;
+                let mut epoch: Option<String> = None;
+                let mut seq: Option<u64> = None;
                 let mut payload: Option<Payload> = None;
                 let mut raw_payload: Option<&'de RawValue> = None;
                 let mut version_seen = false;
@@ -331,6 +383,8 @@ impl<'de> Deserialize<'de> for FastEnvelope {
                         Field::ClusterId => cluster_id = Some(map.next_value()?),
                         Field::Source => source = Some(map.next_value()?),
                         Field::TsMs => ts_ms = Some(map.next_value()?),
+                        Field::Epoch => epoch = Some(map.next_value()?),
+                        Field::Seq => seq = Some(map.next_value()?),
                         Field::Payload => match source {
                             Some(source) => {
                                 payload = Some(map.next_value_seed(PayloadSeed(source))?)
@@ -354,10 +408,16 @@ impl<'de> Deserialize<'de> for FastEnvelope {
                     }
                     (None, None) => return Err(de::Error::missing_field("payload")),
                 };
+                let sequence = match (epoch, seq) {
+                    (Some(epoch), Some(seq)) => Some(Sequence { epoch, seq }),
+                    (None, None) => None,
+                    _ => return Err(de::Error::custom("epoch and seq go together")),
+                };
                 Ok(FastEnvelope(Envelope {
                     version: ProtocolVersion::V1,
                     cluster_id,
                     ts_ms,
+                    sequence,
                     payload,
                 }))
             }
@@ -377,6 +437,10 @@ pub(crate) struct RawEnvelope<'a> {
     #[serde(borrow)]
     pub source: std::borrow::Cow<'a, str>,
     pub ts_ms: i64,
+    #[serde(borrow, default)]
+    pub epoch: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    pub seq: Option<u64>,
     #[serde(borrow)]
     pub payload: &'a RawValue,
 }
@@ -387,6 +451,10 @@ struct OwnedRawEnvelope {
     cluster_id: String,
     source: String,
     ts_ms: i64,
+    #[serde(default)]
+    epoch: Option<String>,
+    #[serde(default)]
+    seq: Option<u64>,
     payload: Box<RawValue>,
 }
 
@@ -400,6 +468,8 @@ impl<'de> Deserialize<'de> for Envelope {
             cluster_id: raw.cluster_id.into(),
             source: raw.source.into(),
             ts_ms: raw.ts_ms,
+            epoch: raw.epoch.map(Into::into),
+            seq: raw.seq,
             payload: &raw.payload,
         };
         raw.into_envelope("").map_err(de::Error::custom)
@@ -416,6 +486,25 @@ impl RawEnvelope<'_> {
             .source
             .parse()
             .map_err(|e: crate::source::UnknownSource| DecodeError::UnknownSource(e.0))?;
+        let sequence = match (self.epoch, self.seq) {
+            (Some(epoch), Some(seq)) => Some(Sequence {
+                epoch: epoch.into_owned(),
+                seq,
+            }),
+            (None, None) => None,
+            (None, Some(_)) => {
+                return Err(DecodeError::Invalid {
+                    field: format!("{at}epoch"),
+                    reason: "missing: `seq` needs the `epoch` it counts in".to_owned(),
+                });
+            }
+            (Some(_), None) => {
+                return Err(DecodeError::Invalid {
+                    field: format!("{at}seq"),
+                    reason: "missing: an `epoch` needs its `seq`".to_owned(),
+                });
+            }
+        };
         let json = self.payload.get();
         let payload = match Payload::from_json(source, json) {
             Ok(payload) => payload,
@@ -429,6 +518,7 @@ impl RawEnvelope<'_> {
             version: ProtocolVersion::V1,
             cluster_id: self.cluster_id.into_owned(),
             ts_ms: self.ts_ms,
+            sequence,
             payload,
         })
     }

@@ -16,6 +16,7 @@ pub mod api;
 pub mod auth;
 pub mod codec;
 mod command;
+pub mod delta;
 mod duration;
 mod envelope;
 mod metrics;
@@ -29,6 +30,7 @@ pub use command::{
     Ack, AckBatch, AckStatus, Command, CommandKind, CommandSet, CommandStatus, DescribeFormat,
     ObjectKind, WatchRequest, cap_output,
 };
+pub use delta::{Delta, Sequence};
 pub use duration::human_duration;
 pub use envelope::{Envelope, Payload, PreEncodedEnvelope, ProtocolVersion};
 pub use metrics::{

@@ -1,4 +1,5 @@
-//! The nine data sources an agent pushes, with the seed's full-snapshot schedule.
+//! The data sources an agent pushes: the nine of the seed's full-snapshot schedule, and a delta
+//! source beside each of the seven lists.
 
 use std::fmt;
 use std::str::FromStr;
@@ -29,6 +30,20 @@ pub enum Source {
     DeploymentListSnapshot,
     /// Every config map.
     ConfigmapListSnapshot,
+    /// Pods added, changed or gone since the previous push of the pod list.
+    PodDelta,
+    /// Nodes added, changed or gone.
+    NodeDelta,
+    /// Services added, changed or gone.
+    ServiceDelta,
+    /// Namespaces added, changed or gone.
+    NamespaceDelta,
+    /// Ingresses added, changed or gone.
+    IngressDelta,
+    /// Deployments added, changed or gone.
+    DeploymentDelta,
+    /// Config maps added, changed or gone.
+    ConfigmapDelta,
 }
 
 /// How a receiver stores what a source sends.
@@ -38,11 +53,14 @@ pub enum StoreMode {
     Replace,
     /// The payload adds records to a time-ordered series (events merged by uid, metrics per node).
     Append,
+    /// The payload changes the held list of its list source: objects added or changed, keys gone.
+    Merge,
 }
 
 impl Source {
-    /// Every source, in the order of the seed's schedule.
-    pub const ALL: [Source; 9] = [
+    /// The sources pushed on a schedule (the full lists, events and node samples), in the order
+    /// of the seed's schedule.
+    pub const SCHEDULED: [Source; 9] = [
         Source::Events,
         Source::MetricsSnapshot,
         Source::PodListSnapshot,
@@ -52,6 +70,26 @@ impl Source {
         Source::IngressListSnapshot,
         Source::DeploymentListSnapshot,
         Source::ConfigmapListSnapshot,
+    ];
+
+    /// Every source: the scheduled ones, then the deltas.
+    pub const ALL: [Source; 16] = [
+        Source::Events,
+        Source::MetricsSnapshot,
+        Source::PodListSnapshot,
+        Source::NodeListSnapshot,
+        Source::ServiceListSnapshot,
+        Source::NamespaceListSnapshot,
+        Source::IngressListSnapshot,
+        Source::DeploymentListSnapshot,
+        Source::ConfigmapListSnapshot,
+        Source::PodDelta,
+        Source::NodeDelta,
+        Source::ServiceDelta,
+        Source::NamespaceDelta,
+        Source::IngressDelta,
+        Source::DeploymentDelta,
+        Source::ConfigmapDelta,
     ];
 
     /// The wire name, e.g. `pod_list_snapshot`.
@@ -66,12 +104,60 @@ impl Source {
             Source::IngressListSnapshot => "ingress_list_snapshot",
             Source::DeploymentListSnapshot => "deployment_list_snapshot",
             Source::ConfigmapListSnapshot => "configmap_list_snapshot",
+            Source::PodDelta => "pod_delta",
+            Source::NodeDelta => "node_delta",
+            Source::ServiceDelta => "service_delta",
+            Source::NamespaceDelta => "namespace_delta",
+            Source::IngressDelta => "ingress_delta",
+            Source::DeploymentDelta => "deployment_delta",
+            Source::ConfigmapDelta => "configmap_delta",
         }
     }
 
-    /// The seed's full-push interval for this source; agents push earlier on change.
+    /// The list a source's pushes change: itself for a list, the list beside it for a delta,
+    /// `None` for events and node samples.
+    pub const fn list(self) -> Option<Source> {
+        Some(match self {
+            Source::Events | Source::MetricsSnapshot => return None,
+            Source::PodListSnapshot | Source::PodDelta => Source::PodListSnapshot,
+            Source::NodeListSnapshot | Source::NodeDelta => Source::NodeListSnapshot,
+            Source::ServiceListSnapshot | Source::ServiceDelta => Source::ServiceListSnapshot,
+            Source::NamespaceListSnapshot | Source::NamespaceDelta => Source::NamespaceListSnapshot,
+            Source::IngressListSnapshot | Source::IngressDelta => Source::IngressListSnapshot,
+            Source::DeploymentListSnapshot | Source::DeploymentDelta => {
+                Source::DeploymentListSnapshot
+            }
+            Source::ConfigmapListSnapshot | Source::ConfigmapDelta => Source::ConfigmapListSnapshot,
+        })
+    }
+
+    /// The delta source beside a list (`None` for anything else).
+    pub const fn delta(self) -> Option<Source> {
+        Some(match self {
+            Source::PodListSnapshot => Source::PodDelta,
+            Source::NodeListSnapshot => Source::NodeDelta,
+            Source::ServiceListSnapshot => Source::ServiceDelta,
+            Source::NamespaceListSnapshot => Source::NamespaceDelta,
+            Source::IngressListSnapshot => Source::IngressDelta,
+            Source::DeploymentListSnapshot => Source::DeploymentDelta,
+            Source::ConfigmapListSnapshot => Source::ConfigmapDelta,
+            _ => return None,
+        })
+    }
+
+    /// Whether it is a delta source.
+    pub const fn is_delta(self) -> bool {
+        matches!(self.store_mode(), StoreMode::Merge)
+    }
+
+    /// The seed's full-push interval for this source (a delta's is its list's); agents push
+    /// earlier on change.
     pub const fn default_interval(self) -> Duration {
-        Duration::from_secs(match self {
+        let list = match self.list() {
+            Some(list) => list,
+            None => self,
+        };
+        Duration::from_secs(match list {
             Source::Events | Source::MetricsSnapshot => 5,
             Source::PodListSnapshot => 25,
             Source::NodeListSnapshot => 30,
@@ -79,7 +165,7 @@ impl Source {
             Source::NamespaceListSnapshot => 40,
             Source::IngressListSnapshot => 45,
             Source::DeploymentListSnapshot => 50,
-            Source::ConfigmapListSnapshot => 55,
+            _ => 55,
         })
     }
 
@@ -87,6 +173,13 @@ impl Source {
     pub const fn store_mode(self) -> StoreMode {
         match self {
             Source::Events | Source::MetricsSnapshot => StoreMode::Append,
+            Source::PodDelta
+            | Source::NodeDelta
+            | Source::ServiceDelta
+            | Source::NamespaceDelta
+            | Source::IngressDelta
+            | Source::DeploymentDelta
+            | Source::ConfigmapDelta => StoreMode::Merge,
             _ => StoreMode::Replace,
         }
     }
@@ -133,7 +226,7 @@ mod tests {
 
     #[test]
     fn schedule_matches_the_seed() {
-        let secs: Vec<u64> = Source::ALL
+        let secs: Vec<u64> = Source::SCHEDULED
             .iter()
             .map(|s| s.default_interval().as_secs())
             .collect();
@@ -141,5 +234,22 @@ mod tests {
         assert_eq!(Source::Events.store_mode(), StoreMode::Append);
         assert_eq!(Source::MetricsSnapshot.store_mode(), StoreMode::Append);
         assert_eq!(Source::PodListSnapshot.store_mode(), StoreMode::Replace);
+    }
+
+    #[test]
+    fn each_list_has_a_delta_beside_it_and_back() {
+        for source in Source::ALL {
+            match source.store_mode() {
+                StoreMode::Replace => {
+                    let delta = source.delta().unwrap();
+                    assert_eq!(delta.list(), Some(source));
+                    assert_eq!(delta.store_mode(), StoreMode::Merge);
+                    assert_eq!(delta.default_interval(), source.default_interval());
+                }
+                StoreMode::Merge => assert!(source.list().unwrap().delta() == Some(source)),
+                StoreMode::Append => assert_eq!((source.list(), source.delta()), (None, None)),
+            }
+        }
+        assert_eq!(Source::ALL.iter().filter(|s| s.is_delta()).count(), 7);
     }
 }

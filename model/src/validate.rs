@@ -2,8 +2,10 @@
 //! within limits. Every error names the field it is about.
 
 use crate::codec::{DecodeError, Limits};
+use crate::delta::Delta;
 use crate::envelope::{Envelope, Payload};
 use crate::metrics::NodeMetricsSnapshot;
+use crate::resources::{ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service};
 
 /// 2020-01-01T00:00:00Z: no envelope from a running agent is older than this.
 pub const MIN_TS_MS: i64 = 1_577_836_800_000;
@@ -284,26 +286,108 @@ pub fn display_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks an object's namespace (a label) and name (a subdomain).
-fn namespaced(i: usize, namespace: &str, name: &str) -> Result<(), InvalidField> {
-    check(
-        || format!("payload.items[{i}].namespace"),
-        dns1123_label(namespace),
-    )?;
-    check(
-        || format!("payload.items[{i}].name"),
-        dns1123_subdomain(name),
-    )
+/// Checks an object's namespace (a label) and name (a subdomain); `at` is its path.
+fn namespaced(at: &str, namespace: &str, name: &str) -> Result<(), InvalidField> {
+    check(|| format!("{at}.namespace"), dns1123_label(namespace))?;
+    check(|| format!("{at}.name"), dns1123_subdomain(name))
 }
 
-fn cluster_scoped(i: usize, name: &str) -> Result<(), InvalidField> {
-    check(
-        || format!("payload.items[{i}].name"),
-        dns1123_subdomain(name),
-    )
+fn cluster_scoped(at: &str, name: &str) -> Result<(), InvalidField> {
+    check(|| format!("{at}.name"), dns1123_subdomain(name))
 }
 
-/// Validates a decoded envelope: cluster id, timestamp, payload size, and every item's names.
+/// The names every listed object must have right; `at` is its path (`payload.items[3]`).
+trait Named {
+    fn check_names(&self, at: &str) -> Result<(), InvalidField>;
+    /// Lives in a namespace: its key is `namespace/name`.
+    const NAMESPACED: bool = true;
+}
+
+impl Named for Pod {
+    fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+        namespaced(at, &self.namespace, &self.name)?;
+        match &self.node {
+            Some(node) => check(|| format!("{at}.node"), dns1123_subdomain(node)),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Named for Node {
+    fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+        cluster_scoped(at, &self.name)
+    }
+    const NAMESPACED: bool = false;
+}
+
+impl Named for Namespace {
+    fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+        check(|| format!("{at}.name"), dns1123_label(&self.name))
+    }
+    const NAMESPACED: bool = false;
+}
+
+macro_rules! namespaced_kinds {
+    ($($ty:ty),*) => {$(
+        impl Named for $ty {
+            fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+                namespaced(at, &self.namespace, &self.name)
+            }
+        }
+    )*};
+}
+namespaced_kinds!(Event, Service, Ingress, Deployment, ConfigMap);
+
+fn list<T: Named>(items: &[T]) -> Result<(), InvalidField> {
+    items
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, item)| item.check_names(&format!("payload.items[{i}]")))
+}
+
+/// A delta's upserts as list items; its deletes as keys of the kind (`namespace/name`, or
+/// `name`).
+fn delta<T: Named>(delta: &Delta<T>) -> Result<(), InvalidField> {
+    delta
+        .upserts
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, item)| item.check_names(&format!("payload.upserts[{i}]")))?;
+    delta.deletes.iter().enumerate().try_for_each(|(i, key)| {
+        let at = || format!("payload.deletes[{i}]");
+        if T::NAMESPACED {
+            let Some((namespace, name)) = key.split_once('/') else {
+                return Err(InvalidField::new(
+                    at(),
+                    format!("`{key}` is not a `namespace/name` key"),
+                ));
+            };
+            check(at, dns1123_label(namespace))?;
+            check(at, dns1123_subdomain(name))
+        } else {
+            check(at, dns1123_subdomain(key))
+        }
+    })
+}
+
+/// An epoch: what an agent draws at start, 1–64 letters, digits, `-` and `_`.
+fn epoch(epoch: &str) -> Result<(), String> {
+    if epoch.is_empty() || epoch.len() > 64 {
+        return Err(format!("{} characters, 1–64 allowed", epoch.len()));
+    }
+    match epoch
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
+        Some(bad) => Err(format!(
+            "may hold letters, digits, - and _ only, not {bad:?}"
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Validates a decoded envelope: cluster id, timestamp, numbering, payload size, and every
+/// item's names.
 ///
 /// # Errors
 /// The first [`InvalidField`], with its path from the envelope (`payload.items[3].namespace`).
@@ -313,9 +397,32 @@ pub fn envelope(envelope: &Envelope, limits: &Limits, now_ms: i64) -> Result<(),
         dns1123_label(&envelope.cluster_id),
     )?;
     timestamp("ts_ms", envelope.ts_ms, limits, now_ms)?;
+    let source = envelope.source();
+    match &envelope.sequence {
+        Some(sequence) if source.list().is_some() => {
+            check(|| "epoch".to_owned(), epoch(&sequence.epoch))?;
+        }
+        Some(_) => {
+            return Err(InvalidField::new(
+                "epoch",
+                format!("`{source}` is not numbered: only lists and deltas carry epoch and seq"),
+            ));
+        }
+        None if source.is_delta() => {
+            return Err(InvalidField::new(
+                "epoch",
+                "missing: a delta carries the `epoch` and `seq` of its agent's numbering",
+            ));
+        }
+        None => {}
+    }
     if envelope.payload.len() > limits.max_items {
         return Err(InvalidField::new(
-            "payload.items",
+            if source.is_delta() {
+                "payload.upserts"
+            } else {
+                "payload.items"
+            },
             format!(
                 "{} items, at most {}",
                 envelope.payload.len(),
@@ -324,52 +431,27 @@ pub fn envelope(envelope: &Envelope, limits: &Limits, now_ms: i64) -> Result<(),
         ));
     }
     match &envelope.payload {
-        Payload::Events(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, e)| namespaced(i, &e.namespace, &e.name)),
+        Payload::Events(items) => list(items),
         Payload::MetricsSnapshot(items) => items.iter().enumerate().try_for_each(|(i, m)| {
             node_metrics(m, limits, now_ms).map_err(|e| InvalidField {
                 field: format!("payload.items[{i}].{}", e.field),
                 reason: e.reason,
             })
         }),
-        Payload::PodListSnapshot(items) => items.iter().enumerate().try_for_each(|(i, p)| {
-            namespaced(i, &p.namespace, &p.name)?;
-            match &p.node {
-                Some(node) => check(
-                    || format!("payload.items[{i}].node"),
-                    dns1123_subdomain(node),
-                ),
-                None => Ok(()),
-            }
-        }),
-        Payload::NodeListSnapshot(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, n)| cluster_scoped(i, &n.name)),
-        Payload::ServiceListSnapshot(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, s)| namespaced(i, &s.namespace, &s.name)),
-        Payload::NamespaceListSnapshot(items) => items.iter().enumerate().try_for_each(|(i, n)| {
-            check(
-                || format!("payload.items[{i}].name"),
-                dns1123_label(&n.name),
-            )
-        }),
-        Payload::IngressListSnapshot(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, g)| namespaced(i, &g.namespace, &g.name)),
-        Payload::DeploymentListSnapshot(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, d)| namespaced(i, &d.namespace, &d.name)),
-        Payload::ConfigmapListSnapshot(items) => items
-            .iter()
-            .enumerate()
-            .try_for_each(|(i, c)| namespaced(i, &c.namespace, &c.name)),
+        Payload::PodListSnapshot(items) => list(items),
+        Payload::NodeListSnapshot(items) => list(items),
+        Payload::ServiceListSnapshot(items) => list(items),
+        Payload::NamespaceListSnapshot(items) => list(items),
+        Payload::IngressListSnapshot(items) => list(items),
+        Payload::DeploymentListSnapshot(items) => list(items),
+        Payload::ConfigmapListSnapshot(items) => list(items),
+        Payload::PodDelta(d) => delta(d),
+        Payload::NodeDelta(d) => delta(d),
+        Payload::ServiceDelta(d) => delta(d),
+        Payload::NamespaceDelta(d) => delta(d),
+        Payload::IngressDelta(d) => delta(d),
+        Payload::DeploymentDelta(d) => delta(d),
+        Payload::ConfigmapDelta(d) => delta(d),
     }
 }
 

@@ -85,6 +85,7 @@ fn a_pre_encoded_envelope_writes_the_same_bytes_as_the_typed_one() {
                 .map(|item| serde_json::value::to_raw_value(item).unwrap())
                 .collect()
         }
+        let mut deletes: &[String] = &[];
         let items = match &envelope.payload {
             Payload::Events(v) => raw(v),
             Payload::MetricsSnapshot(v) => raw(v),
@@ -95,12 +96,21 @@ fn a_pre_encoded_envelope_writes_the_same_bytes_as_the_typed_one() {
             Payload::IngressListSnapshot(v) => raw(v),
             Payload::DeploymentListSnapshot(v) => raw(v),
             Payload::ConfigmapListSnapshot(v) => raw(v),
+            Payload::PodDelta(d) => (raw(&d.upserts), deletes = &d.deletes).0,
+            Payload::NodeDelta(d) => (raw(&d.upserts), deletes = &d.deletes).0,
+            Payload::ServiceDelta(d) => (raw(&d.upserts), deletes = &d.deletes).0,
+            Payload::NamespaceDelta(d) => (raw(&d.upserts), deletes = &d.deletes).0,
+            Payload::IngressDelta(d) => (raw(&d.upserts), deletes = &d.deletes).0,
+            Payload::DeploymentDelta(d) => (raw(&d.upserts), deletes = &d.deletes).0,
+            Payload::ConfigmapDelta(d) => (raw(&d.upserts), deletes = &d.deletes).0,
         };
         let pre = PreEncodedEnvelope {
             cluster_id: &envelope.cluster_id,
             ts_ms: envelope.ts_ms,
             source,
+            sequence: envelope.sequence.as_ref(),
             items: items.iter().map(AsRef::as_ref),
+            deletes,
         };
         assert_eq!(
             String::from_utf8(codec::encode_json(&pre)).unwrap(),
@@ -111,7 +121,7 @@ fn a_pre_encoded_envelope_writes_the_same_bytes_as_the_typed_one() {
 }
 
 #[test]
-fn all_nine_sources_decode_as_one_batch() {
+fn every_source_decodes_as_one_batch() {
     let envelopes: Vec<Value> = Source::ALL
         .iter()
         .map(|s| as_value(&fixture(&format!("{}.json", s.as_str())).1))
@@ -122,6 +132,70 @@ fn all_nine_sources_decode_as_one_batch() {
         codec::decode_envelopes(&gz, ContentEncoding::Gzip, &Limits::default(), NOW_MS).unwrap();
     let sources: Vec<Source> = decoded.iter().map(Envelope::source).collect();
     assert_eq!(sources, Source::ALL);
+}
+
+#[test]
+fn a_delta_carries_its_numbering_and_one_without_it_is_refused() {
+    let (_, bytes) = fixture("pod_delta.json");
+    let envelopes = codec::decode_envelopes(
+        &bytes,
+        ContentEncoding::Identity,
+        &Limits::default(),
+        NOW_MS,
+    )
+    .unwrap();
+    let sequence = envelopes[0].sequence.clone().unwrap();
+    assert_eq!(
+        (sequence.epoch.as_str(), sequence.seq),
+        ("q7Xc2mJ9aT4bR1sW", 4711)
+    );
+    for (edit, field) in [
+        (r#""epoch": "q7Xc2mJ9aT4bR1sW","#, "epoch"),
+        (r#""seq": 4711,"#, "epoch"),
+    ] {
+        let text = String::from_utf8(bytes.clone()).unwrap().replace(edit, "");
+        let err = codec::decode_envelopes(
+            text.as_bytes(),
+            ContentEncoding::Identity,
+            &Limits::default(),
+            NOW_MS,
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), "invalid", "{err}");
+        assert!(err.to_string().contains(field), "{err}");
+    }
+    // A key that is not `namespace/name`, and an epoch of the wrong shape.
+    for (from, to, field) in [
+        (
+            "shop/cart-7d9f8-old",
+            "cart-7d9f8-old",
+            "payload.deletes[0]",
+        ),
+        ("q7Xc2mJ9aT4bR1sW", "not an epoch", "epoch"),
+    ] {
+        let text = String::from_utf8(bytes.clone()).unwrap().replace(from, to);
+        let err = codec::decode_envelopes(
+            text.as_bytes(),
+            ContentEncoding::Identity,
+            &Limits::default(),
+            NOW_MS,
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains(field), "{err}");
+    }
+}
+
+#[test]
+fn the_receipt_and_the_stream_delta_round_trip_exactly() {
+    let receipt: atlhyper_model::api::IngestReceipt = round_trip("ingest_receipt.json");
+    let resync = &receipt.accepted[1];
+    assert!(resync.resync);
+    assert_eq!(resync.expected_seq, Some(4702));
+    assert!(!receipt.accepted[0].resync);
+    let delta: atlhyper_model::api::StreamDelta<Value> = round_trip("stream_delta.json");
+    assert_eq!(delta.source, Source::PodListSnapshot);
+    assert_eq!(delta.deletes, ["shop/cart-7d9f8-old"]);
+    assert!(!delta.relist);
 }
 
 #[test]

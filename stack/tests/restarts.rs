@@ -44,7 +44,10 @@ async fn a_kept_directory_keeps_tokens_and_master_restarts_where_it_was() {
     stack.stop().await;
 
     let stack = start().await.unwrap();
-    assert_eq!(stack.admin_token, token, "the kept directory's token changed");
+    assert_eq!(
+        stack.admin_token, token,
+        "the kept directory's token changed"
+    );
     let mode = std::os::unix::fs::PermissionsExt::mode(
         &std::fs::metadata(dir.path().join("admin-token"))
             .unwrap()

@@ -5,13 +5,14 @@
 
 use std::path::PathBuf;
 
-use atlhyper_model::NodeMetricsSnapshot;
 use atlhyper_model::api::{
-    ClusterSummary, CommandInfo, InCluster, Item, List, PodMetrics, WatchEvent,
+    ClusterSummary, CommandInfo, InCluster, IngestReceipt, Item, List, PodMetrics, StreamDelta,
+    WatchEvent,
 };
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
+use atlhyper_model::{Delta, NodeMetricsSnapshot, Source};
 
 pub fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/schema")
@@ -30,6 +31,36 @@ macro_rules! kinds {
             (concat!($kind, "List.json"), render::<List<InCluster<$ty>>>()),
             (concat!($kind, ".json"), render::<Item<InCluster<$ty>>>()),
             (concat!($kind, "WatchEvent.json"), render::<WatchEvent<Item<InCluster<$ty>>>>()),
+        )*]
+    };
+}
+
+/// A delta push as an agent sends it to `POST /ingest` (the envelope writes itself by hand, so
+/// its schema is written out here).
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+struct DeltaEnvelope<T> {
+    /// `v1`.
+    version: String,
+    /// The cluster the agent watches.
+    cluster_id: String,
+    /// The delta source, e.g. `pod_delta`.
+    source: Source,
+    /// When the agent took it (ms since the epoch).
+    ts_ms: i64,
+    /// Drawn at random when the agent started.
+    epoch: String,
+    /// One more than the agent's previous push of this list in this epoch.
+    seq: u64,
+    /// Objects added or changed, and keys gone.
+    payload: Delta<T>,
+}
+
+macro_rules! deltas {
+    ($($ty:ty => $kind:literal),* $(,)?) => {
+        vec![$(
+            (concat!($kind, "Delta.json"), render::<DeltaEnvelope<$ty>>()),
+            (concat!($kind, "StreamDelta.json"), render::<StreamDelta<InCluster<$ty>>>()),
         )*]
     };
 }
@@ -58,6 +89,16 @@ pub fn all() -> Vec<(&'static str, String)> {
     all.push(("Cluster.json", render::<Item<ClusterSummary>>()));
     all.push(("CommandList.json", render::<List<CommandInfo>>()));
     all.push(("Command.json", render::<Item<CommandInfo>>()));
+    all.extend(deltas! {
+        Pod => "Pod",
+        Node => "Node",
+        Deployment => "Deployment",
+        Service => "Service",
+        Namespace => "Namespace",
+        Ingress => "Ingress",
+        ConfigMap => "ConfigMap",
+    });
+    all.push(("IngestReceipt.json", render::<IngestReceipt>()));
     all
 }
 

@@ -313,18 +313,7 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
 
 /// What a source is called on screen: the kind it brings.
 fn source_word(source: atlhyper_model::Source) -> &'static str {
-    use atlhyper_model::Source;
-    match source {
-        Source::Events => "events",
-        Source::MetricsSnapshot => "metrics",
-        Source::PodListSnapshot => "pods",
-        Source::NodeListSnapshot => "nodes",
-        Source::ServiceListSnapshot => "services",
-        Source::NamespaceListSnapshot => "namespaces",
-        Source::IngressListSnapshot => "ingresses",
-        Source::DeploymentListSnapshot => "deployments",
-        Source::ConfigmapListSnapshot => "configmaps",
-    }
+    atlhyper_model::api::StreamKind::of(source).as_str()
 }
 
 /// Rows for master's clusters (not `InCluster`: each is its own cluster), with which of each

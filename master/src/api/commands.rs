@@ -19,7 +19,7 @@ use super::admin::audited_error;
 use super::params::Query;
 use super::{ApiError, Shared, User, json, principal_agent};
 use crate::commands::{AckError, CreateError};
-use crate::resource::Resource;
+use crate::held::Listed;
 
 fn body<T: serde::de::DeserializeOwned>(raw: &[u8], max: usize) -> Result<T, ApiError> {
     let limits = Limits {
@@ -118,21 +118,17 @@ fn check_args(kind: &CommandKind) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn present<R: Resource>(
-    state: &Shared,
-    cluster: &str,
-    namespace: Option<&str>,
-    name: &str,
-) -> bool {
+fn present<R: Listed>(state: &Shared, cluster: &str, namespace: Option<&str>, name: &str) -> bool {
+    let key = match namespace {
+        Some(ns) if R::NAMESPACED => format!("{ns}/{name}"),
+        _ => name.to_owned(),
+    };
     state
         .reader
         .snapshots(R::SOURCE, Some(cluster))
         .first()
-        .is_some_and(|s| {
-            R::items(&s.payload)
-                .iter()
-                .any(|i| i.name() == name && i.namespace() == namespace)
-        })
+        .and_then(|s| R::held(&s.list))
+        .is_some_and(|list| list.contains(&key))
 }
 
 /// 404 unless the target is in the cluster's latest snapshot.

@@ -11,8 +11,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{Agent, ApiError, Shared, json};
-use crate::memory::Snapshot;
-use crate::store::{IngestWrite, StoreError, StoredSnapshot, after_commit};
+use crate::memory::{ListPush, Outcome};
+use crate::store::{IngestWrite, StoreError, StoredDelta, StoredSnapshot, after_commit};
 
 /// Bodies at least this large are decoded on the blocking pool, off the async threads.
 const BLOCKING_DECODE_BYTES: usize = 64 << 10;
@@ -49,13 +49,29 @@ fn prepare(
 ) -> Result<(Vec<Envelope>, Vec<IngestWrite>), DecodeError> {
     let envelopes = codec::decode_envelopes(body, encoding, limits, now)?;
     let single_gzip = envelopes.len() == 1 && encoding == ContentEncoding::Gzip;
-    let stamps = envelopes.iter().map(|e| IngestWrite::Stamp {
-        cluster_id: e.cluster_id.clone(),
-        source: e.source(),
-        received_ms: now,
-        ts_ms: e.ts_ms,
-        items: e.payload.len() as u64,
+    // A delta keeps its list fresh: the list is stamped (its length stays as stored).
+    let stamps = envelopes.iter().map(|e| {
+        let source = e.source();
+        let (source, items) = match source.list() {
+            Some(list) if source.is_delta() => (list, None),
+            _ => (source, Some(e.payload.len() as u64)),
+        };
+        IngestWrite::Stamp {
+            cluster_id: e.cluster_id.clone(),
+            source,
+            received_ms: now,
+            ts_ms: e.ts_ms,
+            items,
+        }
     });
+    let gzip = |envelope: &Envelope| {
+        // The agent's own gzip of this very envelope is stored as received.
+        if single_gzip {
+            body.to_vec()
+        } else {
+            codec::encode_gzip(envelope, codec::DEFAULT_GZIP_LEVEL)
+        }
+    };
     let writes = envelopes
         .iter()
         .map(|envelope| match &envelope.payload {
@@ -67,19 +83,27 @@ fn prepare(
                 cluster_id: envelope.cluster_id.clone(),
                 samples: samples.clone(),
             },
-            payload => IngestWrite::Snapshot(StoredSnapshot {
-                cluster_id: envelope.cluster_id.clone(),
-                source: payload.source(),
-                ts_ms: envelope.ts_ms,
-                received_ms: now,
-                items: payload.len() as u64,
-                // The agent's own gzip of this very envelope is stored as received.
-                envelope_gz: if single_gzip {
-                    body.to_vec()
-                } else {
-                    codec::encode_gzip(envelope, codec::DEFAULT_GZIP_LEVEL)
-                },
-            }),
+            payload => match (payload.source().list(), &envelope.sequence) {
+                (Some(list), Some(sequence)) if payload.source().is_delta() => {
+                    IngestWrite::Delta(StoredDelta {
+                        cluster_id: envelope.cluster_id.clone(),
+                        list,
+                        sequence: sequence.clone(),
+                        ts_ms: envelope.ts_ms,
+                        received_ms: now,
+                        envelope_gz: gzip(envelope),
+                    })
+                }
+                _ => IngestWrite::Snapshot(StoredSnapshot {
+                    cluster_id: envelope.cluster_id.clone(),
+                    source: payload.source(),
+                    ts_ms: envelope.ts_ms,
+                    received_ms: now,
+                    items: payload.len() as u64,
+                    sequence: envelope.sequence.clone(),
+                    envelope_gz: gzip(envelope),
+                }),
+            },
         })
         .chain(stamps)
         .collect();
@@ -219,10 +243,8 @@ fn apply(state: &Shared, envelope: Envelope, now: i64) -> (IngestCount, i64) {
         .ingest_items
         .with_label_values(&labels)
         .inc_by(items);
-    state
-        .memory
-        .stamp(&cluster_id, source, now, envelope.ts_ms, items);
     let kind = StreamKind::of(source);
+    let (mut resync, mut expected_seq) = (false, None);
     match (source.store_mode(), envelope.payload) {
         (StoreMode::Append, Payload::Events(events)) => {
             let fresh = state.memory.merge_events(&cluster_id, events, now);
@@ -253,27 +275,69 @@ fn apply(state: &Shared, envelope: Envelope, now: i64) -> (IngestCount, i64) {
             );
         }
         (_, payload) => {
-            let change = state.memory.replace(Snapshot {
+            let outcome = state.memory.apply_list(ListPush {
                 cluster_id: cluster_id.clone(),
-                ts_ms: envelope.ts_ms,
+                ts_ms,
                 received_ms: now,
+                sequence: envelope.sequence,
                 payload,
             });
-            if let Some(change) = change {
-                state.hub.publish(
-                    &cluster_id,
-                    kind,
-                    "snapshot",
-                    serde_json::to_string(&change).expect("serializes"),
-                );
+            let verdict = match outcome {
+                Outcome::Applied(Some(change)) => {
+                    let (keys, delta) = change.delta_json(state.hub.max_item_bytes());
+                    let keys = serde_json::to_string(&keys).expect("serializes");
+                    state.hub.publish(&cluster_id, kind, "snapshot", keys);
+                    state.hub.publish(&cluster_id, kind, "delta", delta);
+                    "applied"
+                }
+                Outcome::Applied(None) => "applied",
+                Outcome::Ignored => "ignored",
+                Outcome::Resync {
+                    expected_seq: expected,
+                    new,
+                } => {
+                    resync = true;
+                    expected_seq = Some(expected);
+                    if new {
+                        state
+                            .telemetry
+                            .resyncs
+                            .with_label_values(&[cluster_id.as_str()])
+                            .inc();
+                    }
+                    "resync"
+                }
+            };
+            if source.is_delta() {
+                state
+                    .telemetry
+                    .deltas
+                    .with_label_values(&[cluster_id.as_str(), verdict])
+                    .inc();
             }
         }
     }
+    // A delta keeps its list fresh: the list is stamped, with the length it has now.
+    let (stamped, stamped_items) = match source.list() {
+        Some(list) if source.is_delta() => (
+            list,
+            state
+                .memory
+                .snapshot(&cluster_id, list)
+                .map_or(0, |s| s.list.len() as u64),
+        ),
+        _ => (source, items),
+    };
+    state
+        .memory
+        .stamp(&cluster_id, stamped, now, ts_ms, stamped_items);
     (
         IngestCount {
             cluster_id,
             source,
             items,
+            resync,
+            expected_seq,
         },
         ts_ms,
     )

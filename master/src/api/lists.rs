@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use super::params::{ListParams, NoParams, Query, encode_cursor};
 use super::{ApiError, Shared, User, json};
+use crate::held::Listed;
 use crate::memory::Snapshot;
 use crate::resource::{Resource, SortValue};
 
@@ -34,7 +35,7 @@ pub fn routes() -> Router<Shared> {
     )
 }
 
-fn kind<R: Resource>(router: Router<Shared>) -> Router<Shared> {
+fn kind<R: Listed>(router: Router<Shared>) -> Router<Shared> {
     let one = if R::NAMESPACED {
         format!("/clusters/{{cluster}}/{}/{{namespace}}/{{name}}", R::PLURAL)
     } else {
@@ -159,7 +160,7 @@ fn check_clusters(state: &Shared, params: &ListParams) -> Result<(), ApiError> {
     Ok(())
 }
 
-async fn list<R: Resource>(
+async fn list<R: Listed>(
     State(state): State<Shared>,
     _user: User,
     uri: Uri,
@@ -171,8 +172,9 @@ async fn list<R: Resource>(
         .iter()
         .filter(|s| params.wants_cluster(&s.cluster_id))
         .flat_map(|s| {
-            R::items(&s.payload)
-                .iter()
+            R::held(&s.list)
+                .into_iter()
+                .flat_map(|list| list.iter())
                 .map(move |i| (s.cluster_id.as_str(), i))
         })
         .filter(|(_, item)| matches(&params, *item))
@@ -221,7 +223,7 @@ fn named(namespace: &Option<String>, name: &str) -> String {
     }
 }
 
-async fn one_object<R: Resource>(
+async fn one_object<R: Listed>(
     State(state): State<Shared>,
     _user: User,
     Query(NoParams {}): Query<NoParams>,
@@ -230,7 +232,7 @@ async fn one_object<R: Resource>(
     let (cluster, namespace, name) = object_path(&state, path)?;
     let snapshots = state.reader.snapshots(R::SOURCE, Some(&cluster));
     let found = snapshots.first().and_then(|s| {
-        R::items(&s.payload).iter().find(|item| {
+        R::held(&s.list)?.iter().find(|item| {
             item.name() == name && (!R::NAMESPACED || item.namespace() == namespace.as_deref())
         })
     });

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::params::{NoParams, Query, duration_ms, time_ms};
 use super::{ApiError, Shared, User, json};
 use crate::datasource::RangeQuery;
-use crate::resource::Resource as _;
+use crate::held::Listed as _;
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -89,7 +89,7 @@ async fn pods(
     let snapshots = state.reader.snapshots(Source::PodListSnapshot, cluster);
     let mut items = Vec::new();
     for snapshot in &snapshots {
-        for pod in Pod::items(&snapshot.payload) {
+        for pod in Pod::held(&snapshot.list).into_iter().flat_map(|l| l.iter()) {
             if params
                 .namespace
                 .as_ref()

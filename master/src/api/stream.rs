@@ -1,5 +1,7 @@
 //! `GET /api/v1/stream`: Server-Sent Events of what changes — `snapshot` (keys added, changed,
-//! removed), `events`, `metrics` — filtered by `cluster` and `kind`, resumable with
+//! removed) or, with `deltas=true`, `delta` (the objects themselves, for a client that holds
+//! the lists and applies each change without listing again), `events`, `metrics`, `command` —
+//! filtered by `cluster` and `kind`, resumable with
 //! `Last-Event-ID` (header, or `last_event_id` for clients that cannot set headers). A `reset`
 //! event means changes were missed: list again.
 //!
@@ -57,12 +59,13 @@ fn event(item: &StreamItem) -> Event {
         .data(&item.data)
 }
 
-/// `?cluster=a,b&kind=pods,events&last_event_id=N` of the stream.
+/// `?cluster=a,b&kind=pods,events&deltas=true&last_event_id=N` of the stream.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     cluster: Option<String>,
     kind: Option<String>,
+    deltas: Option<String>,
     last_event_id: Option<String>,
 }
 
@@ -87,6 +90,16 @@ pub async fn stream(
     for id in &clusters {
         super::registered(&state, id)?;
     }
+    // A list's change is buffered both ways; each subscriber gets the one it asked for.
+    let skipped = match params.deltas.as_deref() {
+        None | Some("false") => "delta",
+        Some("true") => "snapshot",
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`deltas` is `true` or `false`, not `{other}`"
+            )));
+        }
+    };
     let last = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -101,7 +114,8 @@ pub async fn stream(
     };
 
     let wanted = Arc::new(move |item: &StreamItem| {
-        (clusters.is_empty() || clusters.contains(&item.cluster_id))
+        item.event != skipped
+            && (clusters.is_empty() || clusters.contains(&item.cluster_id))
             && (kinds.is_empty() || kinds.contains(&item.kind))
     });
     let subscription = state.hub.subscribe(last);

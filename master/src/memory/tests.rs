@@ -1,3 +1,4 @@
+use atlhyper_model::api::SnapshotChange;
 use atlhyper_model::resources::{Event, EventType, InvolvedObject, Namespace};
 use atlhyper_model::{CpuMetrics, MemoryMetrics, NodeMetricsSnapshot, Payload, Source};
 
@@ -84,12 +85,27 @@ fn sample(node: &str, ts_ms: i64) -> NodeMetricsSnapshot {
     }
 }
 
-fn snapshot(ts_ms: i64, payload: Payload) -> Snapshot {
-    Snapshot {
+fn snapshot(ts_ms: i64, payload: Payload) -> ListPush {
+    ListPush {
         cluster_id: "c1".into(),
         ts_ms,
         received_ms: ts_ms,
+        sequence: None,
         payload,
+    }
+}
+
+/// What a push changed, if it was applied and changed something.
+trait Replace {
+    fn replace(&self, push: ListPush) -> Option<SnapshotChange>;
+}
+
+impl Replace for Memory {
+    fn replace(&self, push: ListPush) -> Option<SnapshotChange> {
+        match self.apply_list(push) {
+            Outcome::Applied(Some(change)) => Some(change.keys),
+            _ => None,
+        }
     }
 }
 

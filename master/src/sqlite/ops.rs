@@ -2,24 +2,51 @@
 
 use atlhyper_model::api::{AuditRecord, MetricPoint, Resolution, Role, TokenInfo};
 use atlhyper_model::resources::Event;
-use atlhyper_model::{NodeMetricsSnapshot, Source};
+use atlhyper_model::{NodeMetricsSnapshot, Sequence, Source};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{StoreError, WriterCtx};
 use crate::store::{
-    AuditFilter, ClusterRow, MetricRange, PushRow, Retention, Revoked, StoredSnapshot, TokenRow,
+    AuditFilter, ClusterRow, MetricRange, PushRow, Retention, Revoked, StoredDelta, StoredSnapshot,
+    TokenRow,
 };
 
-/// Replaces the stored snapshot unless the stored one was received later (master's clock).
+/// Stores a list's snapshot and drops the deltas before it — unless it is stale: numbered at
+/// or before what its epoch already sent (memory's rule, `held::numbering`), or, unnumbered,
+/// received before the stored one (master's clock).
 pub fn save_snapshot(ctx: &mut WriterCtx, s: &StoredSnapshot) -> Result<(), StoreError> {
-    ctx.conn
+    let conn = &ctx.conn;
+    if let Some(sequence) = &s.sequence {
+        let stale: bool = conn
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM snapshots
+                    WHERE cluster_id = ?1 AND source = ?2 AND epoch = ?3
+                      AND (seq >= ?4 OR EXISTS (SELECT 1 FROM deltas
+                            WHERE cluster_id = ?1 AND source = ?2 AND epoch = ?3 AND seq >= ?4)))",
+            )?
+            .query_row(
+                params![
+                    s.cluster_id,
+                    s.source.as_str(),
+                    sequence.epoch,
+                    sequence.seq as i64
+                ],
+                |r| r.get(0),
+            )?;
+        if stale {
+            return Ok(());
+        }
+    }
+    let changed = conn
         .prepare_cached(
-            "INSERT INTO snapshots (cluster_id, source, ts_ms, received_ms, items, envelope_gz)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+            "INSERT INTO snapshots
+                (cluster_id, source, ts_ms, received_ms, items, envelope_gz, epoch, seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
              ON CONFLICT (cluster_id, source) DO UPDATE SET
                 ts_ms = excluded.ts_ms, received_ms = excluded.received_ms,
-                items = excluded.items, envelope_gz = excluded.envelope_gz
-             WHERE excluded.received_ms >= snapshots.received_ms",
+                items = excluded.items, envelope_gz = excluded.envelope_gz,
+                epoch = excluded.epoch, seq = excluded.seq
+             WHERE excluded.epoch IS NOT NULL OR excluded.received_ms >= snapshots.received_ms",
         )?
         .execute(params![
             s.cluster_id,
@@ -27,9 +54,68 @@ pub fn save_snapshot(ctx: &mut WriterCtx, s: &StoredSnapshot) -> Result<(), Stor
             s.ts_ms,
             s.received_ms,
             s.items as i64,
-            s.envelope_gz
+            s.envelope_gz,
+            s.sequence.as_ref().map(|q| q.epoch.as_str()),
+            s.sequence.as_ref().map(|q| q.seq as i64),
+        ])?;
+    if changed > 0 {
+        conn.prepare_cached("DELETE FROM deltas WHERE cluster_id = ?1 AND source = ?2")?
+            .execute(params![s.cluster_id, s.source.as_str()])?;
+    }
+    Ok(())
+}
+
+/// Keeps a delta until its list's next snapshot.
+pub fn save_delta(ctx: &mut WriterCtx, d: &StoredDelta) -> Result<(), StoreError> {
+    ctx.conn
+        .prepare_cached(
+            "INSERT INTO deltas (cluster_id, source, epoch, seq, ts_ms, received_ms, envelope_gz)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![
+            d.cluster_id,
+            d.list.as_str(),
+            d.sequence.epoch,
+            d.sequence.seq as i64,
+            d.ts_ms,
+            d.received_ms,
+            d.envelope_gz
         ])?;
     Ok(())
+}
+
+/// Every delta kept, in commit order.
+pub fn deltas(conn: &Connection) -> Result<Vec<StoredDelta>, StoreError> {
+    let mut stmt = conn.prepare(
+        "SELECT cluster_id, source, epoch, seq, ts_ms, received_ms, envelope_gz
+         FROM deltas ORDER BY id",
+    )?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(1)?,
+                StoredDelta {
+                    cluster_id: r.get(0)?,
+                    list: Source::PodListSnapshot,
+                    sequence: Sequence {
+                        epoch: r.get(2)?,
+                        seq: r.get::<_, i64>(3)? as u64,
+                    },
+                    ts_ms: r.get(4)?,
+                    received_ms: r.get(5)?,
+                    envelope_gz: r.get(6)?,
+                },
+            ))
+        })?
+        .filter_map(|row| match row {
+            Ok((source, mut d)) => source.parse().ok().map(|source| {
+                d.list = source;
+                Ok(d)
+            }),
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// Records the last push of a (cluster, source).
@@ -39,14 +125,15 @@ pub fn stamp(
     source: Source,
     received_ms: i64,
     ts_ms: i64,
-    items: u64,
+    items: Option<u64>,
 ) -> Result<(), StoreError> {
     ctx.conn
         .prepare_cached(
             "INSERT INTO pushes (cluster_id, source, received_ms, ts_ms, items)
-             VALUES (?1, ?2, ?3, ?4, ?5)
+             VALUES (?1, ?2, ?3, ?4, COALESCE(?5, 0))
              ON CONFLICT (cluster_id, source) DO UPDATE SET
-                received_ms = excluded.received_ms, ts_ms = excluded.ts_ms, items = excluded.items
+                received_ms = excluded.received_ms, ts_ms = excluded.ts_ms,
+                items = COALESCE(?5, pushes.items)
              WHERE excluded.received_ms >= pushes.received_ms",
         )?
         .execute(params![
@@ -54,7 +141,7 @@ pub fn stamp(
             source.as_str(),
             received_ms,
             ts_ms,
-            items as i64
+            items.map(|n| n as i64)
         ])?;
     Ok(())
 }
@@ -224,6 +311,7 @@ pub fn delete_cluster(ctx: &mut WriterCtx, id: &str) -> Result<bool, StoreError>
     let conn = &ctx.conn;
     let existed = conn.execute("DELETE FROM clusters WHERE id = ?1", [id])? > 0;
     conn.execute("DELETE FROM snapshots WHERE cluster_id = ?1", [id])?;
+    conn.execute("DELETE FROM deltas WHERE cluster_id = ?1", [id])?;
     conn.execute("DELETE FROM pushes WHERE cluster_id = ?1", [id])?;
     conn.execute("DELETE FROM events WHERE cluster_id = ?1", [id])?;
     conn.execute("DELETE FROM commands WHERE cluster_id = ?1", [id])?;
@@ -389,7 +477,8 @@ pub fn audit_records(
 /// Every stored snapshot (a restarted master serves these at once).
 pub fn snapshots(conn: &Connection) -> Result<Vec<StoredSnapshot>, StoreError> {
     let mut stmt = conn.prepare(
-        "SELECT cluster_id, source, ts_ms, received_ms, items, envelope_gz FROM snapshots",
+        "SELECT cluster_id, source, ts_ms, received_ms, items, envelope_gz, epoch, seq
+         FROM snapshots",
     )?;
     let rows = stmt
         .query_map([], |r| {
@@ -403,6 +492,13 @@ pub fn snapshots(conn: &Connection) -> Result<Vec<StoredSnapshot>, StoreError> {
                     received_ms: r.get(3)?,
                     items: r.get::<_, i64>(4)? as u64,
                     envelope_gz: r.get(5)?,
+                    sequence: match (r.get::<_, Option<String>>(6)?, r.get::<_, Option<i64>>(7)?) {
+                        (Some(epoch), Some(seq)) => Some(Sequence {
+                            epoch,
+                            seq: seq as u64,
+                        }),
+                        _ => None,
+                    },
                 },
             ))
         })?

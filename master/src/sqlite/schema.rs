@@ -160,6 +160,23 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE commands ADD COLUMN delivered_to TEXT;
     "#,
+    // 6: deltas. A snapshot records where it stands in its agent's numbering; the deltas of a
+    // list since its snapshot are kept in commit order (`id`), for a restart to apply again.
+    r#"
+    ALTER TABLE snapshots ADD COLUMN epoch TEXT;
+    ALTER TABLE snapshots ADD COLUMN seq INTEGER;
+    CREATE TABLE deltas (
+        id INTEGER PRIMARY KEY,
+        cluster_id TEXT NOT NULL,
+        source TEXT NOT NULL,
+        epoch TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        ts_ms INTEGER NOT NULL,
+        received_ms INTEGER NOT NULL,
+        envelope_gz BLOB NOT NULL
+    );
+    CREATE INDEX deltas_by_list ON deltas (cluster_id, source, epoch, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

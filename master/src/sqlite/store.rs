@@ -10,8 +10,8 @@ use futures::future::BoxFuture;
 use super::{Sqlite, commands as rows, ops};
 use crate::store::{
     AfterCommit, AuditFilter, AuditOf, ClusterRow, CommandTransition, IngestWrite, LoadedCommands,
-    MetricRange, NewToken, PushRow, Retention, Revoked, Store, StoreFuture, StoredSnapshot,
-    TokenRow,
+    MetricRange, NewToken, PushRow, Retention, Revoked, Store, StoreFuture, StoredDelta,
+    StoredSnapshot, TokenRow,
 };
 
 impl Store for Sqlite {
@@ -29,6 +29,10 @@ impl Store for Sqlite {
 
     fn snapshots(&self) -> StoreFuture<'_, Vec<StoredSnapshot>> {
         Box::pin(self.read(ops::snapshots))
+    }
+
+    fn deltas(&self) -> StoreFuture<'_, Vec<StoredDelta>> {
+        Box::pin(self.read(ops::deltas))
     }
 
     fn pushes(&self) -> StoreFuture<'_, Vec<PushRow>> {
@@ -113,6 +117,7 @@ impl Store for Sqlite {
                                 ops::stamp(ctx, cluster_id, *source, *received_ms, *ts_ms, *items)?
                             }
                             IngestWrite::Snapshot(s) => ops::save_snapshot(ctx, s)?,
+                            IngestWrite::Delta(d) => ops::save_delta(ctx, d)?,
                             IngestWrite::Events { cluster_id, events } => {
                                 ops::upsert_events(ctx, cluster_id, events)?
                             }

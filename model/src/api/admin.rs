@@ -141,14 +141,16 @@ pub struct AuditRecord {
     pub detail: Option<String>,
 }
 
-/// The `202` answer to a push: what was stored, per envelope.
+/// The `202` answer to a push: what was stored, per envelope, in the batch's order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct IngestReceipt {
     /// One count per envelope accepted.
     pub accepted: Vec<IngestCount>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 /// What one envelope stored.
 pub struct IngestCount {
     /// The envelope's cluster.
@@ -157,4 +159,11 @@ pub struct IngestCount {
     pub source: Source,
     /// Items it carried.
     pub items: u64,
+    /// This delta was not applied: one before it went missing (or master holds another epoch's
+    /// list). The agent sends the list whole; its further deltas are ignored until then.
+    #[serde(default, skip_serializing_if = "crate::is_false")]
+    pub resync: bool,
+    /// With `resync`: the `seq` master was missing (0: it holds no list of this epoch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_seq: Option<u64>,
 }

@@ -17,7 +17,7 @@ pub use cluster::{ClusterCounts, ClusterSummary, SourceStatus};
 pub use commands::{AckOutcome, AckReceipt, CommandInfo, CreateCommand};
 pub use metrics::{MetricPoint, MetricSeries, PodMetrics, Resolution};
 pub use stream::{
-    SnapshotChange, StreamBatch, StreamKind, StreamReset, WatchEvent, WatchEventType,
+    SnapshotChange, StreamBatch, StreamDelta, StreamKind, StreamReset, WatchEvent, WatchEventType,
 };
 
 use crate::metrics::NodeMetricsSnapshot;

@@ -71,13 +71,13 @@ impl StreamKind {
         match source {
             Source::Events => StreamKind::Events,
             Source::MetricsSnapshot => StreamKind::Metrics,
-            Source::PodListSnapshot => StreamKind::Pods,
-            Source::NodeListSnapshot => StreamKind::Nodes,
-            Source::ServiceListSnapshot => StreamKind::Services,
-            Source::NamespaceListSnapshot => StreamKind::Namespaces,
-            Source::IngressListSnapshot => StreamKind::Ingresses,
-            Source::DeploymentListSnapshot => StreamKind::Deployments,
-            Source::ConfigmapListSnapshot => StreamKind::Configmaps,
+            Source::PodListSnapshot | Source::PodDelta => StreamKind::Pods,
+            Source::NodeListSnapshot | Source::NodeDelta => StreamKind::Nodes,
+            Source::ServiceListSnapshot | Source::ServiceDelta => StreamKind::Services,
+            Source::NamespaceListSnapshot | Source::NamespaceDelta => StreamKind::Namespaces,
+            Source::IngressListSnapshot | Source::IngressDelta => StreamKind::Ingresses,
+            Source::DeploymentListSnapshot | Source::DeploymentDelta => StreamKind::Deployments,
+            Source::ConfigmapListSnapshot | Source::ConfigmapDelta => StreamKind::Configmaps,
         }
     }
 }
@@ -110,6 +110,32 @@ pub struct SnapshotChange {
     #[serde(default)]
     /// Keys that are gone.
     pub removed: Vec<String>,
+}
+
+/// The `data` of a `delta` stream event (sent to subscribers that ask with `deltas=true`, in
+/// place of `snapshot`): what changed in a list, whole, so a client holding the list applies it
+/// without listing again. Every change of a list comes this way, whether the agent pushed a
+/// delta or a full list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[serde(bound(deserialize = "T: Deserialize<'de>"))]
+pub struct StreamDelta<T> {
+    /// The cluster it came from.
+    pub cluster_id: String,
+    /// Which list it changed (a list source, e.g. `pod_list_snapshot`).
+    pub source: Source,
+    /// When the agent took it (ms since the epoch).
+    pub ts_ms: i64,
+    /// Objects added or changed, as lists show them.
+    #[serde(default)]
+    pub upserts: Vec<T>,
+    /// Keys of objects gone (`namespace/name`, or `name`).
+    #[serde(default)]
+    pub deletes: Vec<String>,
+    /// The change was too large to carry on the stream (a first list, a resync, a rename of
+    /// thousands): `upserts` and `deletes` are empty and the client lists the kind again.
+    #[serde(default, skip_serializing_if = "crate::is_false")]
+    pub relist: bool,
 }
 
 /// The `data` of an `events` or `metrics` stream event: what one push appended.
