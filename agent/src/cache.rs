@@ -15,19 +15,23 @@ use std::time::{Duration, Instant};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
-use atlhyper_model::{NodeMetricsSnapshot, PreEncodedEnvelope, Source};
+use atlhyper_model::{NodeMetricsSnapshot, Source};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::sync::Notify;
 
+use crate::outbox::{Header, Outbox, Written};
+
 type Encoded = BTreeMap<String, Box<RawValue>>;
 
-/// The summaries (as JSON) of one kind, keyed `namespace/name`, with the relist in progress.
+/// The summaries (as JSON) of one kind, keyed `namespace/name`, with the relist in progress
+/// and what master is owed of them.
 pub struct Kind<S> {
     items: Encoded,
     /// Objects of a relist not yet complete: they replace `items` at once when it completes.
     relist: Option<Encoded>,
     synced: bool,
+    outbox: Outbox,
     summary: PhantomData<fn() -> S>,
 }
 
@@ -37,9 +41,20 @@ impl<S> Default for Kind<S> {
             items: BTreeMap::new(),
             relist: None,
             synced: false,
+            outbox: Outbox::default(),
             summary: PhantomData,
         }
     }
+}
+
+/// How a list goes out in a push.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListPush {
+    /// Whole; numbered in `epoch` when master is sent numbering (deltas on).
+    Whole,
+    /// As deltas in `epoch`, with an empty one when `heartbeat` and nothing changed (unless the
+    /// list owes a whole push: then whole).
+    Deltas { heartbeat: bool },
 }
 
 fn encode<S: Serialize>(summary: &S) -> Box<RawValue> {
@@ -119,20 +134,46 @@ macro_rules! kind_fields {
             }
         )*
         impl Cache {
-            /// Writes the latest snapshot of a snapshot source to `out` as an envelope's JSON
-            /// and returns how many objects it holds, or `None` (writing nothing) until the
-            /// source's first list is done.
-            pub fn write_snapshot(
+            /// Writes a list to `out` as envelopes' JSON (comma-separated): whole or as deltas
+            /// (see [`ListPush`]); what it wrote, or `None` (writing nothing) until the list's
+            /// first listing is done.
+            pub fn write_list(
                 &self,
                 source: Source,
                 cluster_id: &str,
                 ts_ms: i64,
+                epoch: Option<&str>,
+                how: ListPush,
                 out: &mut Vec<u8>,
-            ) -> Option<usize> {
+            ) -> Option<Written> {
                 match source {
-                    $(Source::$source => self.write_kind::<$ty>(cluster_id, ts_ms, out),)*
+                    $(Source::$source => self.write_kind::<$ty>(cluster_id, ts_ms, epoch, how, out),)*
                     _ => None,
                 }
+            }
+
+            /// Settles what a push of a list carried: `resync` per envelope written (master
+            /// asked for the whole list), or `failed` when the push did not land.
+            pub fn settle_list(&self, source: Source, written: &Written, resync: &[bool], failed: bool) {
+                match source {
+                    $(Source::$source => Self::settle_kind(&mut self.$field.lock().outbox, written, resync, failed),)*
+                    _ => {}
+                }
+            }
+
+            /// Lists master refused for good go whole next (what it refused is not resent).
+            pub fn settle_lists_refused(&self, lists: &[(Source, Written, usize)]) {
+                for (source, _, _) in lists {
+                    match source {
+                        $(Source::$source => self.$field.lock().outbox.send_whole(),)*
+                        _ => {}
+                    }
+                }
+            }
+
+            /// Every list goes whole next.
+            pub fn send_all_whole(&self) {
+                $(self.$field.lock().outbox.send_whole();)*
             }
 
             /// Whether a snapshot source holds the object `namespace/name` (or `name`).
@@ -206,22 +247,45 @@ impl Cache {
         &self,
         cluster_id: &str,
         ts_ms: i64,
+        epoch: Option<&str>,
+        how: ListPush,
         out: &mut Vec<u8>,
-    ) -> Option<usize> {
-        let kind = S::slot(self).lock();
+    ) -> Option<Written> {
+        let mut kind = S::slot(self).lock();
         if !kind.synced {
             return None;
         }
-        let envelope = PreEncodedEnvelope {
+        let Kind { items, outbox, .. } = &mut *kind;
+        let header = Header {
+            source: S::SOURCE,
             cluster_id,
             ts_ms,
-            source: S::SOURCE,
-            sequence: None,
-            items: kind.items.values().map(AsRef::as_ref),
-            deletes: &[],
+            epoch,
         };
-        serde_json::to_writer(&mut *out, &envelope).expect("JSON into memory");
-        Some(kind.items.len())
+        Some(match (epoch, how) {
+            (Some(epoch), ListPush::Deltas { heartbeat }) if !outbox.wants_whole() => {
+                outbox.write_deltas(&header, epoch, heartbeat, out)
+            }
+            _ => outbox.write_whole(&header, items.values().map(AsRef::as_ref), items.len(), out),
+        })
+    }
+
+    fn settle_kind(outbox: &mut Outbox, written: &Written, resync: &[bool], failed: bool) {
+        match written {
+            Written::Whole { .. } if failed => outbox.whole_failed(),
+            Written::Whole { .. } => {}
+            // Not landed: owed still, and resent as they were.
+            Written::Deltas { .. } if failed => {}
+            Written::Deltas { seqs } => {
+                if resync.iter().any(|r| *r) {
+                    outbox.send_whole();
+                } else {
+                    for seq in seqs {
+                        outbox.acknowledge(*seq);
+                    }
+                }
+            }
+        }
     }
 
     /// Marks a source changed and wakes the pusher.
@@ -264,10 +328,19 @@ impl Cache {
         let changed = match change {
             Change::Apply(key, item) => {
                 let changed = kind.items.get(&key).map(|old| old.get()) != Some(item.get());
+                if changed {
+                    kind.outbox.record(&key, Some(&item));
+                }
                 kind.items.insert(key, item);
                 changed
             }
-            Change::Delete(key) => kind.items.remove(&key).is_some(),
+            Change::Delete(key) => {
+                let existed = kind.items.remove(&key).is_some();
+                if existed {
+                    kind.outbox.record(&key, None);
+                }
+                existed
+            }
             Change::RelistStart => {
                 kind.relist = Some(BTreeMap::new());
                 false
@@ -283,6 +356,10 @@ impl Cache {
                 let changed = !kind.synced || !same(&fresh, &kind.items);
                 kind.items = fresh;
                 kind.synced = true;
+                // After a relist the list goes whole: what changed while unwatched is in it.
+                if changed {
+                    kind.outbox.send_whole();
+                }
                 changed
             }
         };

@@ -70,8 +70,19 @@ pub struct Config {
     pub intervals: Vec<String>,
 
     /// How long after a change a source is pushed early (changes within it are pushed together).
-    #[arg(long, env = "ATLHYPER_AGENT_EARLY_PUSH", default_value = "500ms", value_parser = duration)]
+    #[arg(long, env = "ATLHYPER_AGENT_EARLY_PUSH", default_value = "100ms", value_parser = duration)]
     pub early_push: Duration,
+
+    /// Push lists as deltas (what changed) between whole lists; `false` sends every push whole,
+    /// as agents before deltas did. An older master that does not know deltas gets whole lists
+    /// either way.
+    #[arg(long, env = "ATLHYPER_AGENT_DELTAS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub deltas: bool,
+
+    /// With deltas, how often each list still goes whole (the safety net); on its `--interval`
+    /// a list with no change sends an empty delta instead.
+    #[arg(long, env = "ATLHYPER_AGENT_SNAPSHOT_INTERVAL", default_value = "5m", value_parser = duration)]
+    pub snapshot_interval: Duration,
 
     /// How long a node's last sample counts without a newer one.
     #[arg(long, env = "ATLHYPER_AGENT_NODE_TTL", default_value = "10m", value_parser = duration)]
@@ -282,6 +293,8 @@ impl Config {
             .secret("intake_token", self.intake_token.as_deref())
             .list("interval", schedule)
             .duration("early_push", self.early_push)
+            .flag("deltas", self.deltas)
+            .duration("snapshot_interval", self.snapshot_interval)
             .duration("node_ttl", self.node_ttl)
             .number("max_body_bytes", self.max_body_bytes as u64)
             .number("max_pending_events", self.max_pending_events as u64)

@@ -12,6 +12,7 @@ mod describe;
 mod drain;
 pub mod intake;
 pub mod operator;
+pub mod outbox;
 pub mod push;
 pub mod telemetry;
 pub mod watch;
@@ -193,6 +194,9 @@ pub async fn start(config: &Config) -> Result<Running, StartError> {
         cluster_id: cluster_id.clone(),
         schedule: config.schedule().map_err(StartError::Config)?,
         early: config.early_push,
+        deltas: config.deltas,
+        snapshot_interval: config.snapshot_interval,
+        epoch: push::new_epoch(),
         telemetry,
     };
     let pusher = tokio::spawn(pusher.run(shutdown.clone()));

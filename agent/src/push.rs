@@ -1,13 +1,20 @@
-//! Pushing to master: each source on its full-snapshot schedule, and early — `early_push`
-//! after its first unpushed change, at most once per `early_push` — so a change reaches master
-//! in about a second. Sources due together travel in one gzip request. While master is away
-//! nothing queues but events (bounded in the cache): snapshots are rebuilt from the cache when
-//! the push is retried, so only the latest of each is ever sent.
+//! Pushing to master: each source on its schedule, and early — `early_push` after its first
+//! unpushed change, at most once per `early_push` — so a change reaches master quickly. Sources
+//! due together travel in one gzip request.
+//!
+//! A list goes as deltas (only what changed, numbered; see `crate::outbox`) once it has gone
+//! whole, with an empty delta on its schedule so master knows it is alive, and whole again on
+//! the safety-net schedule (`--snapshot-interval`), after a relist, when master answers
+//! `resync`, or when too much is owed. A master that does not know deltas (`unknown_source`)
+//! gets whole lists from then on, as does every master with `--deltas=false`. While master is
+//! away, events queue (bounded in the cache) and deltas are owed (bounded; past the bound the
+//! list goes whole when master is back).
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use atlhyper_model::api::IngestReceipt;
 use atlhyper_model::codec;
 use atlhyper_model::resources::Event;
 use atlhyper_model::{Envelope, Payload, Source};
@@ -15,7 +22,8 @@ use atlhyper_runtime::Backoff;
 use atlhyper_runtime::http::{self, Auth, HttpError, Post};
 use tokio_util::sync::CancellationToken;
 
-use crate::cache::Cache;
+use crate::cache::{Cache, ListPush};
+use crate::outbox::Written;
 use crate::telemetry::Telemetry;
 
 /// Why a push did not land.
@@ -51,14 +59,15 @@ impl Master {
         }
     }
 
-    /// Sends a batch, gzip'd.
+    /// Sends a batch, gzip'd; master's receipt (`None` when its answer is not one: an older
+    /// master's is, without `resync`).
     ///
     /// # Errors
     /// [`PushError`] by what master (or the network) answered.
-    pub async fn push(&self, body: Vec<u8>) -> Result<(), PushError> {
+    pub async fn push(&self, body: Vec<u8>) -> Result<Option<IngestReceipt>, PushError> {
         let post = Post::json(&self.url, body, &self.auth).gzip();
         match http::post(&self.client, post).await {
-            Ok(_) => Ok(()),
+            Ok(response) => Ok(response.json::<IngestReceipt>().await.ok()),
             Err(HttpError::Unreachable(e)) => Err(PushError::Unavailable(e)),
             Err(HttpError::Status {
                 status,
@@ -89,29 +98,63 @@ pub struct Pusher {
     pub cluster_id: String,
     pub schedule: BTreeMap<Source, Duration>,
     pub early: Duration,
+    /// Lists go as deltas (numbered in `epoch`), whole every `snapshot_interval`.
+    pub deltas: bool,
+    pub snapshot_interval: Duration,
+    /// Drawn at start: master tells this run's pushes from a replay of an earlier run's.
+    pub epoch: String,
     pub telemetry: Arc<Telemetry>,
+}
+
+/// A random epoch: 16 letters and digits.
+pub fn new_epoch() -> String {
+    use rand::{Rng as _, SeedableRng as _};
+    rand::rngs::StdRng::from_os_rng()
+        .sample_iter(rand::distr::Alphanumeric)
+        .take(16)
+        .map(char::from)
+        .collect()
 }
 
 /// What one push carries: the body (a JSON array of envelopes, not yet compressed), and what
 /// is needed to settle it afterwards.
 struct Batch {
     json: Vec<u8>,
-    /// The source of each envelope in `json`.
+    /// The source of each envelope in `json`, in order.
     sent: Vec<Source>,
     /// The sources this push settles (due ones, less any still listing for the first time).
     sources: Vec<Source>,
+    /// What each list wrote, with the index of its first envelope in `sent`.
+    lists: Vec<(Source, Written, usize)>,
     /// The events taken from the cache, to put back if the push fails.
     events: Vec<Event>,
     built_at: Instant,
 }
 
+impl Batch {
+    fn has_deltas(&self) -> bool {
+        self.sent.iter().any(|s| s.is_delta())
+    }
+}
+
+/// How each list due goes out in one push.
+struct ListPlan<'a> {
+    /// Deltas are on for this master.
+    deltas: bool,
+    /// Lists whose safety-net whole push is due.
+    whole_due: &'a dyn Fn(Source) -> bool,
+    /// Lists whose scheduled push is due (an empty delta if nothing changed).
+    heartbeat_due: &'a dyn Fn(Source) -> bool,
+}
+
 impl Pusher {
-    fn build(&self, due: &[Source], now_ms: i64) -> Batch {
+    fn build(&self, due: &[Source], now_ms: i64, plan: &ListPlan<'_>) -> Batch {
         let built_at = Instant::now();
         let mut batch = Batch {
             json: b"[".to_vec(),
             sent: Vec::new(),
             sources: Vec::new(),
+            lists: Vec::new(),
             events: Vec::new(),
             built_at,
         };
@@ -129,19 +172,40 @@ impl Pusher {
                     let samples = self.cache.samples();
                     self.write_typed(&mut batch.json, now_ms, Payload::MetricsSnapshot, &samples)
                 }
-                snapshot => {
-                    let written = self.cache.write_snapshot(
-                        *snapshot,
+                list => {
+                    let how = if plan.deltas && !(plan.whole_due)(*list) {
+                        ListPush::Deltas {
+                            heartbeat: (plan.heartbeat_due)(*list),
+                        }
+                    } else {
+                        ListPush::Whole
+                    };
+                    let epoch = plan.deltas.then_some(self.epoch.as_str());
+                    let Some(written) = self.cache.write_list(
+                        *list,
                         &self.cluster_id,
                         now_ms,
+                        epoch,
+                        how,
                         &mut batch.json,
-                    );
-                    // A kind still listing for the first time is not due yet.
-                    if written.is_none() {
+                    ) else {
+                        // A kind still listing for the first time is not due yet.
+                        batch.json.truncate(mark);
+                        continue;
+                    };
+                    batch.sources.push(*list);
+                    let envelopes = written.envelopes();
+                    if envelopes == 0 {
                         batch.json.truncate(mark);
                         continue;
                     }
-                    true
+                    let sent_as = match written {
+                        Written::Whole { .. } => *list,
+                        Written::Deltas { .. } => list.delta().expect("a list source"),
+                    };
+                    batch.lists.push((*list, written, batch.sent.len()));
+                    batch.sent.extend(std::iter::repeat_n(sent_as, envelopes));
+                    continue;
                 }
             };
             batch.sources.push(*source);
@@ -177,6 +241,9 @@ impl Pusher {
         let start = Instant::now();
         let mut next_full: HashMap<Source, Instant> =
             self.schedule.keys().map(|s| (*s, start)).collect();
+        // The safety net: when each list next goes whole (deltas on).
+        let mut next_whole: HashMap<Source, Instant> = HashMap::new();
+        let mut deltas = self.deltas;
         let mut last_early: HashMap<Source, Instant> = HashMap::new();
         let mut failures = 0u32;
         let mut retry_at = start;
@@ -215,19 +282,45 @@ impl Pusher {
                     vec![due]
                 };
                 for group in groups {
-                    let batch = self.build(&group, crate::now_ms());
+                    let batch = {
+                        let whole_due = |s: Source| next_whole.get(&s).is_none_or(|t| now >= *t);
+                        let heartbeat_due = |s: Source| now >= next_full[&s];
+                        let plan = ListPlan {
+                            deltas,
+                            whole_due: &whole_due,
+                            heartbeat_due: &heartbeat_due,
+                        };
+                        self.build(&group, crate::now_ms(), &plan)
+                    };
                     match self.send(&batch).await {
-                        Ok(()) => {
+                        Ok(receipt) => {
                             failures = 0;
+                            self.settle_lists(&batch, receipt.as_ref(), false);
+                            for (list, written, _) in &batch.lists {
+                                if matches!(written, Written::Whole { .. }) {
+                                    next_whole.insert(*list, now + self.snapshot_interval);
+                                }
+                            }
                             self.settle(&batch, now, &dirty, &mut next_full, &mut last_early);
                         }
-                        Err(PushError::Rejected { status, message }) if batch.sent.len() > 1 => {
+                        Err(PushError::Rejected { status, message })
+                            if batch.has_deltas() && message.contains("unknown_source") =>
+                        {
+                            tracing::warn!(status, %message, "master does not take deltas (an older master?); lists go whole from now on");
+                            deltas = false;
+                            self.cache.send_all_whole();
+                            self.requeue(batch);
+                        }
+                        Err(PushError::Rejected { status, message }) if batch.sources.len() > 1 => {
                             tracing::warn!(status, %message, sources = ?batch.sent, "master refused a push of several sources; pushing each alone");
+                            self.settle_lists(&batch, None, true);
                             self.requeue(batch);
                             split = true;
                         }
                         Err(PushError::Rejected { status, message }) => {
                             tracing::error!(status, %message, sources = ?batch.sources, "master rejected a push; it is dropped");
+                            // What master refuses is not resent: a list goes whole next.
+                            self.cache.settle_lists_refused(&batch.lists);
                             self.settle(&batch, now, &dirty, &mut next_full, &mut last_early);
                         }
                         Err(e) => {
@@ -241,6 +334,7 @@ impl Pusher {
                                 tracing::warn!(error = %e, failures, retry_in = ?wait, "push failed");
                             }
                             retry_at = Instant::now() + wait;
+                            self.settle_lists(&batch, None, true);
                             self.requeue(batch);
                             break;
                         }
@@ -271,7 +365,14 @@ impl Pusher {
         // A last push of what changed since the previous one.
         let dirty: Vec<Source> = self.cache.dirty().into_keys().collect();
         if !dirty.is_empty() {
-            let batch = self.build(&dirty, crate::now_ms());
+            let batch = {
+                let plan = ListPlan {
+                    deltas,
+                    whole_due: &|s| !next_whole.contains_key(&s),
+                    heartbeat_due: &|_| false,
+                };
+                self.build(&dirty, crate::now_ms(), &plan)
+            };
             if let Err(e) = self.send(&batch).await {
                 tracing::warn!(error = %e, "the last push before shutdown failed");
             }
@@ -297,9 +398,29 @@ impl Pusher {
         }
     }
 
-    async fn send(&self, batch: &Batch) -> Result<(), PushError> {
+    /// Settles each list a push carried: by master's receipt when it landed (a `resync` for
+    /// any of a list's deltas sends it whole next), or as not landed (`failed`).
+    fn settle_lists(&self, batch: &Batch, receipt: Option<&IngestReceipt>, failed: bool) {
+        for (list, written, first) in &batch.lists {
+            let resync: Vec<bool> = (0..written.envelopes())
+                .map(|i| {
+                    receipt
+                        .and_then(|r| r.accepted.get(first + i))
+                        .is_some_and(|count| count.resync)
+                })
+                .collect();
+            let asked = resync.iter().filter(|r| **r).count();
+            if asked > 0 {
+                tracing::info!(source = %list, "master asked for the whole list (a delta went missing)");
+                self.telemetry.resyncs.inc_by(asked as u64);
+            }
+            self.cache.settle_list(*list, written, &resync, failed);
+        }
+    }
+
+    async fn send(&self, batch: &Batch) -> Result<Option<IngestReceipt>, PushError> {
         if batch.sent.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
         let body = codec::gzip(&batch.json, codec::DEFAULT_GZIP_LEVEL);
         let bytes = body.len();
@@ -415,6 +536,9 @@ mod tests {
             ]
             .into(),
             early: Duration::from_millis(50),
+            deltas: true,
+            snapshot_interval: Duration::from_secs(300),
+            epoch: new_epoch(),
             telemetry: Arc::new(Telemetry::new()),
         };
         let shutdown = CancellationToken::new();
@@ -426,6 +550,124 @@ mod tests {
         taken.sort();
         taken.dedup();
         assert_eq!(taken, ["events", "metrics_snapshot"]);
+    }
+
+    /// A master from before deltas: `unknown_source` for a delta, 202 for anything else; what
+    /// it was sent, in order (source, and whether numbered).
+    async fn master_before_deltas() -> (String, Arc<parking_lot::Mutex<Vec<(String, bool)>>>) {
+        let seen: Arc<parking_lot::Mutex<Vec<(String, bool)>>> = Arc::default();
+        let log = seen.clone();
+        let app = axum::Router::new().route(
+            "/ingest",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let log = log.clone();
+                async move {
+                    let json =
+                        codec::decompress(&body, codec::ContentEncoding::Gzip, &Default::default())
+                            .unwrap();
+                    let batch: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+                    let mut delta = false;
+                    for envelope in &batch {
+                        let source = envelope["source"].as_str().unwrap().to_owned();
+                        delta |= source.ends_with("_delta");
+                        log.lock().push((source, envelope.get("seq").is_some()));
+                    }
+                    if delta {
+                        return (
+                            axum::http::StatusCode::BAD_REQUEST,
+                            r#"{"error":{"code":"unknown_source","message":"unknown source `pod_delta`"}}"#,
+                        );
+                    }
+                    (axum::http::StatusCode::ACCEPTED, r#"{"accepted":[]}"#)
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, seen)
+    }
+
+    fn pod(name: &str, restarts: u32) -> atlhyper_model::resources::Pod {
+        let Payload::PodListSnapshot(mut pods) = fixture("pod_list_snapshot") else {
+            panic!("the pod fixture")
+        };
+        let mut pod = pods.remove(0);
+        pod.name = name.to_owned();
+        pod.restarts = restarts;
+        pod
+    }
+
+    /// Runs a pusher of one pod list against `url` while `during` changes the cache.
+    async fn push_pods(url: &str, deltas: bool, during: impl AsyncFnOnce(&Cache)) {
+        use crate::cache::Change;
+        let cache = Arc::new(Cache::new(1_000, Duration::from_secs(60)));
+        cache.apply(Change::<atlhyper_model::resources::Pod>::RelistStart);
+        cache.apply(Change::RelistItem("shop/a".to_owned(), pod("a", 0)));
+        cache.apply(Change::<atlhyper_model::resources::Pod>::RelistDone);
+        let pusher = Pusher {
+            cache: cache.clone(),
+            master: Master::new(url, None, Duration::from_secs(5)),
+            cluster_id: "c1".into(),
+            schedule: [(Source::PodListSnapshot, Duration::from_secs(60))].into(),
+            early: Duration::from_millis(20),
+            deltas,
+            snapshot_interval: Duration::from_secs(300),
+            epoch: new_epoch(),
+            telemetry: Arc::new(Telemetry::new()),
+        };
+        let shutdown = CancellationToken::new();
+        let running = tokio::spawn(pusher.run(shutdown.clone()));
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        during(&cache).await;
+        shutdown.cancel();
+        running.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_agent_whose_deltas_meet_an_older_master_sends_whole_lists_from_then_on() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (url, seen) = master_before_deltas().await;
+        push_pods(&url, true, async |cache: &Cache| {
+            for restarts in 1..4 {
+                cache.apply(crate::cache::Change::Apply(
+                    "shop/a".to_owned(),
+                    pod("a", restarts),
+                ));
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        })
+        .await;
+        let seen = seen.lock().clone();
+        let sources: Vec<&str> = seen.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(sources[..2], ["pod_list_snapshot", "pod_delta"], "{seen:?}");
+        let after = &sources[2..];
+        assert!(
+            after.len() >= 2 && after.iter().all(|s| *s == "pod_list_snapshot"),
+            "whole lists after the refusal: {seen:?}"
+        );
+        assert!(seen[2..].iter().all(|(_, numbered)| !numbered), "{seen:?}");
+    }
+
+    #[tokio::test]
+    async fn with_deltas_off_every_push_is_the_whole_list_unnumbered() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (url, seen) = master_before_deltas().await;
+        push_pods(&url, false, async |cache: &Cache| {
+            cache.apply(crate::cache::Change::Apply(
+                "shop/a".to_owned(),
+                pod("a", 1),
+            ));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        })
+        .await;
+        let seen = seen.lock().clone();
+        assert!(seen.len() >= 2, "{seen:?}");
+        assert!(
+            seen.iter()
+                .all(|(s, numbered)| s == "pod_list_snapshot" && !numbered),
+            "{seen:?}"
+        );
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Telemetry {
     pending_events: IntGauge,
     dropped_events: IntGauge,
     pub node_samples: IntCounterVec,
+    /// Whole lists master asked for because a delta went missing.
+    pub resyncs: IntCounter,
     pub last_push_ok: parking_lot::Mutex<Option<std::time::Instant>>,
 }
 
@@ -82,6 +84,10 @@ impl Telemetry {
                 ),
                 &["outcome"]
             )),
+            resyncs: register!(IntCounter::new(
+                "atlhyper_agent_delta_resyncs_total",
+                "Deltas master answered with resync (it asked for the whole list)."
+            )),
             last_push_ok: parking_lot::Mutex::new(None),
             registry,
         }
@@ -92,10 +98,10 @@ impl Telemetry {
         sources: &[Source],
         bytes: usize,
         took: Duration,
-        result: &Result<(), PushError>,
+        result: &Result<impl Sized, PushError>,
     ) {
         let outcome = match result {
-            Ok(()) => "ok",
+            Ok(_) => "ok",
             Err(PushError::Unavailable(_)) => "unavailable",
             Err(PushError::Throttled(_)) => "throttled",
             Err(PushError::Unauthorized { .. }) => "unauthorized",

@@ -290,7 +290,7 @@ impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedItems
 
 struct PreEncodedDelta<'a, I>(I, &'a [String]);
 
-impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedDelta<'a, I> {
+impl<'a, 'r, I: Iterator<Item = &'r RawValue> + Clone> Serialize for PreEncodedDelta<'a, I> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("Delta", 2)?;
         s.serialize_field("upserts", &Seq(self.0.clone()))?;
@@ -307,7 +307,7 @@ impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for Seq<I> {
     }
 }
 
-impl<'a, I: Iterator<Item = &'a RawValue> + Clone> Serialize for PreEncodedEnvelope<'a, I> {
+impl<'a, 'r, I: Iterator<Item = &'r RawValue> + Clone> Serialize for PreEncodedEnvelope<'a, I> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut s = serializer.serialize_struct("Envelope", 7)?;
         s.serialize_field("version", &ProtocolVersion::V1)?;
