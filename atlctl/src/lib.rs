@@ -7,6 +7,7 @@ pub mod cli;
 pub mod client;
 pub mod console;
 pub mod context;
+mod delta;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod error;

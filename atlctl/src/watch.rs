@@ -4,12 +4,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use atlhyper_model::api::{
-    InCluster, Item, List, SnapshotChange, StreamBatch, StreamKind, WatchEvent, WatchEventType,
+    InCluster, Item, List, StreamBatch, StreamKind, WatchEvent, WatchEventType,
 };
 use atlhyper_model::resources::Event;
 
 use crate::Session;
 use crate::cli::Output;
+use crate::delta;
 use crate::error::{CliError, Result};
 use crate::get::{Print, write_out};
 use crate::kinds::Printable;
@@ -30,8 +31,10 @@ fn stream_query(kind: StreamKind, query: &[(&'static str, String)]) -> Vec<(&'st
     q
 }
 
-/// Follows a kind: each snapshot of it that master receives is listed again (with the same
-/// filters, so master keeps doing the filtering) and compared with what was printed last.
+/// Follows a kind: each change master streams of it, whole objects (a `delta` event), is
+/// applied to what was printed and printed as what it did. A filter master applies that the
+/// stream's objects cannot be checked against here (labels, fields, sort) — and a change too
+/// large for the stream, or a gap — lists again, with the same filters, and compares.
 pub async fn follow<T: Printable>(
     query: &[(&'static str, String)],
     print: Print,
@@ -41,28 +44,56 @@ pub async fn follow<T: Printable>(
     let plural = T::RESOURCE.plural();
     let kind = StreamKind::parse(plural)
         .ok_or_else(|| CliError::Usage(format!("{plural} cannot be followed (-w)")))?;
-    let mut stream = Subscription::open(&session.client, stream_query(kind, query)).await?;
+    let mut stream_query = stream_query(kind, query);
+    stream_query.push(("deltas", "true".to_owned()));
+    let mut stream = Subscription::open(&session.client, stream_query).await?;
     let mut seen = current::<T>(query, session, names).await?;
     let namespace = query
         .iter()
         .find(|(k, _)| *k == "namespace")
         .map(|(_, v)| v.clone());
+    // Only the cluster, the namespace and names can be checked here.
+    let applicable = query
+        .iter()
+        .all(|(k, _)| matches!(*k, "cluster" | "namespace" | "sort"));
     loop {
         let event = stream.next().await?;
         match event.event.as_str() {
-            "snapshot" => {
-                let change: SnapshotChange = serde_json::from_str(&event.data).map_err(|e| {
-                    CliError::Failed(format!("master streamed an unreadable change: {e}"))
-                })?;
+            "delta" => {
+                let head = delta::head(&event.data)?;
+                if applicable && !head.relist {
+                    let change = delta::parse::<T>(&event.data)?;
+                    let keep = |i: &InCluster<T>| {
+                        namespace
+                            .as_ref()
+                            .is_none_or(|ns| i.object.namespace().is_none_or(|n| n == ns))
+                            && (names.is_empty() || names.iter().any(|n| n == i.object.name()))
+                    };
+                    let mut held: Vec<InCluster<T>> = seen.values().cloned().collect();
+                    let changes = delta::apply(&mut held, change, keep);
+                    // An upsert that did not change what is printed is not a change.
+                    let changes: Vec<_> = changes
+                        .into_iter()
+                        .filter(|(t, item)| {
+                            *t != WatchEventType::Modified
+                                || seen.get(&key(item)).is_none_or(|old| !same(old, item))
+                        })
+                        .collect();
+                    seen = held.into_iter().map(|i| (key(&i), i)).collect();
+                    emit(&changes, print)?;
+                    continue;
+                }
                 // Nothing within a namespace-limited view changed: no need to list again.
-                if let Some(ns) = &namespace {
+                if !head.relist
+                    && let Some(ns) = &namespace
+                {
+                    let change = delta::parse::<T>(&event.data)?;
                     let prefix = format!("{ns}/");
                     if !change
-                        .added
+                        .upserts
                         .iter()
-                        .chain(&change.changed)
-                        .chain(&change.removed)
-                        .any(|k| k.starts_with(&prefix))
+                        .any(|i| i.object.namespace() == Some(ns.as_str()))
+                        && !change.deletes.iter().any(|k| k.starts_with(&prefix))
                     {
                         continue;
                     }

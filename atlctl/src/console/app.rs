@@ -362,7 +362,9 @@ impl App {
         let d = &self.data;
         let rows = match list.resource {
             Resource::Pods => super::usage::add(rows::build(&d.pods, shape), &d.pods, &d.metrics),
-            Resource::Nodes => super::nodes::rows(&d.nodes, &d.metrics, &self.data.sparks, shape),
+            Resource::Nodes => {
+                super::nodes::rows(&d.nodes, &d.metrics, &d.pods, &self.data.sparks, shape)
+            }
             Resource::Deployments => rows::build(&d.deployments, shape),
             Resource::Services => rows::build(&d.services, shape),
             Resource::Namespaces => rows::build(&d.namespaces, shape),
@@ -387,6 +389,7 @@ impl App {
                 Feed::of_resource(list.resource) == feed
                     || (matches!(list.resource, Resource::Nodes | Resource::Pods)
                         && feed == Feed::Metrics)
+                    || (list.resource == Resource::Nodes && feed == Feed::Pods)
                     // The header's cluster list is built with every list (the CLUSTER column).
                     || feed == Feed::Clusters
             }
@@ -464,7 +467,10 @@ impl App {
 /// The lists a screen draws from.
 fn feeds_of(screen: &Screen) -> Vec<Feed> {
     match screen {
-        Screen::List(list) if list.resource == Resource::Nodes => vec![Feed::Nodes, Feed::Metrics],
+        // The PODS column counts the pod list (deltas keep it current at no cost).
+        Screen::List(list) if list.resource == Resource::Nodes => {
+            vec![Feed::Nodes, Feed::Metrics, Feed::Pods]
+        }
         // Each pod's CPU and memory come with the node samples.
         Screen::List(list) if list.resource == Resource::Pods => vec![Feed::Pods, Feed::Metrics],
         Screen::List(list) => vec![Feed::of_resource(list.resource)],

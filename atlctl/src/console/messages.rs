@@ -2,7 +2,9 @@
 //! the network task tells the UI ([`Msg`]), what the UI asks it to do ([`Effect`]), and keys as
 //! what they mean ([`Action`]).
 
-use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster, MetricSeries, StreamKind};
+use atlhyper_model::api::{
+    ClusterSummary, CommandInfo, InCluster, MetricSeries, StreamDelta, StreamKind,
+};
 use atlhyper_model::resources::{
     ConfigMap, Deployment, Event, Ingress, Namespace, Node, Pod, Service,
 };
@@ -100,16 +102,56 @@ impl Loaded {
     }
 }
 
+/// A change of one list, whole objects, from master's stream.
+#[derive(Debug, Clone)]
+pub enum ListDelta {
+    Pods(StreamDelta<InCluster<Pod>>),
+    Nodes(StreamDelta<InCluster<Node>>),
+    Deployments(StreamDelta<InCluster<Deployment>>),
+    Services(StreamDelta<InCluster<Service>>),
+    Namespaces(StreamDelta<InCluster<Namespace>>),
+    Ingresses(StreamDelta<InCluster<Ingress>>),
+    ConfigMaps(StreamDelta<InCluster<ConfigMap>>),
+}
+
+impl ListDelta {
+    pub fn feed(&self) -> Feed {
+        match self {
+            ListDelta::Pods(_) => Feed::Pods,
+            ListDelta::Nodes(_) => Feed::Nodes,
+            ListDelta::Deployments(_) => Feed::Deployments,
+            ListDelta::Services(_) => Feed::Services,
+            ListDelta::Namespaces(_) => Feed::Namespaces,
+            ListDelta::Ingresses(_) => Feed::Ingresses,
+            ListDelta::ConfigMaps(_) => Feed::ConfigMaps,
+        }
+    }
+
+    pub fn cluster(&self) -> &str {
+        match self {
+            ListDelta::Pods(d) => &d.cluster_id,
+            ListDelta::Nodes(d) => &d.cluster_id,
+            ListDelta::Deployments(d) => &d.cluster_id,
+            ListDelta::Services(d) => &d.cluster_id,
+            ListDelta::Namespaces(d) => &d.cluster_id,
+            ListDelta::Ingresses(d) => &d.cluster_id,
+            ListDelta::ConfigMaps(d) => &d.cluster_id,
+        }
+    }
+}
+
 /// What the network task tells the UI.
 #[derive(Debug, Clone)]
 pub enum Msg {
     Loaded(Scope, Loaded),
     LoadFailed(Feed, String),
-    /// A snapshot of `kind` changed in `cluster`.
+    /// A list of `kind` changed in `cluster` (too much to carry: list it again).
     Changed {
         cluster: String,
         kind: StreamKind,
     },
+    /// What changed in a list, to apply to the one held.
+    Delta(ListDelta),
     /// New events a push appended.
     Events(String, Vec<Event>),
     /// New node samples.

@@ -13,7 +13,9 @@ use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 use super::app::{Effect, Feed, Loaded, Msg, SPARK_POINTS, SPARK_STEP_MS, Scope};
+use super::messages::ListDelta;
 use crate::client::Client;
+use crate::delta;
 use crate::error::CliError;
 use crate::sse::{SseEvent, Subscription};
 
@@ -127,6 +129,27 @@ pub fn translate(event: &SseEvent) -> Option<Msg> {
                 kind: StreamKind::of(change.source),
             }
         }
+        "delta" => {
+            let head = delta::head(&event.data).ok()?;
+            let kind = StreamKind::of(head.source);
+            if head.relist {
+                return Some(Msg::Changed {
+                    cluster: head.cluster_id,
+                    kind,
+                });
+            }
+            let data = &event.data;
+            Msg::Delta(match kind {
+                StreamKind::Pods => ListDelta::Pods(delta::parse(data).ok()?),
+                StreamKind::Nodes => ListDelta::Nodes(delta::parse(data).ok()?),
+                StreamKind::Deployments => ListDelta::Deployments(delta::parse(data).ok()?),
+                StreamKind::Services => ListDelta::Services(delta::parse(data).ok()?),
+                StreamKind::Namespaces => ListDelta::Namespaces(delta::parse(data).ok()?),
+                StreamKind::Ingresses => ListDelta::Ingresses(delta::parse(data).ok()?),
+                StreamKind::Configmaps => ListDelta::ConfigMaps(delta::parse(data).ok()?),
+                StreamKind::Events | StreamKind::Metrics | StreamKind::Commands => return None,
+            })
+        }
         "events" => {
             let batch: StreamBatch<Event> = serde_json::from_str(&event.data).ok()?;
             Msg::Events(batch.cluster_id, batch.items)
@@ -148,7 +171,8 @@ pub async fn follow(client: Client, msgs: UnboundedSender<Msg>, stop: Cancellati
     loop {
         let opened = tokio::select! {
             () = stop.cancelled() => return,
-            opened = Subscription::open(&client, Vec::new()) => opened,
+            // Lists change by deltas: applied to what is held, never listed again for them.
+            opened = Subscription::open(&client, vec![("deltas", "true".to_owned())]) => opened,
         };
         let mut stream = match opened {
             Ok(stream) => {

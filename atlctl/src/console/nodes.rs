@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use atlhyper_model::NodeMetricsSnapshot;
 use atlhyper_model::api::InCluster;
-use atlhyper_model::resources::Node;
+use atlhyper_model::resources::{Node, Pod, PodPhase};
 
 use super::rows::{Column, Listed as _, Row, RowId, Rows, Shape, Tone};
 use crate::kinds::Printable as _;
@@ -62,6 +62,7 @@ pub type Sparks = BTreeMap<(String, String), VecDeque<(i64, f64)>>;
 pub fn rows(
     nodes: &[InCluster<Node>],
     metrics: &[InCluster<NodeMetricsSnapshot>],
+    pods: &[InCluster<Pod>],
     sparks: &Sparks,
     shape: Shape,
 ) -> Rows {
@@ -69,6 +70,17 @@ pub fn rows(
         .iter()
         .map(|m| ((m.cluster_id.as_str(), m.object.node.as_str()), &m.object))
         .collect();
+    // Pods bound to each node and not finished, as `kubectl describe node` counts them.
+    let mut bound: HashMap<(&str, &str), usize> = HashMap::new();
+    for p in pods {
+        if let Some(node) = &p.object.node
+            && !matches!(p.object.phase, PodPhase::Succeeded | PodPhase::Failed)
+        {
+            *bound
+                .entry((p.cluster_id.as_str(), node.as_str()))
+                .or_default() += 1;
+        }
+    }
     let titles: [(&'static str, u8); 13] = [
         ("NAME", 0),
         ("STATUS", 5),
@@ -123,14 +135,16 @@ pub fn rows(
                     cells.push(format!("{}/s", bytes(rx)));
                     cells.push(format!("{}/s", bytes(tx)));
                     cells.push(hottest(s).map_or_else(|| "-".to_owned(), |t| format!("{t:.0}°C")));
-                    cells.push(if s.pods.is_empty() {
-                        "-".to_owned()
-                    } else {
-                        s.pods.len().to_string()
-                    });
                 }
-                None => cells.extend(std::iter::repeat_n("-".to_owned(), 7)),
+                None => cells.extend(std::iter::repeat_n("-".to_owned(), 6)),
             }
+            cells.push(
+                bound
+                    .get(&(n.cluster_id.as_str(), node.name.as_str()))
+                    .copied()
+                    .unwrap_or(0)
+                    .to_string(),
+            );
             let line = sparks.get(&(n.cluster_id.clone(), node.name.clone()));
             cells.push(line.map_or_else(String::new, |l| sparkline(l.iter().map(|(_, p)| *p))));
             cells.push(base[2].clone());

@@ -6,7 +6,10 @@ use atlhyper_model::api::{CommandInfo, InCluster};
 use atlhyper_model::resources::Event;
 
 use super::app::{App, Effect, Feed, Loaded, Msg, SPARK_POINTS, SPARK_STEP_MS, Screen};
+use super::messages::ListDelta;
 use super::rows::Tone;
+use crate::delta;
+use crate::kinds::Printable;
 
 impl App {
     fn heard(&mut self, cluster: &str) {
@@ -58,6 +61,34 @@ impl App {
                         self.feeds.dirty.insert(feed);
                     } else {
                         effects.push(self.load(feed));
+                    }
+                }
+                effects
+            }
+            Msg::Delta(change) => {
+                let cluster = change.cluster().to_owned();
+                self.heard(&cluster);
+                let feed = change.feed();
+                if self.scope.cluster.as_ref().is_some_and(|c| *c != cluster)
+                    || !self.feeds.loaded.contains(&feed)
+                {
+                    // Not held: it is listed, as it is now, when a screen needs it.
+                    return Vec::new();
+                }
+                // A load in flight may have been answered before this change: listed again
+                // once it is in.
+                if self.feeds.loading.contains(&feed) {
+                    self.feeds.dirty.insert(feed);
+                }
+                self.merge(change);
+                self.rebuild_for(feed);
+                // The cluster list's counts follow the pods and nodes.
+                let mut effects = Vec::new();
+                if self.needed().contains(&Feed::Clusters) {
+                    if self.feeds.loading.contains(&Feed::Clusters) {
+                        self.feeds.dirty.insert(Feed::Clusters);
+                    } else {
+                        effects.push(self.load(Feed::Clusters));
                     }
                 }
                 effects
@@ -223,6 +254,43 @@ impl App {
         line.push_back((ts_ms, cpu));
         while line.len() > SPARK_POINTS {
             line.pop_front();
+        }
+    }
+
+    /// Applies a list's change to the list held (objects outside the namespace shown are not
+    /// kept).
+    fn merge(&mut self, change: ListDelta) {
+        let namespace = self.scope.namespace.clone();
+        let d = &mut self.data;
+        fn keep<T: Printable>(namespace: &Option<String>) -> impl Fn(&InCluster<T>) -> bool + '_ {
+            move |i| {
+                namespace
+                    .as_ref()
+                    .is_none_or(|ns| i.object.namespace().is_none_or(|n| n == ns))
+            }
+        }
+        match change {
+            ListDelta::Pods(x) => {
+                let _ = delta::apply(&mut d.pods, x, keep(&namespace));
+            }
+            ListDelta::Nodes(x) => {
+                let _ = delta::apply(&mut d.nodes, x, keep(&namespace));
+            }
+            ListDelta::Deployments(x) => {
+                let _ = delta::apply(&mut d.deployments, x, keep(&namespace));
+            }
+            ListDelta::Services(x) => {
+                let _ = delta::apply(&mut d.services, x, keep(&namespace));
+            }
+            ListDelta::Namespaces(x) => {
+                let _ = delta::apply(&mut d.namespaces, x, keep(&namespace));
+            }
+            ListDelta::Ingresses(x) => {
+                let _ = delta::apply(&mut d.ingresses, x, keep(&namespace));
+            }
+            ListDelta::ConfigMaps(x) => {
+                let _ = delta::apply(&mut d.configmaps, x, keep(&namespace));
+            }
         }
     }
 

@@ -423,6 +423,62 @@ fn changes_reload_once_per_burst_and_only_what_is_shown() {
     );
 }
 
+/// A delta from the stream changes the held list in place: no list is loaded again, the
+/// filter stays, and a pod entering CrashLoopBackOff appears in `/crash`.
+#[test]
+fn a_delta_updates_rows_in_place_under_an_active_filter() {
+    let mut app = console(Resource::Pods);
+    typed(&mut app, "/crash");
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(names(&app), ["checkout-5d8f7c9b6d-x2kqp"]);
+    let mut pods: Vec<InCluster<atlhyper_model::resources::Pod>> =
+        items(fixture!("pod_list_snapshot"));
+    let mut crashing = pods.remove(0);
+    let name = crashing.object.name.clone();
+    assert_ne!(name, "checkout-5d8f7c9b6d-x2kqp");
+    crashing.object.status = "CrashLoopBackOff".to_owned();
+    let gone = pods
+        .iter()
+        .find(|p| p.object.name == "checkout-5d8f7c9b6d-x2kqp")
+        .map(|p| format!("{}/{}", p.object.namespace, p.object.name))
+        .unwrap();
+    let delta = |upserts, deletes| {
+        Msg::Delta(super::messages::ListDelta::Pods(
+            atlhyper_model::api::StreamDelta {
+                cluster_id: CLUSTER.to_owned(),
+                source: atlhyper_model::Source::PodListSnapshot,
+                ts_ms: NOW,
+                upserts,
+                deletes,
+                relist: false,
+            },
+        ))
+    };
+    let effects = app.receive(delta(vec![crashing], vec![]));
+    assert!(
+        effects.iter().all(|e| !matches!(
+            e,
+            Effect::Load {
+                feed: Feed::Pods,
+                ..
+            }
+        )),
+        "the pod list is not loaded again: {effects:?}"
+    );
+    let mut shown = names(&app);
+    shown.sort();
+    let mut expected = vec!["checkout-5d8f7c9b6d-x2kqp".to_owned(), name];
+    expected.sort();
+    assert_eq!(
+        shown, expected,
+        "the filter stays, the crashing pod joins it"
+    );
+    app.receive(delta(vec![], vec![gone]));
+    assert_eq!(names(&app).len(), 1);
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(names(&app).len(), 3, "one pod left the list");
+}
+
 #[test]
 fn answers_for_another_scope_are_dropped() {
     let mut app = console(Resource::Pods);
