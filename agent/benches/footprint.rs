@@ -22,14 +22,7 @@ const ADMIN: &str = "bench-admin-token-0123456789abcdef";
 const TOKEN: &str = "bench-cluster-token-0123456789abcdef";
 
 async fn pushed_bytes(http: &reqwest::Client, agent: &str) -> f64 {
-    let text = http
-        .get(format!("{agent}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = atlhyper_testkit::text(http.get(format!("{agent}/metrics"))).await;
     text.lines()
         .find(|l| l.starts_with("atlhyper_agent_push_bytes_total "))
         .and_then(|l| l.split_whitespace().nth(1))

@@ -62,14 +62,8 @@ async fn an_agent_ten_minutes_ahead_still_feeds_master_and_its_skew_is_reported(
         (590_000..=610_000).contains(&skew),
         "the skew is about ten minutes: {skew} ms"
     );
-    let metrics = http
-        .get(format!("{}/metrics", cluster.master_url()))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics =
+        atlhyper_testkit::text(http.get(format!("{}/metrics", cluster.master_url()))).await;
     let exported: f64 = metrics
         .lines()
         .find(|l| l.starts_with("atlhyper_cluster_clock_skew_seconds{cluster=\"demo\"}"))

@@ -232,12 +232,8 @@ async fn pushes_master_rejects_are_logged_and_not_retried_in_a_loop() {
     agent_config.listen = "127.0.0.1:0".parse().unwrap();
     let agent = atlhyper_agent::start(&agent_config).await.unwrap();
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let metrics = reqwest::get(format!("http://{}/metrics", agent.addr))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics =
+        atlhyper_testkit::text(stack.http.get(format!("http://{}/metrics", agent.addr))).await;
     let rejected: f64 = metrics
         .lines()
         .find(|l| l.starts_with("atlhyper_agent_push_errors_total{kind=\"rejected\"}"))

@@ -251,15 +251,7 @@ async fn intake_keeps_good_samples_and_refuses_bad_ones() {
         assert_eq!(response.status().as_u16(), status, "{what}");
     }
 
-    let metrics = agent
-        .http
-        .get(format!("{}/metrics", agent.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = atlhyper_testkit::text(agent.http.get(format!("{}/metrics", agent.url))).await;
     assert!(
         metrics.contains("atlhyper_agent_node_samples_total{outcome=\"unknown_node\"} 1"),
         "{metrics}"

@@ -71,14 +71,7 @@ async fn idle_sockets_beyond_the_fd_limit_do_not_stop_healthz_or_ingest() {
         held.extend(idle_sockets(&addr, 60).await);
     }
 
-    let metrics = client
-        .get(format!("{url}/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = atlhyper_testkit::text(client.get(format!("{url}/metrics"))).await;
     let closed = common::metric_sum(&metrics, "atlhyper_connections_closed_total{");
     assert!(
         closed >= 100.0,

@@ -433,15 +433,8 @@ async fn deltas_merge_stream_whole_objects_resync_on_a_gap_and_survive_a_restart
     // Until the list comes whole, deltas wait; the resync is counted once.
     let (_, receipt) = master.push_gzip(C1_TOKEN, &delta(13, vec![], &[])).await;
     assert_eq!(receipt["accepted"][0]["resync"], true, "{receipt}");
-    let metrics = master
-        .client
-        .get(format!("{}/metrics", master.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics =
+        atlhyper_testkit::text(master.client.get(format!("{}/metrics", master.url))).await;
     assert_eq!(
         common::metric_sum(&metrics, "atlhyper_delta_resyncs_total{cluster=\"c1\"}"),
         1.0

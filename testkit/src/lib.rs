@@ -29,14 +29,21 @@ pub async fn wait_for(timeout: Duration, mut check: impl AsyncFnMut() -> bool) -
 /// # Panics
 /// When the request cannot be sent or its body read.
 pub async fn json(request: reqwest::RequestBuilder) -> serde_json::Value {
-    let text = request
+    serde_json::from_str(&text(request).await).unwrap_or(serde_json::Value::Null)
+}
+
+/// Sends `request` and reads its answer's body as text (a `/metrics` page, say).
+///
+/// # Panics
+/// When the request cannot be sent or its body read.
+pub async fn text(request: reqwest::RequestBuilder) -> String {
+    request
         .send()
         .await
         .expect("the request is answered")
         .text()
         .await
-        .expect("the answer's body");
-    serde_json::from_str(&text).unwrap_or(serde_json::Value::Null)
+        .expect("the answer's body")
 }
 
 /// The `p` quantile (0.0–1.0, nearest rank) of `samples`, which it sorts.
