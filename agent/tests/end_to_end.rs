@@ -210,6 +210,55 @@ async fn master_away_and_back_converges_with_bounded_agent_memory() {
     stack.stop().await;
 }
 
+/// A minute without master while pods come and go: the agent owes its deltas (resent as they
+/// were numbered) and master, restarted from its database, applies them in order — equal to
+/// the cluster, no duplicate, no whole list asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_minute_without_master_during_churn_ends_equal_without_a_resync() {
+    let mut stack = start().await;
+    assert!(
+        stack.converged(Duration::from_secs(10)).await,
+        "no first convergence"
+    );
+    stack.stop_master().await;
+    let shop: kube::Api<Pod> = kube::Api::namespaced(stack.kube.clone(), "shop");
+    let away = std::time::Instant::now();
+    while away.elapsed() < Duration::from_secs(60) {
+        let pods = shop.list(&ListParams::default()).await.unwrap().items;
+        if let Some(p) = pods.first() {
+            let _ = shop
+                .delete(
+                    p.metadata.name.as_deref().unwrap(),
+                    &DeleteParams::default().grace_period(0),
+                )
+                .await;
+        }
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    stack.start_master().await.unwrap();
+    assert!(
+        stack.converged(Duration::from_secs(40)).await,
+        "master did not converge after a minute away: {:?} vs {:?}",
+        stack.master_pods().await,
+        stack.cluster_pods()
+    );
+    let metrics =
+        atlhyper_testkit::text(stack.http.get(format!("{}/metrics", stack.master_url()))).await;
+    let count = |prefix: &str| -> f64 {
+        metrics
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    };
+    assert!(
+        count("atlhyper_deltas_total{cluster=\"demo\",outcome=\"applied\"}") > 0.0,
+        "the changes came as deltas"
+    );
+    assert_eq!(count("atlhyper_delta_resyncs_total"), 0.0, "{metrics}");
+    stack.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pushes_master_rejects_are_logged_and_not_retried_in_a_loop() {
     let _ = rustls::crypto::ring::default_provider().install_default();
