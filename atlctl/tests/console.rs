@@ -64,6 +64,34 @@ async fn in_a_terminal_the_console_finds_the_crash_loop_its_logs_and_the_nodes()
         !filtered.contains(" Running "),
         "the filter left other pods:\n{filtered}"
     );
+    // A running pod starts crashing: it joins the filtered list as its status changes (the
+    // console applies the stream's delta to the row), the filter still on.
+    let sim = stack.demo.stack.kubesim.sim.clone();
+    let victim = sim
+        .world()
+        .pods
+        .iter()
+        .filter_map(|e| e.object.metadata.name.clone())
+        .find(|n| n.starts_with("frontend-"))
+        .expect("a frontend pod");
+    let now = sim.now_ms();
+    kubesim::sim::faults::apply(
+        &mut sim.world(),
+        &kubesim::sim::faults::Fault::Crash {
+            namespace: "shop".to_owned(),
+            pod: victim.clone(),
+            container: None,
+        },
+        now,
+    )
+    .unwrap();
+    tmux.wait("the newly crashing pod under the same filter", |s| {
+        s.contains("</crash>")
+            && s.lines()
+                .any(|l| l.contains(victim.as_str()) && l.contains("CrashLoopBackOff"))
+    })
+    .await;
+    // The first row (shop/checkout…, which crashed first) opens.
     tmux.send(&["Enter", "Enter"]);
     tmux.wait("the pod's containers", |s| {
         s.contains("┌ pod ") && s.contains("Containers") && s.contains("last terminated")
