@@ -4,6 +4,8 @@
 //! and one filter keystroke. Then the release `atlctl` in a real terminal (tmux, 160×48) against
 //! the demo stack on kubesim's `large` scenario (5,000 pods, 200 nodes): spawn → the first frame
 //! with data, change in kubesim → visible on screen, peak RSS, and CPU while nothing changes.
+//! Beside it, the anchor: `kubectl get pods -A -w` watching kubesim directly (no hops), timed
+//! from the same deletions to its line.
 //!
 //! `cargo bench -p atlctl --bench console` (`RUNS`, default 20 changes; `IDLE_SECS`, default 10)
 // Test and bench code: a failed unwrap is a failed run, with its place.
@@ -176,6 +178,38 @@ fn end_to_end() {
         .map(|p| (p.object.namespace, p.object.name))
         .collect();
     victims.truncate(runs);
+    // The anchor: kubectl's own watch of the same cluster, every line timed as it arrives.
+    let lines: std::sync::Arc<std::sync::Mutex<Vec<(Instant, String)>>> = Default::default();
+    let mut kubectl = std::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&demo.kubeconfig)
+        .args([
+            "get",
+            "pods",
+            "-A",
+            "-w",
+            "--output-watch-events",
+            "--watch-only",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("kubectl runs");
+    {
+        let lines = lines.clone();
+        let stdout = kubectl.stdout.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                lines.lock().unwrap().push((Instant::now(), line));
+            }
+        });
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let mut anchor = Vec::new();
     let mut seen = Vec::new();
     for (namespace, name) in &victims {
         // Esc clears the last filter; sent alone, or the terminal reads Esc + `/` as Alt-/.
@@ -198,6 +232,34 @@ fn end_to_end() {
             s.contains("Terminating") || shown(s) == Some(0)
         });
         seen.push(started.elapsed());
+        // kubectl's line for the same change (it came by now, or within a few seconds).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let at = lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(t, l)| *t >= started && l.contains(name.as_str()))
+                .map(|(t, _)| *t);
+            if let Some(at) = at {
+                anchor.push(at - started);
+                break;
+            }
+            if Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    let _ = kubectl.kill();
+    let _ = kubectl.wait();
+    if !anchor.is_empty() {
+        println!(
+            "anchor, kubectl get pods -A -w against kubesim ({} of the same deletions): p50 {:.0} ms, p99 {:.0} ms",
+            anchor.len(),
+            percentile(&mut anchor, 0.5).as_secs_f64() * 1e3,
+            percentile(&mut anchor, 0.99).as_secs_f64() * 1e3,
+        );
     }
     println!(
         "change in kubesim → on screen ({} pod deletions): p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
