@@ -2,7 +2,7 @@
 //! `docs/performance.md`.
 //!
 //! `cargo bench -p atlhyper-master --bench load [-- SCENARIO…]` with scenarios `ingest`,
-//! `schedule`, `sqlite`, `stream`, `rss`, `commands` (default: all). Master's CPU is read from
+//! `schedule`, `deltas`, `sqlite`, `stream`, `rss`, `commands` (default: all). Master's CPU is read from
 //! `/proc/PID/stat`, so the generator's own work does not count against it.
 // Test and bench code: a failed unwrap is a failed run, with its place.
 #![allow(clippy::unwrap_used)]
@@ -239,6 +239,97 @@ async fn schedule() {
     println!(
         "schedule: 500 clusters × 1,000 pods on the seed schedule ({} pushes in 60 s): master \
          uses {:.2} cores, RSS {:.0} MiB; 202 p50 {:?} p99 {:?}",
+        pushed.load(Ordering::Relaxed),
+        cpu,
+        master.rss_mib(),
+        percentile(&mut latencies, 0.5),
+        percentile(&mut latencies, 0.99),
+    );
+}
+
+/// 500 clusters × 1,000 pods, each with 5 pod changes a second pushed as deltas (one change per
+/// push, as an agent's early push sends them), for 60 s: master's CPU and the 202's latency. The
+/// bodies are built from a template (a pod, its restarts the delta's number), not serialized.
+async fn deltas() {
+    let clusters = 500;
+    let master = Master::start(clusters).await;
+    let client = client();
+    let list = envelope("pod_list_snapshot", &cluster_id(0), 1_000);
+    let template = list["payload"]["items"].as_array().unwrap().clone();
+    // Each cluster's list first, whole and numbered (seq 1).
+    let mut whole = Vec::new();
+    for c in 0..clusters {
+        let mut list = envelope("pod_list_snapshot", &cluster_id(c), 1_000);
+        list["epoch"] = json!("bench");
+        list["seq"] = json!(1);
+        whole.push((token(c), gzip(&list).0));
+    }
+    let whole = Arc::new(tokio::sync::Mutex::new(whole));
+    let mut loaders = Vec::new();
+    for _ in 0..16 {
+        let (whole, client, url) = (whole.clone(), client.clone(), master.url.clone());
+        loaders.push(tokio::spawn(async move {
+            while let Some((token, body)) = whole.lock().await.pop() {
+                assert_eq!(push(&client, &url, &token, body).await.0, 202);
+            }
+        }));
+    }
+    for l in loaders {
+        l.await.unwrap();
+    }
+    let run = Duration::from_secs(60);
+    let pushed = Arc::new(AtomicU64::new(0));
+    let template = Arc::new(template);
+    let mut tasks = Vec::new();
+    for c in 0..clusters {
+        let (client, url, pushed, template) = (
+            client.clone(),
+            master.url.clone(),
+            pushed.clone(),
+            template.clone(),
+        );
+        let offset = Duration::from_millis(200).mul_f64(c as f64 / clusters as f64);
+        tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(offset).await;
+            let started = Instant::now();
+            let mut tick = tokio::time::interval(Duration::from_millis(200));
+            let mut latencies = Vec::new();
+            let mut seq = 1u64;
+            while started.elapsed() < run {
+                tick.tick().await;
+                seq += 1;
+                let mut pod = template[seq as usize % template.len()].clone();
+                pod["restarts"] = json!(seq);
+                let body = format!(
+                    r#"{{"version":"v1","cluster_id":"{}","source":"pod_delta","ts_ms":{},"epoch":"bench","seq":{seq},"payload":{{"upserts":[{pod}],"deletes":[]}}}}"#,
+                    cluster_id(c),
+                    now_ms()
+                );
+                let gz = atlhyper_model::codec::gzip(body.as_bytes(), 1);
+                let (status, took) = push(&client, &url, &token(c), gz).await;
+                assert_eq!(status, 202);
+                latencies.push(took);
+                pushed.fetch_add(1, Ordering::Relaxed);
+            }
+            latencies
+        }));
+    }
+    // Measure the last 50 s, once every cluster has started.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let (cpu_before, at) = (master.cpu_seconds(), Instant::now());
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.unwrap());
+    }
+    let cpu = (master.cpu_seconds() - cpu_before) / at.elapsed().as_secs_f64();
+    let metrics = atlhyper_testkit::text(client.get(format!("{}/metrics", master.url))).await;
+    let resyncs: f64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("atlhyper_delta_resyncs_total"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    println!(
+        "deltas: 500 clusters × 1,000 pods, 5 pod changes a second each ({} delta pushes in 60 s,          {resyncs} resyncs): master uses {:.2} cores, RSS {:.0} MiB; 202 p50 {:?} p99 {:?}",
         pushed.load(Ordering::Relaxed),
         cpu,
         master.rss_mib(),
@@ -537,5 +628,8 @@ async fn main() {
     }
     if wants("commands") {
         commands().await;
+    }
+    if wants("deltas") {
+        deltas().await;
     }
 }
