@@ -159,6 +159,11 @@ macro_rules! kind_fields {
                     $(Source::$source => Self::settle_kind(&mut self.$field.lock().outbox, written, resync, failed),)*
                     _ => {}
                 }
+                // Master waits for the whole list: it goes at the next early push, not on the
+                // list's schedule.
+                if !failed && resync.iter().any(|r| *r) {
+                    self.touch(source);
+                }
             }
 
             /// Lists master refused for good go whole next (what it refused is not resent).

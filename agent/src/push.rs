@@ -649,6 +649,81 @@ mod tests {
         assert!(seen[2..].iter().all(|(_, numbered)| !numbered), "{seen:?}");
     }
 
+    /// A master that answers the first delta it sees with `resync`; what it was sent, in order.
+    async fn master_that_lost_a_delta() -> (String, Arc<parking_lot::Mutex<Vec<(String, bool)>>>) {
+        let seen: Arc<parking_lot::Mutex<Vec<(String, bool)>>> = Arc::default();
+        let log = seen.clone();
+        let app = axum::Router::new().route(
+            "/ingest",
+            axum::routing::post(move |body: axum::body::Bytes| {
+                let log = log.clone();
+                async move {
+                    let json =
+                        codec::decompress(&body, codec::ContentEncoding::Gzip, &Default::default())
+                            .unwrap();
+                    let batch: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+                    let mut log = log.lock();
+                    let first_delta = !log.iter().any(|(s, _)| s.ends_with("_delta"));
+                    let accepted: Vec<serde_json::Value> = batch
+                        .iter()
+                        .map(|e| {
+                            let source = e["source"].as_str().unwrap().to_owned();
+                            let resync = first_delta && source.ends_with("_delta");
+                            log.push((source.clone(), e.get("seq").is_some()));
+                            let mut count = serde_json::json!({"cluster_id": "c1", "source": source, "items": 1});
+                            if resync {
+                                count["resync"] = serde_json::json!(true);
+                                count["expected_seq"] = serde_json::json!(2);
+                            }
+                            count
+                        })
+                        .collect();
+                    (
+                        axum::http::StatusCode::ACCEPTED,
+                        serde_json::json!({ "accepted": accepted }).to_string(),
+                    )
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, seen)
+    }
+
+    #[tokio::test]
+    async fn a_resync_answer_sends_the_whole_list_at_once_then_deltas_again() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (url, seen) = master_that_lost_a_delta().await;
+        push_pods(&url, true, async |cache: &Cache| {
+            cache.apply(crate::cache::Change::Apply(
+                "shop/a".to_owned(),
+                pod("a", 1),
+            ));
+            // Well within the list's 60 s schedule: the whole list must come at once.
+            tokio::time::sleep(Duration::from_millis(400)).await;
+            cache.apply(crate::cache::Change::Apply(
+                "shop/a".to_owned(),
+                pod("a", 2),
+            ));
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        })
+        .await;
+        let seen = seen.lock().clone();
+        let sources: Vec<&str> = seen.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(
+            sources[..4],
+            [
+                "pod_list_snapshot",
+                "pod_delta",
+                "pod_list_snapshot",
+                "pod_delta"
+            ],
+            "{seen:?}"
+        );
+        assert!(seen.iter().all(|(_, numbered)| *numbered), "{seen:?}");
+    }
+
     #[tokio::test]
     async fn with_deltas_off_every_push_is_the_whole_list_unnumbered() {
         let _ = rustls::crypto::ring::default_provider().install_default();
