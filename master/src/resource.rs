@@ -52,10 +52,18 @@ pub trait Resource: Serialize + PartialEq + ListKind + Sized + Send + Sync + 'st
         None
     }
 
-    /// `namespace/name`, or `name` for cluster-wide kinds.
+    /// `namespace/name`, or `name` for cluster-wide kinds. (Built by hand: it is made for
+    /// every object of every list master takes, and `format!` costs several times as much.)
     fn key(&self) -> String {
         match self.namespace() {
-            Some(ns) if Self::NAMESPACED => format!("{ns}/{}", self.name()),
+            Some(ns) if Self::NAMESPACED => {
+                let name = self.name();
+                let mut key = String::with_capacity(ns.len() + 1 + name.len());
+                key.push_str(ns);
+                key.push('/');
+                key.push_str(name);
+                key
+            }
             _ => self.name().to_owned(),
         }
     }

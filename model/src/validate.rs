@@ -286,25 +286,38 @@ pub fn display_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Where an object sits in a payload (`payload.items[3]`), written out only for an error.
+#[derive(Debug, Clone, Copy)]
+struct At<'a> {
+    list: &'a str,
+    i: usize,
+}
+
+impl std::fmt::Display for At<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "payload.{}[{}]", self.list, self.i)
+    }
+}
+
 /// Checks an object's namespace (a label) and name (a subdomain); `at` is its path.
-fn namespaced(at: &str, namespace: &str, name: &str) -> Result<(), InvalidField> {
+fn namespaced(at: At<'_>, namespace: &str, name: &str) -> Result<(), InvalidField> {
     check(|| format!("{at}.namespace"), dns1123_label(namespace))?;
     check(|| format!("{at}.name"), dns1123_subdomain(name))
 }
 
-fn cluster_scoped(at: &str, name: &str) -> Result<(), InvalidField> {
+fn cluster_scoped(at: At<'_>, name: &str) -> Result<(), InvalidField> {
     check(|| format!("{at}.name"), dns1123_subdomain(name))
 }
 
 /// The names every listed object must have right; `at` is its path (`payload.items[3]`).
 trait Named {
-    fn check_names(&self, at: &str) -> Result<(), InvalidField>;
+    fn check_names(&self, at: At<'_>) -> Result<(), InvalidField>;
     /// Lives in a namespace: its key is `namespace/name`.
     const NAMESPACED: bool = true;
 }
 
 impl Named for Pod {
-    fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+    fn check_names(&self, at: At<'_>) -> Result<(), InvalidField> {
         namespaced(at, &self.namespace, &self.name)?;
         match &self.node {
             Some(node) => check(|| format!("{at}.node"), dns1123_subdomain(node)),
@@ -314,14 +327,14 @@ impl Named for Pod {
 }
 
 impl Named for Node {
-    fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+    fn check_names(&self, at: At<'_>) -> Result<(), InvalidField> {
         cluster_scoped(at, &self.name)
     }
     const NAMESPACED: bool = false;
 }
 
 impl Named for Namespace {
-    fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+    fn check_names(&self, at: At<'_>) -> Result<(), InvalidField> {
         check(|| format!("{at}.name"), dns1123_label(&self.name))
     }
     const NAMESPACED: bool = false;
@@ -330,7 +343,7 @@ impl Named for Namespace {
 macro_rules! namespaced_kinds {
     ($($ty:ty),*) => {$(
         impl Named for $ty {
-            fn check_names(&self, at: &str) -> Result<(), InvalidField> {
+            fn check_names(&self, at: At<'_>) -> Result<(), InvalidField> {
                 namespaced(at, &self.namespace, &self.name)
             }
         }
@@ -342,7 +355,7 @@ fn list<T: Named>(items: &[T]) -> Result<(), InvalidField> {
     items
         .iter()
         .enumerate()
-        .try_for_each(|(i, item)| item.check_names(&format!("payload.items[{i}]")))
+        .try_for_each(|(i, item)| item.check_names(At { list: "items", i }))
 }
 
 /// A delta's upserts as list items; its deletes as keys of the kind (`namespace/name`, or
@@ -352,7 +365,7 @@ fn delta<T: Named>(delta: &Delta<T>) -> Result<(), InvalidField> {
         .upserts
         .iter()
         .enumerate()
-        .try_for_each(|(i, item)| item.check_names(&format!("payload.upserts[{i}]")))?;
+        .try_for_each(|(i, item)| item.check_names(At { list: "upserts", i }))?;
     delta.deletes.iter().enumerate().try_for_each(|(i, key)| {
         let at = || format!("payload.deletes[{i}]");
         if T::NAMESPACED {

@@ -19,8 +19,6 @@ use crate::resource::Resource;
 /// One object of a held list.
 #[derive(Debug)]
 pub struct Entry<T> {
-    /// `namespace/name`, or `name`.
-    pub key: Arc<str>,
     pub item: Arc<T>,
     /// The push that last wrote it.
     seq: u64,
@@ -29,20 +27,39 @@ pub struct Entry<T> {
 impl<T> Clone for Entry<T> {
     fn clone(&self) -> Self {
         Entry {
-            key: self.key.clone(),
             item: self.item.clone(),
             seq: self.seq,
         }
     }
 }
 
-/// A list of one kind, sorted by key.
+/// Where an object sorts: (namespace, name), the namespace empty for cluster-wide kinds. Keys
+/// are compared as these pairs, never built as strings for the objects a change leaves alone.
+type SortKey<'a> = (&'a str, &'a str);
+
+fn sort_key<T: Resource>(item: &T) -> SortKey<'_> {
+    // A namespace is "in" itself for filters; its key is its name alone.
+    match item.namespace() {
+        Some(ns) if T::NAMESPACED => (ns, item.name()),
+        _ => ("", item.name()),
+    }
+}
+
+/// A key as deltas name objects (`namespace/name`, or `name`) as the pair it sorts by.
+fn parse_key<T: Resource>(key: &str) -> SortKey<'_> {
+    match key.split_once('/') {
+        Some(pair) if T::NAMESPACED => pair,
+        _ => ("", key),
+    }
+}
+
+/// A list of one kind, sorted by (namespace, name).
 #[derive(Debug)]
 pub struct HeldList<T> {
     entries: Vec<Entry<T>>,
     /// Keys deleted by a delta applied ahead of its predecessors, with its seq: an older
     /// upsert arriving late must not bring the object back.
-    tombstones: BTreeMap<Arc<str>, u64>,
+    tombstones: BTreeMap<String, u64>,
 }
 
 impl<T> Default for HeldList<T> {
@@ -79,15 +96,15 @@ impl<T: Resource> HeldList<T> {
         let mut entries: Vec<Entry<T>> = items
             .into_iter()
             .map(|item| Entry {
-                key: item.key().into(),
                 item: Arc::new(item),
                 seq,
             })
             .collect();
-        entries.sort_by(|a, b| a.key.cmp(&b.key));
+        // Agents send lists in key order already; sorting what is sorted is one pass.
+        entries.sort_by(|a, b| sort_key(&*a.item).cmp(&sort_key(&*b.item)));
         // A list names each object once; if an agent sent one twice, the last stands.
         entries.dedup_by(|later, earlier| {
-            let same = later.key == earlier.key;
+            let same = sort_key(&*later.item) == sort_key(&*earlier.item);
             if same {
                 std::mem::swap(later, earlier);
             }
@@ -107,13 +124,13 @@ impl<T: Resource> HeldList<T> {
         self.entries.is_empty()
     }
 
-    /// The objects, in key order.
+    /// The objects, in (namespace, name) order.
     pub fn iter(&self) -> impl Iterator<Item = &T> {
         self.entries.iter().map(|e| &*e.item)
     }
 
-    fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|e| (*e.key).cmp(key))
+    fn find(entries: &[Entry<T>], key: SortKey<'_>) -> Result<usize, usize> {
+        entries.binary_search_by(|e| sort_key(&*e.item).cmp(&key))
     }
 
     /// What replacing this list by `new` changes.
@@ -124,26 +141,29 @@ impl<T: Resource> HeldList<T> {
             new.entries.iter().peekable(),
         );
         loop {
-            match (old.peek(), new.peek()) {
+            let order = match (old.peek(), new.peek()) {
                 (None, None) => break,
-                (Some(o), Some(n)) if o.key == n.key => {
+                (Some(_), None) => std::cmp::Ordering::Less,
+                (None, Some(_)) => std::cmp::Ordering::Greater,
+                (Some(o), Some(n)) => sort_key(&*o.item).cmp(&sort_key(&*n.item)),
+            };
+            match order {
+                std::cmp::Ordering::Equal => {
+                    let (o, n) = (old.next().expect("peeked"), new.next().expect("peeked"));
                     if o.item != n.item {
-                        applied.changed.push(n.key.to_string());
+                        applied.changed.push(n.item.key());
                         applied.upserts.push(n.item.clone());
                     }
-                    old.next();
-                    new.next();
                 }
-                (Some(o), n) if n.is_none_or(|n| o.key < n.key) => {
-                    applied.removed.push(o.key.to_string());
-                    old.next();
+                std::cmp::Ordering::Less => {
+                    let o = old.next().expect("peeked");
+                    applied.removed.push(o.item.key());
                 }
-                (_, Some(n)) => {
-                    applied.added.push(n.key.to_string());
+                std::cmp::Ordering::Greater => {
+                    let n = new.next().expect("peeked");
+                    applied.added.push(n.item.key());
                     applied.upserts.push(n.item.clone());
-                    new.next();
                 }
-                (Some(_), None) => unreachable!("matched above"),
             }
         }
         applied
@@ -158,15 +178,15 @@ impl<T: Resource> HeldList<T> {
         let mut applied = Applied::default();
         let newer = |at: Option<u64>| at.is_none_or(|at| seq > at);
         for item in delta.upserts {
-            let key: Arc<str> = item.key().into();
+            let key = item.key();
             if !newer(tombstones.get(&key).copied()) {
                 continue;
             }
-            let item = Arc::new(item);
-            match entries.binary_search_by(|e| e.key.cmp(&key)) {
+            match Self::find(&entries, sort_key(&item)) {
                 Ok(i) if newer(Some(entries[i].seq)) => {
-                    if entries[i].item != item {
-                        applied.changed.push(key.to_string());
+                    if *entries[i].item != item {
+                        let item = Arc::new(item);
+                        applied.changed.push(key);
                         applied.upserts.push(item.clone());
                         entries[i].item = item;
                     }
@@ -175,18 +195,18 @@ impl<T: Resource> HeldList<T> {
                 Ok(_) => {}
                 Err(i) => {
                     tombstones.remove(&key);
-                    applied.added.push(key.to_string());
+                    let item = Arc::new(item);
+                    applied.added.push(key);
                     applied.upserts.push(item.clone());
-                    entries.insert(i, Entry { key, item, seq });
+                    entries.insert(i, Entry { item, seq });
                 }
             }
         }
         for key in delta.deletes {
-            let key: Arc<str> = key.into();
-            match entries.binary_search_by(|e| e.key.cmp(&key)) {
+            match Self::find(&entries, parse_key::<T>(&key)) {
                 Ok(i) if newer(Some(entries[i].seq)) => {
                     entries.remove(i);
-                    applied.removed.push(key.to_string());
+                    applied.removed.push(key.clone());
                     tombstones.insert(key, seq);
                 }
                 Ok(_) => {}
@@ -207,9 +227,9 @@ impl<T: Resource> HeldList<T> {
         )
     }
 
-    /// Whether an object with `key` is held.
+    /// Whether an object with `key` (`namespace/name`, or `name`) is held.
     pub fn contains(&self, key: &str) -> bool {
-        self.find(key).is_ok()
+        Self::find(&self.entries, parse_key::<T>(key)).is_ok()
     }
 }
 
