@@ -329,8 +329,9 @@ async fn deltas() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
     println!(
-        "deltas: 500 clusters × 1,000 pods, 5 pod changes a second each ({} delta pushes in 60 s,          {resyncs} resyncs): master uses {:.2} cores, RSS {:.0} MiB; 202 p50 {:?} p99 {:?}",
+        "deltas: 500 clusters × 1,000 pods, 5 pod changes a second each ({} delta pushes in 60 s,          {} resyncs): master uses {:.2} cores, RSS {:.0} MiB; 202 p50 {:?} p99 {:?}",
         pushed.load(Ordering::Relaxed),
+        resyncs as u64,
         cpu,
         master.rss_mib(),
         percentile(&mut latencies, 0.5),
