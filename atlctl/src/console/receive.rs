@@ -9,7 +9,7 @@ use super::app::{App, Effect, Feed, Loaded, Msg, SPARK_POINTS, SPARK_STEP_MS, Sc
 use super::messages::ListDelta;
 use super::rows::Tone;
 use crate::delta;
-use crate::kinds::Printable;
+use crate::kinds::{Printable, Resource};
 
 impl App {
     fn heard(&mut self, cluster: &str) {
@@ -27,12 +27,24 @@ impl App {
                 let again = self.feeds.dirty.remove(&feed) || scope != self.scope;
                 let mut effects = Vec::new();
                 if scope == self.scope || feed == Feed::Clusters {
+                    let ids = |d: &super::app::Data| -> Vec<String> {
+                        d.clusters.iter().map(|c| c.id.clone()).collect()
+                    };
+                    let clusters_before = (feed == Feed::Clusters).then(|| ids(&self.data));
                     self.feeds.loaded.insert(feed);
                     self.store(loaded);
                     if feed == Feed::Metrics {
                         effects.extend(self.fill_sparks());
                     }
-                    self.rebuild_for(feed);
+                    // The cluster list comes with every change (its counts); the rows of
+                    // another list depend on it only through which clusters there are.
+                    let same_clusters = clusters_before.is_some_and(|b| b == ids(&self.data))
+                        && self
+                            .list()
+                            .is_some_and(|l| l.resource != Resource::Clusters);
+                    if !same_clusters {
+                        self.rebuild_for(feed);
+                    }
                 }
                 if again && self.needed().contains(&feed) {
                     effects.push(self.load(feed));
