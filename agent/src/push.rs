@@ -471,6 +471,21 @@ mod tests {
         );
     }
 
+    /// The envelopes of a push's gzip body.
+    fn envelopes(body: &[u8]) -> Vec<serde_json::Value> {
+        let json =
+            codec::decompress(body, codec::ContentEncoding::Gzip, &Default::default()).unwrap();
+        serde_json::from_slice(&json).unwrap()
+    }
+
+    /// Serves a fake master on a loopback port; its URL.
+    async fn serve(app: axum::Router) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        url
+    }
+
     /// A fixture envelope's payload.
     fn fixture(name: &str) -> Payload {
         let path = format!(
@@ -492,10 +507,7 @@ mod tests {
             axum::routing::post(move |body: axum::body::Bytes| {
                 let seen = seen.clone();
                 async move {
-                    let json =
-                        codec::decompress(&body, codec::ContentEncoding::Gzip, &Default::default())
-                            .unwrap();
-                    let batch: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+                    let batch = envelopes(&body);
                     if batch.len() > 1 {
                         return axum::http::StatusCode::PAYLOAD_TOO_LARGE;
                     }
@@ -505,9 +517,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = serve(app).await;
         (url, taken)
     }
 
@@ -562,10 +572,7 @@ mod tests {
             axum::routing::post(move |body: axum::body::Bytes| {
                 let log = log.clone();
                 async move {
-                    let json =
-                        codec::decompress(&body, codec::ContentEncoding::Gzip, &Default::default())
-                            .unwrap();
-                    let batch: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+                    let batch = envelopes(&body);
                     let mut delta = false;
                     for envelope in &batch {
                         let source = envelope["source"].as_str().unwrap().to_owned();
@@ -582,9 +589,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = serve(app).await;
         (url, seen)
     }
 
@@ -658,10 +663,7 @@ mod tests {
             axum::routing::post(move |body: axum::body::Bytes| {
                 let log = log.clone();
                 async move {
-                    let json =
-                        codec::decompress(&body, codec::ContentEncoding::Gzip, &Default::default())
-                            .unwrap();
-                    let batch: Vec<serde_json::Value> = serde_json::from_slice(&json).unwrap();
+                    let batch = envelopes(&body);
                     let mut log = log.lock();
                     let first_delta = !log.iter().any(|(s, _)| s.ends_with("_delta"));
                     let accepted: Vec<serde_json::Value> = batch
@@ -685,9 +687,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let url = serve(app).await;
         (url, seen)
     }
 
