@@ -447,6 +447,17 @@ async fn deltas_merge_stream_whole_objects_resync_on_a_gap_and_survive_a_restart
     assert_eq!(receipt["accepted"][0].get("resync"), None, "{receipt}");
     assert_eq!(listed(&master).await, vec![("web-0".to_owned(), 0)]);
 
+    // `deltas` is a yes or no.
+    let (status, body) = master.get(ADMIN, "/api/v1/stream?deltas=maybe").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("deltas"),
+        "{body}"
+    );
+
     // Numbering is required of a delta.
     let mut bare = delta(82, vec![], &[]);
     bare.as_object_mut().unwrap().remove("epoch");
