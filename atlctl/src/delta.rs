@@ -44,6 +44,17 @@ pub fn key_of<T: Printable>(object: &T) -> String {
     }
 }
 
+/// Whether `object`'s key is `key` (as [`key_of`], without building it).
+fn has_key<T: Printable>(object: &T, key: &str) -> bool {
+    match object.namespace() {
+        Some(ns) => key
+            .strip_prefix(ns)
+            .and_then(|rest| rest.strip_prefix('/'))
+            .is_some_and(|name| name == object.name()),
+        None => key == object.name(),
+    }
+}
+
 /// Applies a delta of `cluster` to `list`: an upsert that `keep` accepts replaces its object or
 /// joins the list (one it rejects — outside the namespace shown — leaves it), a delete leaves.
 /// What changed, as watch events.
@@ -56,7 +67,7 @@ pub fn apply<T: Printable>(
     let mut changes = Vec::new();
     let position = |list: &[InCluster<T>], key: &str| {
         list.iter()
-            .position(|i| i.cluster_id == cluster && key_of(&i.object) == key)
+            .position(|i| i.cluster_id == cluster && has_key(&i.object, key))
     };
     for item in delta.upserts {
         let at = position(list, &key_of(&item.object));

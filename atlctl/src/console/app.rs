@@ -11,9 +11,10 @@ use atlhyper_model::resources::{
 use atlhyper_model::{CommandKind, NodeMetricsSnapshot};
 
 use super::rows::{self, RowId, Shape, Tone};
+use super::usage::PodRows;
 use crate::kinds::Resource;
 
-pub use super::messages::{Action, Effect, Feed, Loaded, Msg, Scope};
+pub use super::messages::{Action, Effect, Feed, ListDelta, Loaded, Msg, Scope};
 pub use super::screens::{ListScreen, NodeScreen, PodScreen, Screen, TextScreen};
 
 /// A change waiting for its confirmation.
@@ -97,6 +98,17 @@ pub struct App {
     pub(super) prompt: Prompt,
     /// Commands this console sent, by id, with what to call them.
     pub(super) sent: BTreeMap<String, String>,
+    /// Rows that messages changed, built at [`App::settle`].
+    pub(super) pending: Pending,
+}
+
+/// Rows waiting to be built again: all of them, or those of some objects, and whether the
+/// pods' usage columns moved.
+#[derive(Debug, Clone, Default)]
+pub struct Pending {
+    pub all: bool,
+    pub keys: HashSet<RowId>,
+    pub usage: bool,
 }
 
 /// The terminal's side: its size, colours, the clock the screen is drawn at, and whether to
@@ -178,6 +190,7 @@ impl App {
             status: None,
             prompt: Prompt::default(),
             sent: BTreeMap::new(),
+            pending: Pending::default(),
         }
     }
 
@@ -354,6 +367,7 @@ impl App {
 
     /// Builds the current list's rows from the data.
     pub fn rebuild(&mut self) {
+        self.pending = Pending::default();
         let shape = self.shape();
         let now = self.term.now_ms;
         let Some(Screen::List(list)) = self.screens.last() else {
@@ -361,7 +375,7 @@ impl App {
         };
         let d = &self.data;
         let rows = match list.resource {
-            Resource::Pods => super::usage::add(rows::build(&d.pods, shape), &d.pods, &d.metrics),
+            Resource::Pods => PodRows::new(shape, &d.metrics).build(&d.pods),
             Resource::Nodes => {
                 super::nodes::rows(&d.nodes, &d.metrics, &d.pods, &self.data.sparks, shape)
             }
@@ -374,6 +388,10 @@ impl App {
             Resource::Clusters => rows::clusters(&d.clusters, now),
             Resource::Commands => rows::commands(&d.commands, now),
         };
+        self.show_rows(rows);
+    }
+
+    fn show_rows(&mut self, rows: rows::Rows) {
         if let Some(Screen::List(list)) = self.screens.last_mut() {
             list.replace(Some(rows), &self.data);
             let page = usize::from(self.term.height.saturating_sub(5)).max(1);
@@ -381,10 +399,9 @@ impl App {
         }
     }
 
-    /// Rebuilds the current list when it shows `feed` (a pod list is not rebuilt for a
-    /// node sample).
-    pub(super) fn rebuild_for(&mut self, feed: Feed) {
-        let shown = match self.screen() {
+    /// Whether the current list draws from `feed`.
+    fn shows(&self, feed: Feed) -> bool {
+        match self.screen() {
             Screen::List(list) => {
                 Feed::of_resource(list.resource) == feed
                     || (matches!(list.resource, Resource::Nodes | Resource::Pods)
@@ -394,10 +411,108 @@ impl App {
                     || feed == Feed::Clusters
             }
             _ => false,
-        };
-        if shown {
-            self.rebuild();
         }
+    }
+
+    /// The current list is built again (at [`App::settle`]) when it shows `feed` (a pod list
+    /// is not rebuilt for a node's sparkline).
+    pub(super) fn rebuild_for(&mut self, feed: Feed) {
+        if self.shows(feed) {
+            self.pending.all = true;
+        }
+    }
+
+    /// Only these objects of `feed` changed: their rows are built again, the others kept.
+    pub(super) fn rebuild_rows_for(&mut self, feed: Feed, ids: impl IntoIterator<Item = RowId>) {
+        match self.list() {
+            Some(list) if Feed::of_resource(list.resource) == feed => {
+                self.pending.keys.extend(ids);
+            }
+            _ => self.rebuild_for(feed),
+        }
+    }
+
+    /// New node samples: the pods list's usage columns move, the nodes list is built again.
+    pub(super) fn samples_moved(&mut self) {
+        match self.list().map(|l| l.resource) {
+            Some(Resource::Pods) => self.pending.usage = true,
+            Some(Resource::Nodes) => self.pending.all = true,
+            _ => {}
+        }
+    }
+
+    /// A node's sparkline moved: only the nodes list shows it.
+    pub(super) fn sparks_moved(&mut self) {
+        if self.list().is_some_and(|l| l.resource == Resource::Nodes) {
+            self.pending.all = true;
+        }
+    }
+
+    /// The rows on screen are built again (their ages move on).
+    fn refresh_on_screen(&mut self) {
+        let page = self.page();
+        let Some(list) = self.list() else {
+            return;
+        };
+        let ids: Vec<RowId> = list
+            .visible
+            .iter()
+            .skip(list.offset)
+            .take(page)
+            .filter_map(|&i| list.rows.rows.get(i).map(|r| r.id.clone()))
+            .collect();
+        let feed = Feed::of_resource(list.resource);
+        self.rebuild_rows_for(feed, ids);
+    }
+
+    /// Builds what messages marked: once for a burst of them, and only the rows that changed
+    /// when that is known.
+    pub fn settle(&mut self) {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.all {
+            return self.rebuild();
+        }
+        if pending.keys.is_empty() && !pending.usage {
+            return;
+        }
+        let shape = self.shape();
+        let Some(resource) = self.list().map(|l| l.resource) else {
+            return;
+        };
+        let d = &self.data;
+        let keys = &pending.keys;
+        let old = match self.screens.last_mut() {
+            Some(Screen::List(list)) => std::mem::take(&mut list.rows),
+            _ => return,
+        };
+        fn again<T: rows::Listed>(
+            items: &[InCluster<T>],
+            old: rows::Rows,
+            keys: &HashSet<RowId>,
+            shape: Shape,
+        ) -> rows::Rows {
+            let layout = rows::Layout::of::<T>(shape);
+            rows::rebuild(items, old, keys, |x| layout.row(x))
+        }
+        let rows = match resource {
+            Resource::Pods => {
+                let pods = PodRows::new(shape, &d.metrics);
+                let mut rows = rows::rebuild(&d.pods, old, keys, |p| pods.row(p));
+                if pending.usage {
+                    pods.refresh(&mut rows, &d.pods);
+                }
+                rows
+            }
+            Resource::Deployments => again(&d.deployments, old, keys, shape),
+            Resource::Services => again(&d.services, old, keys, shape),
+            Resource::Namespaces => again(&d.namespaces, old, keys, shape),
+            Resource::Ingresses => again(&d.ingresses, old, keys, shape),
+            Resource::ConfigMaps => again(&d.configmaps, old, keys, shape),
+            Resource::Events => again(&d.events, old, keys, shape),
+            // Short lists: built whole.
+            Resource::Nodes | Resource::Clusters | Resource::Commands => return self.rebuild(),
+        };
+        self.show_rows(rows);
     }
 
     /// Whether a cluster has gone quiet for longer than master calls stale.
@@ -419,6 +534,8 @@ impl App {
             }
             Action::Tick(now) => {
                 self.term.now_ms = now;
+                self.refresh_on_screen();
+                self.settle();
                 return self.poll_logs();
             }
             // Ctrl-C: at once, whatever is open.

@@ -44,6 +44,9 @@ use app::{Action, App, Scope};
 /// The shortest time between two frames (a burst of changes is drawn once).
 pub const FRAME: Duration = Duration::from_millis(50);
 
+/// The most messages applied before the rows are built and keys are read again.
+const BURST: usize = 256;
+
 /// How the console opens.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -180,12 +183,23 @@ async fn event_loop(
             Some(msg) = rx.recv() => {
                 app.term.now_ms = now_ms();
                 dirty = true;
-                let big = matches!(
-                    &msg,
-                    app::Msg::Loaded(_, app::Loaded::Pods(_) | app::Loaded::Events(_))
-                );
-                let effects = app.receive(msg);
-                if big {
+                let big = |msg: &app::Msg| {
+                    matches!(
+                        msg,
+                        app::Msg::Loaded(_, app::Loaded::Pods(_) | app::Loaded::Events(_))
+                    )
+                };
+                let mut freed = big(&msg);
+                let mut effects = app.absorb(msg);
+                // What else has come (a churning cluster's deltas) is applied with it and the
+                // rows are built once.
+                for _ in 0..BURST {
+                    let Ok(msg) = rx.try_recv() else { break };
+                    freed |= big(&msg);
+                    effects.extend(app.absorb(msg));
+                }
+                app.settle();
+                if freed {
                     release_freed_memory();
                 }
                 effects

@@ -2,12 +2,12 @@
 //! dropped), the stream's changes turned into coalesced reloads, events and node samples
 //! appended, commands followed to their result.
 
-use atlhyper_model::api::{CommandInfo, InCluster};
+use atlhyper_model::api::{CommandInfo, InCluster, WatchEventType};
 use atlhyper_model::resources::Event;
 
 use super::app::{App, Effect, Feed, Loaded, Msg, SPARK_POINTS, SPARK_STEP_MS, Screen};
 use super::messages::ListDelta;
-use super::rows::Tone;
+use super::rows::{Layout, Listed, RowId, Tone};
 use crate::delta;
 use crate::kinds::{Printable, Resource};
 
@@ -17,8 +17,16 @@ impl App {
         *t = (*t).max(self.term.now_ms);
     }
 
-    /// Applies a message from the network.
+    /// Applies a message from the network and builds the rows it changed.
     pub fn receive(&mut self, msg: Msg) -> Vec<Effect> {
+        let effects = self.absorb(msg);
+        self.settle();
+        effects
+    }
+
+    /// Applies a message from the network; the rows it changes are built at [`App::settle`]
+    /// (once for a burst of messages).
+    pub fn absorb(&mut self, msg: Msg) -> Vec<Effect> {
         match msg {
             Msg::Loaded(scope, loaded) => {
                 let feed = loaded.feed();
@@ -92,8 +100,8 @@ impl App {
                 if self.feeds.loading.contains(&feed) {
                     self.feeds.dirty.insert(feed);
                 }
-                self.merge(change);
-                self.rebuild_for(feed);
+                let changed = self.merge(change);
+                self.rebuild_rows_for(feed, changed);
                 // The cluster list's counts follow the pods and nodes.
                 let mut effects = Vec::new();
                 if self.needed().contains(&Feed::Clusters) {
@@ -127,6 +135,7 @@ impl App {
                         object,
                     })
                     .collect();
+                let ids: Vec<_> = fresh.iter().map(Layout::id).collect();
                 // An event seen again (its count went up) replaces the old line.
                 for e in fresh {
                     self.data.events.retain(|old| {
@@ -134,7 +143,7 @@ impl App {
                     });
                     self.data.events.push(e);
                 }
-                self.rebuild_for(Feed::Events);
+                self.rebuild_rows_for(Feed::Events, ids);
                 Vec::new()
             }
             Msg::Metrics(cluster, samples) => {
@@ -163,7 +172,7 @@ impl App {
                         }
                     }
                 }
-                self.rebuild_for(Feed::Metrics);
+                self.samples_moved();
                 Vec::new()
             }
             Msg::Command(info) => self.command_update(info),
@@ -219,7 +228,7 @@ impl App {
                         line.push_back((p.ts_ms, p.cpu_percent));
                     }
                 }
-                self.rebuild_for(Feed::Metrics);
+                self.sparks_moved();
                 Vec::new()
             }
             Msg::Reset => self.load_needed(true),
@@ -241,8 +250,16 @@ impl App {
         }
     }
 
-    /// Nodes whose sparkline has no history yet get it from master once.
+    /// Nodes whose sparkline has no history yet get it from master once, when a nodes list
+    /// is open (only it draws them).
     fn fill_sparks(&mut self) -> Option<Effect> {
+        let drawn = self
+            .screens
+            .iter()
+            .any(|s| matches!(s, Screen::List(l) if l.resource == Resource::Nodes));
+        if !drawn {
+            return None;
+        }
         let nodes: Vec<(String, String)> = self
             .data
             .metrics
@@ -270,8 +287,8 @@ impl App {
     }
 
     /// Applies a list's change to the list held (objects outside the namespace shown are not
-    /// kept).
-    fn merge(&mut self, change: ListDelta) {
+    /// kept); what changed, by row.
+    fn merge(&mut self, change: ListDelta) -> Vec<RowId> {
         let namespace = self.scope.namespace.clone();
         let d = &mut self.data;
         fn keep<T: Printable>(namespace: &Option<String>) -> impl Fn(&InCluster<T>) -> bool + '_ {
@@ -281,28 +298,17 @@ impl App {
                     .is_none_or(|ns| i.object.namespace().is_none_or(|n| n == ns))
             }
         }
+        fn ids<T: Listed>(changes: Vec<(WatchEventType, InCluster<T>)>) -> Vec<RowId> {
+            changes.iter().map(|(_, x)| Layout::id(x)).collect()
+        }
         match change {
-            ListDelta::Pods(x) => {
-                let _ = delta::apply(&mut d.pods, x, keep(&namespace));
-            }
-            ListDelta::Nodes(x) => {
-                let _ = delta::apply(&mut d.nodes, x, keep(&namespace));
-            }
-            ListDelta::Deployments(x) => {
-                let _ = delta::apply(&mut d.deployments, x, keep(&namespace));
-            }
-            ListDelta::Services(x) => {
-                let _ = delta::apply(&mut d.services, x, keep(&namespace));
-            }
-            ListDelta::Namespaces(x) => {
-                let _ = delta::apply(&mut d.namespaces, x, keep(&namespace));
-            }
-            ListDelta::Ingresses(x) => {
-                let _ = delta::apply(&mut d.ingresses, x, keep(&namespace));
-            }
-            ListDelta::ConfigMaps(x) => {
-                let _ = delta::apply(&mut d.configmaps, x, keep(&namespace));
-            }
+            ListDelta::Pods(x) => ids(delta::apply(&mut d.pods, x, keep(&namespace))),
+            ListDelta::Nodes(x) => ids(delta::apply(&mut d.nodes, x, keep(&namespace))),
+            ListDelta::Deployments(x) => ids(delta::apply(&mut d.deployments, x, keep(&namespace))),
+            ListDelta::Services(x) => ids(delta::apply(&mut d.services, x, keep(&namespace))),
+            ListDelta::Namespaces(x) => ids(delta::apply(&mut d.namespaces, x, keep(&namespace))),
+            ListDelta::Ingresses(x) => ids(delta::apply(&mut d.ingresses, x, keep(&namespace))),
+            ListDelta::ConfigMaps(x) => ids(delta::apply(&mut d.configmaps, x, keep(&namespace))),
         }
     }
 

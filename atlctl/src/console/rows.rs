@@ -2,6 +2,7 @@
 //! frame or a keystroke never formats objects), with what filtering and sorting need.
 
 use std::cmp::Ordering;
+use std::collections::{HashMap, HashSet};
 
 use atlhyper_model::CommandStatus;
 use atlhyper_model::api::{ClusterSummary, CommandInfo, InCluster};
@@ -58,19 +59,40 @@ pub struct Row {
     /// Every cell, lowercased, one per line: what `/` searches (a regex's `^` and `$` mark a
     /// cell's ends).
     pub(super) haystack: String,
+    /// Each cell's width on screen (kept so a table's widths are not measured again).
+    widths: Vec<u16>,
 }
 
 impl Row {
     /// A row; cells show control characters rather than obey them.
     pub fn new(id: RowId, cells: Vec<String>, tone: Tone) -> Row {
         let cells: Vec<String> = cells.into_iter().map(crate::text::into_printable).collect();
-        let haystack = cells.join("\n").to_lowercase();
-        Row {
+        let mut row = Row {
             id,
             cells,
             tone,
-            haystack,
+            haystack: String::new(),
+            widths: Vec::new(),
+        };
+        row.measure();
+        row
+    }
+
+    /// Cell `i` becomes `text` (for cells that move while the object does not: usage).
+    pub fn set_cell(&mut self, i: usize, text: String) {
+        if let Some(cell) = self.cells.get_mut(i) {
+            *cell = crate::text::into_printable(text);
         }
+    }
+
+    /// Measures the cells again after [`Row::set_cell`].
+    pub fn measure(&mut self) {
+        self.haystack = self.cells.join("\n").to_lowercase();
+        self.widths = self
+            .cells
+            .iter()
+            .map(|c| c.width().min(u16::MAX as usize) as u16)
+            .collect();
     }
 }
 
@@ -84,17 +106,28 @@ pub struct Rows {
 
 impl Rows {
     pub fn new(columns: Vec<Column>, rows: Vec<Row>) -> Rows {
-        let mut widths: Vec<u16> = columns.iter().map(|c| c.title.width() as u16).collect();
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(&row.cells) {
-                *w = (*w).max(cell.width().min(u16::MAX as usize) as u16);
-            }
-        }
-        Rows {
+        let mut built = Rows {
             columns,
             rows,
-            widths,
+            widths: Vec::new(),
+        };
+        built.measure();
+        built
+    }
+
+    /// Each column's widest cell, again (after rows changed in place).
+    pub fn measure(&mut self) {
+        let mut widths: Vec<u16> = self
+            .columns
+            .iter()
+            .map(|c| c.title.width() as u16)
+            .collect();
+        for row in &self.rows {
+            for (w, cell) in widths.iter_mut().zip(&row.widths) {
+                *w = (*w).max(*cell);
+            }
         }
+        self.widths = widths;
     }
 
     /// The row indexes that pass `filter`, in order. `labels` gives row `i`'s object's labels
@@ -236,76 +269,147 @@ pub trait Listed: Printable {
     }
 }
 
-/// Rows of any listed kind, with the kubectl columns (wide ones dropped first).
+/// How a listed kind's rows are laid out: the kubectl columns (wide ones dropped first) and
+/// how each object's cells are placed under them.
+#[derive(Debug, Clone)]
+pub struct Layout {
+    pub columns: Vec<Column>,
+    shape: Shape,
+    /// Where MESSAGE was before it moved to the end.
+    message: Option<usize>,
+}
+
+impl Layout {
+    pub fn of<T: Listed>(shape: Shape) -> Layout {
+        let narrow = T::headers(false).len();
+        let mut columns = Vec::new();
+        if shape.clusters {
+            columns.push(Column {
+                title: "CLUSTER",
+                drop_order: T::drop_order("CLUSTER").unwrap_or(3),
+            });
+        }
+        if T::RESOURCE.namespaced() && shape.namespaces {
+            columns.push(Column {
+                title: "NAMESPACE",
+                drop_order: T::drop_order("NAMESPACE").unwrap_or(2),
+            });
+        }
+        for (i, title) in T::headers(true).into_iter().enumerate() {
+            let drop_order = if let Some(order) = T::drop_order(title) {
+                order
+            } else if i == 0 && (title == "NAME" || title == "ID") {
+                0
+            } else if title == "STATUS" {
+                3
+            } else if title == "MESSAGE" && i < narrow {
+                // What an event says is why one looks at it: it shrinks, it is not dropped.
+                1
+            } else if i < narrow {
+                // The first columns matter most; kubectl's narrow set outlives the wide one.
+                4 + i as u8
+            } else {
+                20 + i as u8
+            };
+            columns.push(Column { title, drop_order });
+        }
+        // A message goes last, where it takes the rest of the line (kubectl's wide columns
+        // after it would cap it).
+        let message = columns
+            .iter()
+            .position(|c| c.title == "MESSAGE")
+            .filter(|&m| m + 1 < columns.len());
+        if let Some(m) = message {
+            let column = columns.remove(m);
+            columns.push(column);
+        }
+        Layout {
+            columns,
+            shape,
+            message,
+        }
+    }
+
+    pub fn id<T: Listed>(item: &InCluster<T>) -> RowId {
+        RowId {
+            cluster: item.cluster_id.clone(),
+            namespace: item.object.namespace().map(str::to_owned),
+            name: item.object.name().to_owned(),
+        }
+    }
+
+    /// An object's cells, under [`Layout::columns`].
+    pub fn cells<T: Listed>(&self, item: &InCluster<T>) -> Vec<String> {
+        let mut cells = Vec::with_capacity(self.columns.len());
+        if self.shape.clusters {
+            cells.push(item.cluster_id.clone());
+        }
+        if T::RESOURCE.namespaced() && self.shape.namespaces {
+            cells.push(item.object.namespace().unwrap_or_default().to_owned());
+        }
+        cells.extend(item.object.cells(self.shape.now_ms, true));
+        if let Some(m) = self.message {
+            let cell = cells.remove(m);
+            cells.push(cell);
+        }
+        cells
+    }
+
+    pub fn row<T: Listed>(&self, item: &InCluster<T>) -> Row {
+        Row::new(Self::id(item), self.cells(item), item.object.tone())
+    }
+}
+
+/// Rows of any listed kind.
 pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
-    let narrow = T::headers(false).len();
-    let mut columns = Vec::new();
-    if shape.clusters {
-        columns.push(Column {
-            title: "CLUSTER",
-            drop_order: T::drop_order("CLUSTER").unwrap_or(3),
-        });
-    }
-    let namespaced = T::RESOURCE.namespaced();
-    if namespaced && shape.namespaces {
-        columns.push(Column {
-            title: "NAMESPACE",
-            drop_order: T::drop_order("NAMESPACE").unwrap_or(2),
-        });
-    }
-    for (i, title) in T::headers(true).into_iter().enumerate() {
-        let drop_order = if let Some(order) = T::drop_order(title) {
-            order
-        } else if i == 0 && (title == "NAME" || title == "ID") {
-            0
-        } else if title == "STATUS" {
-            3
-        } else if title == "MESSAGE" && i < narrow {
-            // What an event says is why one looks at it: it shrinks, it is not dropped.
-            1
-        } else if i < narrow {
-            // The first columns matter most; kubectl's narrow set outlives the wide one.
-            4 + i as u8
-        } else {
-            20 + i as u8
-        };
-        columns.push(Column { title, drop_order });
-    }
-    // A message goes last, where it takes the rest of the line (kubectl's wide columns
-    // after it would cap it).
-    let message = columns
+    let layout = Layout::of::<T>(shape);
+    let rows = items.iter().map(|item| layout.row(item)).collect();
+    Rows::new(layout.columns, rows)
+}
+
+/// `items`' rows, built again only for objects in `changed` or new to `old` (rows keep their
+/// objects' order; the layout is `old`'s).
+pub fn rebuild<T: Listed>(
+    items: &[InCluster<T>],
+    old: Rows,
+    changed: &HashSet<RowId>,
+    make: impl Fn(&InCluster<T>) -> Row,
+) -> Rows {
+    let Rows { columns, rows, .. } = old;
+    let mut slots: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
+    let at: HashMap<(&str, Option<&str>, &str), usize> = slots
         .iter()
-        .position(|c| c.title == "MESSAGE")
-        .filter(|&m| m + 1 < columns.len());
-    if let Some(m) = message {
-        let column = columns.remove(m);
-        columns.push(column);
-    }
-    let rows = items
+        .enumerate()
+        .filter_map(|(i, r)| {
+            let id = &r.as_ref()?.id;
+            Some((
+                (
+                    id.cluster.as_str(),
+                    id.namespace.as_deref(),
+                    id.name.as_str(),
+                ),
+                i,
+            ))
+        })
+        .collect();
+    let found: Vec<Option<usize>> = items
         .iter()
         .map(|item| {
-            let mut cells = Vec::with_capacity(columns.len());
-            if shape.clusters {
-                cells.push(item.cluster_id.clone());
-            }
-            let namespace = item.object.namespace().map(str::to_owned);
-            if namespaced && shape.namespaces {
-                cells.push(namespace.clone().unwrap_or_default());
-            }
-            cells.extend(item.object.cells(shape.now_ms, true));
-            if let Some(m) = message {
-                let cell = cells.remove(m);
-                cells.push(cell);
-            }
-            Row::new(
-                RowId {
-                    cluster: item.cluster_id.clone(),
-                    namespace,
-                    name: item.object.name().to_owned(),
-                },
-                cells,
-                item.object.tone(),
-            )
+            let key = (
+                item.cluster_id.as_str(),
+                item.object.namespace(),
+                item.object.name(),
+            );
+            at.get(&key).copied()
+        })
+        .collect();
+    drop(at);
+    let rows = items
+        .iter()
+        .zip(found)
+        .map(|(item, i)| match i.and_then(|i| slots[i].take()) {
+            Some(row) if !changed.contains(&row.id) => row,
+            _ => make(item),
         })
         .collect();
     Rows::new(columns, rows)

@@ -778,5 +778,6 @@ mod columns;
 mod dialogs;
 mod logs;
 mod navigation;
+mod partial;
 mod polish;
 mod props;

@@ -8,56 +8,87 @@ use atlhyper_model::api::InCluster;
 use atlhyper_model::resources::Pod;
 use atlhyper_model::{NodeMetricsSnapshot, PodUsage};
 
-use super::rows::{Column, Row, Rows};
+use super::rows::{Column, Layout, Listed as _, Row, Rows, Shape};
 use crate::top::bytes;
 
 /// The columns, after RESTARTS, and when they go on a narrow terminal (before IP and NODE).
 const COLUMNS: [(&str, u8); 4] = [("CPU", 10), ("MEM", 11), ("%CPU/R", 12), ("%MEM/L", 13)];
 
-/// `rows` (built from `pods`, in their order) with the usage columns.
-pub fn add(
-    rows: Rows,
-    pods: &[InCluster<Pod>],
-    metrics: &[InCluster<NodeMetricsSnapshot>],
-) -> Rows {
-    let usage: HashMap<(&str, &str), &PodUsage> = metrics
-        .iter()
-        .flat_map(|m| {
-            m.object
-                .pods
-                .iter()
-                .map(move |p| ((m.cluster_id.as_str(), p.uid.as_str()), p))
-        })
-        .collect();
-    let at = rows
-        .columns
-        .iter()
-        .position(|c| c.title == "RESTARTS")
-        .map_or(rows.columns.len(), |i| i + 1);
-    let Rows {
-        mut columns,
-        rows: old,
-        ..
-    } = rows;
-    for (n, (title, drop_order)) in COLUMNS.into_iter().enumerate() {
-        columns.insert(at + n, Column { title, drop_order });
+/// The pods list's rows: the kubectl columns and the usage columns after RESTARTS.
+pub struct PodRows<'a> {
+    layout: Layout,
+    /// Where the usage columns start.
+    at: usize,
+    usage: HashMap<(&'a str, &'a str), &'a PodUsage>,
+}
+
+impl<'a> PodRows<'a> {
+    pub fn new(shape: Shape, metrics: &'a [InCluster<NodeMetricsSnapshot>]) -> PodRows<'a> {
+        let mut layout = Layout::of::<Pod>(shape);
+        let at = layout
+            .columns
+            .iter()
+            .position(|c| c.title == "RESTARTS")
+            .map_or(layout.columns.len(), |i| i + 1);
+        for (n, (title, drop_order)) in COLUMNS.into_iter().enumerate() {
+            layout.columns.insert(at + n, Column { title, drop_order });
+        }
+        let usage = metrics
+            .iter()
+            .flat_map(|m| {
+                m.object
+                    .pods
+                    .iter()
+                    .map(move |p| ((m.cluster_id.as_str(), p.uid.as_str()), p))
+            })
+            .collect();
+        PodRows { layout, at, usage }
     }
-    let rows = old
-        .into_iter()
-        .zip(pods)
-        .map(|(row, pod)| {
-            let cells = cells(
-                usage.get(&(pod.cluster_id.as_str(), pod.object.uid.as_str())),
-                &pod.object,
-            );
-            let mut all = row.cells;
-            for (n, cell) in cells.into_iter().enumerate() {
-                all.insert(at + n, cell);
+
+    fn usage_cells(&self, pod: &InCluster<Pod>) -> [String; 4] {
+        cells(
+            self.usage
+                .get(&(pod.cluster_id.as_str(), pod.object.uid.as_str())),
+            &pod.object,
+        )
+    }
+
+    pub fn row(&self, pod: &InCluster<Pod>) -> Row {
+        let mut cells = self.layout.cells(pod);
+        for (n, cell) in self.usage_cells(pod).into_iter().enumerate() {
+            cells.insert(self.at + n, cell);
+        }
+        Row::new(Layout::id(pod), cells, pod.object.tone())
+    }
+
+    /// Every row of `pods`.
+    pub fn build(&self, pods: &[InCluster<Pod>]) -> Rows {
+        Rows::new(
+            self.layout.columns.clone(),
+            pods.iter().map(|p| self.row(p)).collect(),
+        )
+    }
+
+    /// Rows built by [`PodRows::build`] (in `pods`' order) with each pod's usage as it is now;
+    /// only rows whose figures moved change.
+    pub fn refresh(&self, rows: &mut Rows, pods: &[InCluster<Pod>]) {
+        let mut moved = false;
+        for (row, pod) in rows.rows.iter_mut().zip(pods) {
+            let now = self.usage_cells(pod);
+            let old = row.cells.get(self.at..self.at + now.len());
+            if old.is_some_and(|old| old.iter().zip(&now).all(|(a, b)| a == b)) {
+                continue;
             }
-            Row::new(row.id, all, row.tone)
-        })
-        .collect();
-    Rows::new(columns, rows)
+            for (n, cell) in now.into_iter().enumerate() {
+                row.set_cell(self.at + n, cell);
+            }
+            row.measure();
+            moved = true;
+        }
+        if moved {
+            rows.measure();
+        }
+    }
 }
 
 fn cells(usage: Option<&&PodUsage>, pod: &Pod) -> [String; 4] {
