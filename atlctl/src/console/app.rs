@@ -448,21 +448,69 @@ impl App {
         }
     }
 
-    /// The rows on screen are built again (their ages move on).
+    /// The rows on screen are built again (their ages move on); the others when they change
+    /// or come on screen.
     fn refresh_on_screen(&mut self) {
+        self.settle();
         let page = self.page();
-        let Some(list) = self.list() else {
+        let shape = self.shape();
+        let Some(Screen::List(list)) = self.screens.last_mut() else {
             return;
         };
-        let ids: Vec<RowId> = list
+        let at: Vec<usize> = list
             .visible
             .iter()
             .skip(list.offset)
             .take(page)
-            .filter_map(|&i| list.rows.rows.get(i).map(|r| r.id.clone()))
+            .copied()
             .collect();
-        let feed = Feed::of_resource(list.resource);
-        self.rebuild_rows_for(feed, ids);
+        fn again<T: rows::Listed>(
+            items: &[InCluster<T>],
+            rows: &mut rows::Rows,
+            at: &[usize],
+            make: impl Fn(&InCluster<T>) -> rows::Row,
+        ) {
+            for &i in at {
+                if let (Some(item), Some(row)) = (items.get(i), rows.rows.get_mut(i)) {
+                    *row = make(item);
+                }
+            }
+            rows.measure();
+        }
+        let d = &self.data;
+        let rows = &mut list.rows;
+        match list.resource {
+            Resource::Pods => {
+                let pods = PodRows::new(shape, &d.metrics);
+                again(&d.pods, rows, &at, |p| pods.row(p));
+            }
+            Resource::Deployments => {
+                let layout = rows::Layout::of::<Deployment>(shape);
+                again(&d.deployments, rows, &at, |x| layout.row(x));
+            }
+            Resource::Services => {
+                let layout = rows::Layout::of::<Service>(shape);
+                again(&d.services, rows, &at, |x| layout.row(x));
+            }
+            Resource::Namespaces => {
+                let layout = rows::Layout::of::<Namespace>(shape);
+                again(&d.namespaces, rows, &at, |x| layout.row(x));
+            }
+            Resource::Ingresses => {
+                let layout = rows::Layout::of::<Ingress>(shape);
+                again(&d.ingresses, rows, &at, |x| layout.row(x));
+            }
+            Resource::ConfigMaps => {
+                let layout = rows::Layout::of::<ConfigMap>(shape);
+                again(&d.configmaps, rows, &at, |x| layout.row(x));
+            }
+            Resource::Events => {
+                let layout = rows::Layout::of::<Event>(shape);
+                again(&d.events, rows, &at, |x| layout.row(x));
+            }
+            // Short lists: built whole.
+            Resource::Nodes | Resource::Clusters | Resource::Commands => self.rebuild(),
+        }
     }
 
     /// Builds what messages marked: once for a burst of them, and only the rows that changed
@@ -535,7 +583,6 @@ impl App {
             Action::Tick(now) => {
                 self.term.now_ms = now;
                 self.refresh_on_screen();
-                self.settle();
                 return self.poll_logs();
             }
             // Ctrl-C: at once, whatever is open.

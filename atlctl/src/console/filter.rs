@@ -18,17 +18,17 @@ pub enum Filter {
 }
 
 /// What `/text` looks for: text with a regex's characters is a regex (case ignored, `^` and
-/// `$` at each cell's ends) when it compiles, else plain text.
+/// `$` at each cell's ends) when it compiles, else plain text (lowercased; case ignored).
 #[derive(Debug, Clone)]
 pub enum Needle {
-    Text(String),
+    Text(String, regex::Regex),
     Regex(regex::Regex),
 }
 
 impl PartialEq for Needle {
     fn eq(&self, other: &Self) -> bool {
         match (self, other) {
-            (Needle::Text(a), Needle::Text(b)) => a == b,
+            (Needle::Text(a, _), Needle::Text(b, _)) => a == b,
             (Needle::Regex(a), Needle::Regex(b)) => a.as_str() == b.as_str(),
             _ => false,
         }
@@ -45,14 +45,25 @@ impl Needle {
         {
             return Needle::Regex(re);
         }
-        Needle::Text(lower)
+        let literal = regex::RegexBuilder::new(&regex::escape(&lower))
+            .case_insensitive(true)
+            .build()
+            .expect("an escaped literal is a regex");
+        Needle::Text(lower, literal)
     }
 
-    /// Whether `haystack` (lowercased, cells on lines of their own) has it.
-    pub fn found(&self, haystack: &str) -> bool {
+    /// Whether lowercased text has it.
+    pub fn found(&self, lowercased: &str) -> bool {
         match self {
-            Needle::Text(t) => haystack.contains(t.as_str()),
-            Needle::Regex(re) => re.is_match(haystack),
+            Needle::Text(t, _) => lowercased.contains(t.as_str()),
+            Needle::Regex(re) => re.is_match(lowercased),
+        }
+    }
+
+    /// Whether a row's cells (as they are, one per line) have it, case ignored.
+    pub fn found_in_cells(&self, text: &str) -> bool {
+        match self {
+            Needle::Text(_, re) | Needle::Regex(re) => re.is_match(text),
         }
     }
 }
@@ -159,12 +170,12 @@ impl Filter {
                 columns
                     .iter()
                     .position(|c| c.title == t.column)
-                    .and_then(|i| row.cells.get(i))
+                    .and_then(|i| row.cell(i))
                     .is_some_and(|cell| (cell.to_lowercase() == t.value) == t.equals)
             }),
             Filter::All => true,
-            Filter::Contains(needle) => needle.found(&row.haystack),
-            Filter::Excludes(needle) => !needle.found(&row.haystack),
+            Filter::Contains(needle) => needle.found_in_cells(row.text()),
+            Filter::Excludes(needle) => !needle.found_in_cells(row.text()),
             Filter::Labels(terms) => {
                 let none = Labels::new();
                 let labels = labels().unwrap_or(&none);

@@ -51,48 +51,61 @@ impl RowId {
     }
 }
 
+/// A row, its cells kept as one text (one line per cell) — what `/` searches, a regex's `^`
+/// and `$` marking a cell's ends — so a row of twenty cells is a few allocations, not twenty.
 #[derive(Debug, Clone)]
 pub struct Row {
     pub id: RowId,
-    pub cells: Vec<String>,
     pub tone: Tone,
-    /// Every cell, lowercased, one per line: what `/` searches (a regex's `^` and `$` mark a
-    /// cell's ends).
-    pub(super) haystack: String,
-    /// Each cell's width on screen (kept so a table's widths are not measured again).
-    widths: Vec<u16>,
+    text: Box<str>,
+    /// Where each cell ends in `text`.
+    ends: Box<[u32]>,
+    /// Each cell's width on screen (so a table's widths are not measured again).
+    widths: Box<[u16]>,
 }
 
 impl Row {
     /// A row; cells show control characters rather than obey them.
     pub fn new(id: RowId, cells: Vec<String>, tone: Tone) -> Row {
-        let cells: Vec<String> = cells.into_iter().map(crate::text::into_printable).collect();
-        let mut row = Row {
+        let mut text = String::with_capacity(cells.iter().map(|c| c.len() + 1).sum());
+        let mut ends = Vec::with_capacity(cells.len());
+        let mut widths = Vec::with_capacity(cells.len());
+        for (i, cell) in cells.iter().enumerate() {
+            if i > 0 {
+                text.push('\n');
+            }
+            // Printable text has no line break of its own: `^J`.
+            let cell = crate::text::printable(cell);
+            text.push_str(&cell);
+            ends.push(text.len().min(u32::MAX as usize) as u32);
+            widths.push(cell.width().min(u16::MAX as usize) as u16);
+        }
+        Row {
             id,
-            cells,
             tone,
-            haystack: String::new(),
-            widths: Vec::new(),
-        };
-        row.measure();
-        row
-    }
-
-    /// Cell `i` becomes `text` (for cells that move while the object does not: usage).
-    pub fn set_cell(&mut self, i: usize, text: String) {
-        if let Some(cell) = self.cells.get_mut(i) {
-            *cell = crate::text::into_printable(text);
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+            widths: widths.into_boxed_slice(),
         }
     }
 
-    /// Measures the cells again after [`Row::set_cell`].
-    pub fn measure(&mut self) {
-        self.haystack = self.cells.join("\n").to_lowercase();
-        self.widths = self
-            .cells
-            .iter()
-            .map(|c| c.width().min(u16::MAX as usize) as u16)
-            .collect();
+    /// Cell `i`.
+    pub fn cell(&self, i: usize) -> Option<&str> {
+        let end = *self.ends.get(i)? as usize;
+        let start = match i {
+            0 => 0,
+            _ => self.ends[i - 1] as usize + 1,
+        };
+        self.text.get(start..end)
+    }
+
+    pub fn cells(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len()).filter_map(|i| self.cell(i))
+    }
+
+    /// Every cell, one per line.
+    pub fn text(&self) -> &str {
+        &self.text
     }
 }
 
@@ -150,7 +163,7 @@ impl Rows {
         let Some(title) = self.columns.get(column).map(|c| c.title) else {
             return;
         };
-        let key = |i: usize| sort_key(title, self.rows[i].cells.get(column).map_or("", |c| c));
+        let key = |i: usize| sort_key(title, self.rows[i].cell(column).unwrap_or(""));
         let mut keyed: Vec<(SortKey, usize)> = indexes.iter().map(|&i| (key(i), i)).collect();
         keyed.sort_by(|a, b| {
             let order = match (&a.0, &b.0) {
@@ -459,7 +472,7 @@ pub fn clusters(items: &[ClusterSummary], now_ms: i64) -> Rows {
         };
         *row = Row::new(
             row.id.clone(),
-            row.cells.iter().cloned().chain([cell]).collect(),
+            row.cells().map(str::to_owned).chain([cell]).collect(),
             row.tone,
         );
     }
@@ -646,7 +659,7 @@ mod tests {
             vec!["a\u{1b}[31mred\u{9b}1m".into()],
             Tone::Normal,
         );
-        assert_eq!(row.cells[0], "a^[[31mred\\u{9b}1m");
+        assert_eq!(row.cell(0), Some("a^[[31mred\\u{9b}1m"));
     }
 
     fn row(cells: &[&str]) -> Row {

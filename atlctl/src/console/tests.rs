@@ -240,7 +240,7 @@ fn shift_letters_and_angle_brackets_sort_by_column() {
     let restarts: Vec<&str> = list
         .visible
         .iter()
-        .map(|&i| list.rows.rows[i].cells[4].as_str())
+        .map(|&i| list.rows.rows[i].cell(4).unwrap_or(""))
         .collect();
     let counts: Vec<u32> = restarts
         .iter()

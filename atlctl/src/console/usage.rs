@@ -75,14 +75,17 @@ impl<'a> PodRows<'a> {
         let mut moved = false;
         for (row, pod) in rows.rows.iter_mut().zip(pods) {
             let now = self.usage_cells(pod);
-            let old = row.cells.get(self.at..self.at + now.len());
-            if old.is_some_and(|old| old.iter().zip(&now).all(|(a, b)| a == b)) {
+            let same = (0..now.len()).all(|n| row.cell(self.at + n) == Some(now[n].as_str()));
+            if same {
                 continue;
             }
+            let mut cells: Vec<String> = row.cells().map(str::to_owned).collect();
             for (n, cell) in now.into_iter().enumerate() {
-                row.set_cell(self.at + n, cell);
+                if let Some(old) = cells.get_mut(self.at + n) {
+                    *old = cell;
+                }
             }
-            row.measure();
+            *row = Row::new(row.id.clone(), cells, row.tone);
             moved = true;
         }
         if moved {

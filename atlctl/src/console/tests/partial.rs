@@ -1,11 +1,11 @@
 //! Rows built in part — only the objects a delta, an event batch or a node sample changed —
 //! are the rows built whole: random bursts of changes, absorbed in random batches, on the
-//! pods, deployments and events lists.
+//! pods, deployments and events lists, with the clock's refresh of the rows on screen.
 
 use proptest::prelude::*;
 
 use super::{CLUSTER, NOW, console, items};
-use crate::console::app::{App, Msg};
+use crate::console::app::{Action, App, Msg};
 use crate::console::messages::ListDelta;
 use crate::kinds::Resource;
 use atlhyper_model::PodUsage;
@@ -131,13 +131,13 @@ fn message(app: &App, change: &Change) -> Msg {
     }
 }
 
-fn table(app: &App) -> Vec<(String, Vec<String>)> {
+fn table(app: &App) -> Vec<(String, String)> {
     let list = app.list().expect("a list");
     list.visible
         .iter()
         .map(|&i| {
             let row = &list.rows.rows[i];
-            (row.id.target(), row.cells.clone())
+            (row.id.target(), row.text().to_owned())
         })
         .collect()
 }
@@ -148,7 +148,10 @@ proptest! {
     #[test]
     fn rows_built_in_part_are_the_rows_built_whole(
         shown in 0..3usize,
-        batches in proptest::collection::vec(proptest::collection::vec(change(), 1..6), 1..8),
+        batches in proptest::collection::vec(
+            (proptest::collection::vec(change(), 1..6), any::<bool>()),
+            1..8,
+        ),
         filtered in any::<bool>(),
     ) {
         let resource = [Resource::Pods, Resource::Deployments, Resource::Events][shown];
@@ -157,12 +160,16 @@ proptest! {
             super::typed(&mut app, "/o");
             super::key(&mut app, crossterm::event::KeyCode::Enter);
         }
-        for batch in &batches {
+        for (batch, tick) in &batches {
             for change in batch {
                 let msg = message(&app, change);
                 app.absorb(msg);
             }
             app.settle();
+            if *tick {
+                // The rows on screen are built again at each second.
+                app.update(Action::Tick(NOW));
+            }
             let mut whole = app.clone();
             whole.rebuild();
             prop_assert_eq!(table(&app), table(&whole));

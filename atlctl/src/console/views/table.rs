@@ -216,7 +216,7 @@ pub fn draw(app: &App, list: &ListScreen, theme: Theme, frame: &mut Frame, area:
         .map(|(n, &i)| {
             let row = &list.rows.rows[i];
             let cells = columns.iter().map(|&(c, w)| {
-                let text = row.cells.get(c).map_or("", String::as_str);
+                let text = row.cell(c).unwrap_or("");
                 let middle = names_an_object(list.rows.columns[c].title);
                 Cell::from(cut(text, w, middle).into_owned())
             });
