@@ -2,7 +2,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[tokio::main]
+// One thread: the agent waits on the network nearly all the time, and a second worker only
+// adds wake-ups between threads (measured: docs/performance.md "Deltas"). Big bodies are
+// compressed on the blocking pool.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let config = atlhyper_agent::Config::parse();
     if config.print_config {

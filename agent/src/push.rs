@@ -86,6 +86,10 @@ impl Master {
 /// The agent's back-off after failed pushes and polls: one second, doubling to half a minute.
 pub const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from_secs(30));
 
+/// Bodies up to this size are compressed where they are sent; bigger ones (whole lists) on
+/// the blocking pool.
+const INLINE_GZIP_BYTES: usize = 256 * 1024;
+
 /// When a changed source is next pushed early: `early` after its first unpushed change
 /// (`first`), and no sooner than `early` after its last early push.
 fn early_wake(first: Instant, last_early: Option<Instant>, early: Duration) -> Instant {
@@ -282,7 +286,7 @@ impl Pusher {
                     vec![due]
                 };
                 for group in groups {
-                    let batch = {
+                    let mut batch = {
                         let whole_due = |s: Source| next_whole.get(&s).is_none_or(|t| now >= *t);
                         let heartbeat_due = |s: Source| now >= next_full[&s];
                         let plan = ListPlan {
@@ -292,7 +296,7 @@ impl Pusher {
                         };
                         self.build(&group, crate::now_ms(), &plan)
                     };
-                    match self.send(&batch).await {
+                    match self.send(&mut batch).await {
                         Ok(receipt) => {
                             failures = 0;
                             self.settle_lists(&batch, receipt.as_ref(), false);
@@ -365,7 +369,7 @@ impl Pusher {
         // A last push of what changed since the previous one.
         let dirty: Vec<Source> = self.cache.dirty().into_keys().collect();
         if !dirty.is_empty() {
-            let batch = {
+            let mut batch = {
                 let plan = ListPlan {
                     deltas,
                     whole_due: &|s| !next_whole.contains_key(&s),
@@ -373,7 +377,7 @@ impl Pusher {
                 };
                 self.build(&dirty, crate::now_ms(), &plan)
             };
-            if let Err(e) = self.send(&batch).await {
+            if let Err(e) = self.send(&mut batch).await {
                 tracing::warn!(error = %e, "the last push before shutdown failed");
             }
         }
@@ -418,11 +422,19 @@ impl Pusher {
         }
     }
 
-    async fn send(&self, batch: &Batch) -> Result<Option<IngestReceipt>, PushError> {
+    async fn send(&self, batch: &mut Batch) -> Result<Option<IngestReceipt>, PushError> {
         if batch.sent.is_empty() {
             return Ok(None);
         }
-        let body = codec::gzip(&batch.json, codec::DEFAULT_GZIP_LEVEL);
+        let body = if batch.json.len() < INLINE_GZIP_BYTES {
+            codec::gzip(&batch.json, codec::DEFAULT_GZIP_LEVEL)
+        } else {
+            // A whole list takes a while: not on the thread that reads the watches.
+            let json = std::mem::take(&mut batch.json);
+            tokio::task::spawn_blocking(move || codec::gzip(&json, codec::DEFAULT_GZIP_LEVEL))
+                .await
+                .map_err(|e| PushError::Unavailable(format!("compressing the batch: {e}")))?
+        };
         let bytes = body.len();
         let started = Instant::now();
         let result = self.master.push(body).await;
