@@ -114,12 +114,27 @@ fn client() -> reqwest::Client {
 }
 
 async fn push(client: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> (u16, Duration) {
+    post(client, url, token, body, true).await
+}
+
+/// A JSON body to `/ingest`, gzip'd or plain (small deltas: not worth compressing in the
+/// load client).
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    body: Vec<u8>,
+    gzip: bool,
+) -> (u16, Duration) {
     let started = Instant::now();
-    let status = client
+    let mut request = client
         .post(format!("{url}/ingest"))
         .bearer_auth(token)
-        .header("content-encoding", "gzip")
-        .header("content-type", "application/json")
+        .header("content-type", "application/json");
+    if gzip {
+        request = request.header("content-encoding", "gzip");
+    }
+    let status = request
         .body(body)
         .send()
         .await
@@ -247,15 +262,29 @@ async fn schedule() {
     );
 }
 
-/// 500 clusters × 1,000 pods, each with 5 pod changes a second pushed as deltas (one change per
-/// push, as an agent's early push sends them), for 60 s: master's CPU and the 202's latency. The
-/// bodies are built from a template (a pod, its restarts the delta's number), not serialized.
+/// 500 clusters × 1,000 pods, each with 5 pod changes a second pushed as deltas, for 60 s:
+/// master's CPU and the 202's latency. Each cluster pushes as an agent does: every 200 ms, the
+/// changes due since its last push in one delta (more than one when the last push took longer),
+/// waiting for each answer. The bodies are put together from pods serialized once (no serde and
+/// no gzip per push: the load client shares the two cores with master), sent as plain JSON.
 async fn deltas() {
     let clusters = 500;
     let master = Master::start(clusters).await;
     let client = client();
     let list = envelope("pod_list_snapshot", &cluster_id(0), 1_000);
-    let template = list["payload"]["items"].as_array().unwrap().clone();
+    // Each pod as JSON, split where its restart count goes.
+    let template: Vec<(String, String)> = list["payload"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|pod| {
+            let mut pod = pod.clone();
+            pod["restarts"] = json!(7_654_321);
+            let text = pod.to_string();
+            let (head, tail) = text.split_once("7654321").unwrap();
+            (head.to_owned(), tail.to_owned())
+        })
+        .collect();
     // Each cluster's list first, whole and numbered (seq 1).
     let mut whole = Vec::new();
     for c in 0..clusters {
@@ -279,37 +308,53 @@ async fn deltas() {
     }
     let run = Duration::from_secs(60);
     let pushed = Arc::new(AtomicU64::new(0));
+    let changed = Arc::new(AtomicU64::new(0));
     let template = Arc::new(template);
     let mut tasks = Vec::new();
     for c in 0..clusters {
-        let (client, url, pushed, template) = (
+        let (client, url, pushed, changed, template) = (
             client.clone(),
             master.url.clone(),
             pushed.clone(),
+            changed.clone(),
             template.clone(),
         );
         let offset = Duration::from_millis(200).mul_f64(c as f64 / clusters as f64);
+        let (id, token) = (cluster_id(c), token(c));
         tasks.push(tokio::spawn(async move {
             tokio::time::sleep(offset).await;
             let started = Instant::now();
             let mut tick = tokio::time::interval(Duration::from_millis(200));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut latencies = Vec::new();
-            let mut seq = 1u64;
+            let (mut seq, mut done) = (1u64, 0u64);
             while started.elapsed() < run {
                 tick.tick().await;
+                // Five changes a second since the start, less those already pushed.
+                let due = (started.elapsed().as_secs_f64() * 5.0) as u64 + 1;
+                let count = due.saturating_sub(done).max(1);
                 seq += 1;
-                let mut pod = template[seq as usize % template.len()].clone();
-                pod["restarts"] = json!(seq);
-                let body = format!(
-                    r#"{{"version":"v1","cluster_id":"{}","source":"pod_delta","ts_ms":{},"epoch":"bench","seq":{seq},"payload":{{"upserts":[{pod}],"deletes":[]}}}}"#,
-                    cluster_id(c),
+                let mut body = format!(
+                    r#"{{"version":"v1","cluster_id":"{id}","source":"pod_delta","ts_ms":{},"epoch":"bench","seq":{seq},"payload":{{"upserts":["#,
                     now_ms()
                 );
-                let gz = atlhyper_model::codec::gzip(body.as_bytes(), 1);
-                let (status, took) = push(&client, &url, &token(c), gz).await;
+                for k in 0..count {
+                    let change = done + k;
+                    let (head, tail) = &template[change as usize % template.len()];
+                    if k > 0 {
+                        body.push(',');
+                    }
+                    body.push_str(head);
+                    body.push_str(&change.to_string());
+                    body.push_str(tail);
+                }
+                body.push_str(r#"],"deletes":[]}}"#);
+                let (status, took) = post(&client, &url, &token, body.into_bytes(), false).await;
                 assert_eq!(status, 202);
                 latencies.push(took);
+                done += count;
                 pushed.fetch_add(1, Ordering::Relaxed);
+                changed.fetch_add(count, Ordering::Relaxed);
             }
             latencies
         }));
@@ -317,11 +362,14 @@ async fn deltas() {
     // Measure the last 50 s, once every cluster has started.
     tokio::time::sleep(Duration::from_secs(10)).await;
     let (cpu_before, at) = (master.cpu_seconds(), Instant::now());
+    let changed_at_10s = changed.load(Ordering::Relaxed);
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(task.await.unwrap());
     }
     let cpu = (master.cpu_seconds() - cpu_before) / at.elapsed().as_secs_f64();
+    let rate =
+        (changed.load(Ordering::Relaxed) - changed_at_10s) as f64 / at.elapsed().as_secs_f64();
     let metrics = atlhyper_testkit::text(client.get(format!("{}/metrics", master.url))).await;
     let resyncs: f64 = metrics
         .lines()
@@ -329,8 +377,11 @@ async fn deltas() {
         .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
         .sum();
     println!(
-        "deltas: 500 clusters × 1,000 pods, 5 pod changes a second each ({} delta pushes in 60 s,          {} resyncs): master uses {:.2} cores, RSS {:.0} MiB; 202 p50 {:?} p99 {:?}",
+        "deltas: 500 clusters × 1,000 pods, 5 pod changes a second each ({} delta pushes in 60 s, \
+         {:.0} changes/s applied over the last 50 s of 2,500 asked, {} resyncs): master uses {:.2} \
+         cores, RSS {:.0} MiB; 202 p50 {:?} p99 {:?}",
         pushed.load(Ordering::Relaxed),
+        rate,
         resyncs as u64,
         cpu,
         master.rss_mib(),
