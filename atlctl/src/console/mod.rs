@@ -142,9 +142,9 @@ async fn event_loop(
         .size()
         .map_err(|e| CliError::Failed(format!("terminal: {e}")))?;
     app.update(Action::Resize(size.width, size.height));
-    for effect in app.start() {
-        net::run(&session.client, effect, &tx);
-    }
+    // The lists are loaded once the stream is open (`Msg::StreamUp`): a change between a list
+    // and the subscription would otherwise be missed, and listing before it too means listing
+    // everything twice.
     let mut keys = EventStream::new();
     let mut clock = tokio::time::interval(Duration::from_secs(1));
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

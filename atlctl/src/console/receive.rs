@@ -235,7 +235,9 @@ impl App {
             Msg::StreamUp => {
                 let was = self.feeds.stream_up;
                 self.feeds.stream_up = true;
-                // Back after a loss (master restarted?): what changed meanwhile is listed.
+                // Open (the console starts listing now, so no change falls between a list and
+                // the stream), or back after a loss (master restarted?): what changed meanwhile
+                // is listed.
                 if was {
                     Vec::new()
                 } else {
@@ -245,6 +247,10 @@ impl App {
             Msg::StreamDown(reason) => {
                 self.feeds.stream_up = false;
                 self.set_status(format!("stream lost: {reason}; reconnecting"), Tone::Warn);
+                // No stream yet: the lists are shown all the same.
+                if self.feeds.loaded.is_empty() && self.feeds.loading.is_empty() {
+                    return self.load_needed(false);
+                }
                 Vec::new()
             }
         }

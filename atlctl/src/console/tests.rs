@@ -567,6 +567,33 @@ fn the_header_shows_a_lost_stream_and_a_quiet_cluster() {
     )));
 }
 
+#[test]
+fn lists_are_loaded_once_when_the_stream_opens_or_fails_to() {
+    let loads = |effects: &[Effect]| {
+        let mut feeds: Vec<Feed> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Load { feed, .. } => Some(*feed),
+                _ => None,
+            })
+            .collect();
+        feeds.sort_by_key(|f| format!("{f:?}"));
+        feeds
+    };
+    let fresh = || App::new("http://m".into(), "a (admin)".into(), false, Resource::Pods);
+    let mut app = fresh();
+    let first = app.receive(Msg::StreamUp);
+    assert_eq!(loads(&first), [Feed::Clusters, Feed::Metrics, Feed::Pods]);
+    // A second StreamUp (the subscription's own report) while they load asks for nothing more.
+    assert!(loads(&app.receive(Msg::StreamUp)).is_empty());
+    assert!(app.feeds.dirty.is_empty(), "{:?}", app.feeds.dirty);
+
+    let mut app = fresh();
+    let effects = app.receive(Msg::StreamDown("refused".into()));
+    assert_eq!(loads(&effects), [Feed::Clusters, Feed::Metrics, Feed::Pods]);
+    assert!(loads(&app.receive(Msg::StreamDown("refused".into()))).is_empty());
+}
+
 pub(super) fn series() -> MetricSeries {
     let points: Vec<serde_json::Value> = (0..30)
         .map(|i| {
