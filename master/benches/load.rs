@@ -307,6 +307,8 @@ async fn deltas() {
         l.await.unwrap();
     }
     let run = Duration::from_secs(60);
+    // `DELTAS_GZIP=1`: bodies gzip'd per push, as an agent sends them (costs the client more).
+    let gzip = std::env::var("DELTAS_GZIP").is_ok_and(|v| v == "1");
     let pushed = Arc::new(AtomicU64::new(0));
     let changed = Arc::new(AtomicU64::new(0));
     let template = Arc::new(template);
@@ -349,7 +351,12 @@ async fn deltas() {
                     body.push_str(tail);
                 }
                 body.push_str(r#"],"deletes":[]}}"#);
-                let (status, took) = post(&client, &url, &token, body.into_bytes(), false).await;
+                let (status, took) = if gzip {
+                    let gz = atlhyper_model::codec::gzip(body.as_bytes(), 1);
+                    post(&client, &url, &token, gz, true).await
+                } else {
+                    post(&client, &url, &token, body.into_bytes(), false).await
+                };
                 assert_eq!(status, 202);
                 latencies.push(took);
                 done += count;

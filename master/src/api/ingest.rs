@@ -64,10 +64,14 @@ fn prepare(
             items,
         }
     });
+    let single_plain = envelopes.len() == 1 && encoding == ContentEncoding::Identity;
     let gzip = |envelope: &Envelope| {
-        // The agent's own gzip of this very envelope is stored as received.
         if single_gzip {
+            // The agent's own gzip of this very envelope is stored as received.
             body.to_vec()
+        } else if single_plain {
+            // Its JSON as received, gzipped (not serialized again).
+            codec::gzip(body, codec::DEFAULT_GZIP_LEVEL)
         } else {
             codec::encode_gzip(envelope, codec::DEFAULT_GZIP_LEVEL)
         }
