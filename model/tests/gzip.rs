@@ -29,8 +29,8 @@ fn noise(len: usize) -> Vec<u8> {
 
 #[test]
 fn bodies_one_after_another_read_back_whole_at_every_level() {
-    let json = serde_json::to_vec(&serde_json::json!({"pods": (0..5_000).collect::<Vec<_>>()}))
-        .unwrap();
+    let json =
+        serde_json::to_vec(&serde_json::json!({"pods": (0..5_000).collect::<Vec<_>>()})).unwrap();
     let bodies: Vec<Vec<u8>> = vec![
         Vec::new(),
         b"{}".to_vec(),
@@ -50,7 +50,8 @@ fn bodies_one_after_another_read_back_whole_at_every_level() {
 #[test]
 fn values_small_and_past_64_kib_encode_to_their_json() {
     let small = serde_json::json!({"name": "web-1", "restarts": 3});
-    let big = serde_json::json!({"items": (0..40_000).map(|i| format!("pod-{i}")).collect::<Vec<_>>()});
+    let big =
+        serde_json::json!({"items": (0..40_000).map(|i| format!("pod-{i}")).collect::<Vec<_>>()});
     for value in [small, big] {
         let gz = codec::encode_gzip(&value, codec::DEFAULT_GZIP_LEVEL);
         assert_eq!(gunzip(&gz), serde_json::to_vec(&value).unwrap());
