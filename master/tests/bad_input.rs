@@ -531,3 +531,30 @@ async fn a_read_only_database_serves_reads_and_refuses_writes() {
     child.stop();
     std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
+
+/// A small gzip body is inflated where it arrives only up to a bound; one that inflates past
+/// it (a push padded with a megabyte of whitespace, in about a kilobyte) is decoded again on
+/// the blocking pool under the full cap and taken; padded past that cap, it is refused.
+#[tokio::test]
+async fn a_small_gzip_body_that_inflates_far_is_decoded_under_the_full_cap() {
+    let _shared = MEMORY.read().await;
+    let master = common::start_with(|c| c.max_decompressed_bytes = 16 << 20).await;
+    let mut json = serde_json::to_vec(&pods("c1", 3)).unwrap();
+    json.splice(1..1, std::iter::repeat_n(b' ', 1 << 20));
+    let padded = atlhyper_model::codec::gzip(&json, 9);
+    assert!(padded.len() < 16 << 10, "{}", padded.len());
+    let (status, body) = master.push_bytes(C1_TOKEN, padded, true).await;
+    assert_eq!(status, 202, "{body}");
+    let (_, listed) = master.get(ADMIN, "/api/v1/pods").await;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(3),
+        "{listed}"
+    );
+
+    // The same push padded past the 16 MiB cap.
+    json.splice(1..1, std::iter::repeat_n(b' ', 16 << 20));
+    let bomb = atlhyper_model::codec::gzip(&json, 9);
+    let (status, body) = master.push_bytes(C1_TOKEN, bomb, true).await;
+    assert_eq!((status, code(&body)), (413, "payload_too_large"), "{body}");
+}

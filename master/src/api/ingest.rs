@@ -3,7 +3,7 @@
 //! memory and the stream and answered `202`. A refused push changes nothing.
 
 use atlhyper_model::api::{IngestCount, IngestReceipt, StreamBatch, StreamKind};
-use atlhyper_model::codec::{self, ContentEncoding, DecodeError, Limits};
+use atlhyper_model::codec::{self, ContentEncoding, DecodeError, Limits, SizeKind};
 use atlhyper_model::{Envelope, Payload, StoreMode};
 use axum::body::Bytes;
 use axum::extract::State;
@@ -14,8 +14,11 @@ use super::{Agent, ApiError, Shared, json};
 use crate::memory::{ListPush, Outcome};
 use crate::store::{IngestWrite, StoreError, StoredDelta, StoredSnapshot, after_commit};
 
-/// Bodies at least this large are decoded on the blocking pool, off the async threads.
+/// Plain bodies at least this large are decoded on the blocking pool, off the async threads.
 const BLOCKING_DECODE_BYTES: usize = 64 << 10;
+/// Gzip bodies under this size are inflated where they arrive, up to [`INLINE_INFLATE_BYTES`].
+const INLINE_GZIP_BYTES: usize = 16 << 10;
+const INLINE_INFLATE_BYTES: usize = 256 << 10;
 
 /// `body` arrives whole: the request guard (`limits`) read it under the size cap and the body
 /// deadline.
@@ -138,30 +141,48 @@ async fn accept(
     .map_err(|e| decode_error(state, &e))?;
     let now = state.received.stamp();
     let limits = state.limits.clone();
-    let large = body.len() >= BLOCKING_DECODE_BYTES || encoding == ContentEncoding::Gzip;
-    // A few at a time: each may inflate to --max-decompressed-bytes.
-    let _decoding = if large {
-        Some(state.decodes.acquire().await.map_err(|_| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "shutting_down",
-                "master is stopping",
-            )
-        })?)
-    } else {
-        None
+    // Small bodies are decoded where they arrive: plain ones whole, gzip ones inflated up to
+    // INLINE_INFLATE_BYTES (an agent's delta is a few KB). A gzip body that inflates past that is
+    // decoded again on the blocking pool, a few at a time, under the full cap.
+    let inline_limits = match encoding {
+        ContentEncoding::Identity if body.len() < BLOCKING_DECODE_BYTES => Some(limits.clone()),
+        ContentEncoding::Gzip if body.len() < INLINE_GZIP_BYTES => Some(Limits {
+            max_decompressed_bytes: limits.max_decompressed_bytes.min(INLINE_INFLATE_BYTES),
+            ..limits.clone()
+        }),
+        _ => None,
     };
-    let (envelopes, writes) = if large {
-        let body = body.clone();
-        tokio::task::spawn_blocking(move || prepare(&body, encoding, &limits, now))
-            .await
-            .map_err(|e| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
-            })?
-    } else {
-        prepare(&body, encoding, &limits, now)
-    }
-    .map_err(|e| decode_error(state, &e))?;
+    let inline = inline_limits.map(|l| {
+        let capped = l.max_decompressed_bytes < limits.max_decompressed_bytes;
+        (prepare(&body, encoding, &l, now), capped)
+    });
+    let prepared = match inline {
+        Some((
+            Err(DecodeError::TooLarge {
+                kind: SizeKind::Decompressed,
+                ..
+            }),
+            true,
+        ))
+        | None => {
+            // Each may inflate to --max-decompressed-bytes: a few at a time.
+            let _decoding = state.decodes.acquire().await.map_err(|_| {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "shutting_down",
+                    "master is stopping",
+                )
+            })?;
+            let body = body.clone();
+            tokio::task::spawn_blocking(move || prepare(&body, encoding, &limits, now))
+                .await
+                .map_err(|e| {
+                    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string())
+                })?
+        }
+        Some((prepared, _)) => prepared,
+    };
+    let (envelopes, writes) = prepared.map_err(|e| decode_error(state, &e))?;
 
     if let Some(other) = envelopes.iter().find(|e| e.cluster_id != agent.cluster_id) {
         return Err(ApiError::forbidden(format!(
