@@ -95,6 +95,21 @@ pub(super) fn metrics() -> Vec<InCluster<atlhyper_model::NodeMetricsSnapshot>> {
         .collect()
 }
 
+/// A delta of the fixture cluster, as the stream brings it.
+pub(super) fn delta<T>(
+    upserts: Vec<InCluster<T>>,
+    deletes: Vec<String>,
+) -> atlhyper_model::api::StreamDelta<InCluster<T>> {
+    atlhyper_model::api::StreamDelta {
+        cluster_id: CLUSTER.to_owned(),
+        source: atlhyper_model::Source::PodListSnapshot,
+        ts_ms: NOW,
+        upserts,
+        deletes,
+        relist: false,
+    }
+}
+
 pub(super) fn loaded(app: &mut App, loaded: Loaded) -> Vec<Effect> {
     app.receive(Msg::Loaded(app.scope.clone(), loaded))
 }
@@ -442,18 +457,8 @@ fn a_delta_updates_rows_in_place_under_an_active_filter() {
         .find(|p| p.object.name == "checkout-5d8f7c9b6d-x2kqp")
         .map(|p| format!("{}/{}", p.object.namespace, p.object.name))
         .unwrap();
-    let delta = |upserts, deletes| {
-        Msg::Delta(super::messages::ListDelta::Pods(
-            atlhyper_model::api::StreamDelta {
-                cluster_id: CLUSTER.to_owned(),
-                source: atlhyper_model::Source::PodListSnapshot,
-                ts_ms: NOW,
-                upserts,
-                deletes,
-                relist: false,
-            },
-        ))
-    };
+    let delta =
+        |upserts, deletes| Msg::Delta(super::messages::ListDelta::Pods(delta(upserts, deletes)));
     let effects = app.receive(delta(vec![crashing], vec![]));
     assert!(
         effects.iter().all(|e| !matches!(

@@ -4,12 +4,12 @@
 
 use proptest::prelude::*;
 
-use super::{CLUSTER, NOW, console, items};
+use super::{CLUSTER, NOW, console, delta, items};
 use crate::console::app::{Action, App, Msg};
 use crate::console::messages::ListDelta;
 use crate::kinds::Resource;
 use atlhyper_model::PodUsage;
-use atlhyper_model::api::{InCluster, StreamDelta};
+use atlhyper_model::api::InCluster;
 use atlhyper_model::resources::{Deployment, Event, Pod};
 
 #[derive(Debug, Clone)]
@@ -55,17 +55,6 @@ fn change() -> impl Strategy<Value = Change> {
         (0..4u8, proptest::option::of(0..2000u16))
             .prop_map(|(i, millicores)| Change::Usage { i, millicores }),
     ]
-}
-
-fn delta<T>(upserts: Vec<InCluster<T>>, deletes: Vec<String>) -> StreamDelta<InCluster<T>> {
-    StreamDelta {
-        cluster_id: CLUSTER.to_owned(),
-        source: atlhyper_model::Source::PodListSnapshot,
-        ts_ms: NOW,
-        upserts,
-        deletes,
-        relist: false,
-    }
 }
 
 fn message(app: &App, change: &Change) -> Msg {
