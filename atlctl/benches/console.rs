@@ -204,8 +204,7 @@ fn end_to_end() {
     let mut kubectl = std::process::Command::new("kubectl")
         .arg("--kubeconfig")
         .arg(&demo.kubeconfig)
-        // Not `--output-watch-events`: against kubesim its lines carry no NAME column (a
-        // kubesim watch-table gap, noted on its issue).
+        // Lines name the pod; the first one (kubectl's header) is not timed.
         .args(["get", "pods", "-A", "-w", "--watch-only"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

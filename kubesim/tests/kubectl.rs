@@ -313,10 +313,50 @@ async fn delete_pod_and_watch_the_replacement_arrive() {
         .kill_on_drop(true)
         .spawn()
         .expect("kubectl runs");
+    // With the event types: its columns come from the watch's first Table.
+    let mut events = tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .arg("--cache-dir")
+        .arg(cluster.dir.path().join("cache-events"))
+        .args([
+            "get",
+            "pods",
+            "-A",
+            "-w",
+            "--watch-only",
+            "--output-watch-events",
+        ])
+        .arg("--request-timeout=20s")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("kubectl runs");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let out = ok(&kubectl(&cluster, &["delete", "pod", "-n", "data", &pod]).await);
     assert!(out.contains(&format!("pod \"{pod}\" deleted")), "{out}");
     tokio::time::sleep(Duration::from_secs(3)).await;
+    events.start_kill().unwrap();
+    let typed = stdout(&events.wait_with_output().await.unwrap());
+    let header = typed.lines().next().unwrap_or_default();
+    assert!(
+        header.split_whitespace().eq([
+            "EVENT",
+            "NAMESPACE",
+            "NAME",
+            "READY",
+            "STATUS",
+            "RESTARTS",
+            "AGE"
+        ]),
+        "{typed}"
+    );
+    assert!(
+        typed
+            .lines()
+            .any(|l| l.starts_with("MODIFIED") && l.contains(&pod) && l.contains("Terminating")),
+        "{typed}"
+    );
     watch.start_kill().unwrap();
     let output = watch.wait_with_output().await.unwrap();
     let seen = stdout(&output);

@@ -22,6 +22,10 @@ use crate::store::{ChangeType, Filter, Stored};
 struct Format {
     table: bool,
     include: IncludeObject,
+    /// The next Table carries the column definitions: as the API server does, the first event
+    /// of a watch has them and the later ones do not (`kubectl get -w --output-watch-events`
+    /// prints its columns from them).
+    headers: bool,
 }
 
 fn line(type_: &str, object: &[u8]) -> Bytes {
@@ -37,7 +41,7 @@ fn line(type_: &str, object: &[u8]) -> Bytes {
 fn event_line<K: Stored + Printable>(
     type_: ChangeType,
     json: &[u8],
-    format: Format,
+    format: &mut Format,
     rv: u64,
     now_ms: i64,
 ) -> Bytes {
@@ -45,7 +49,8 @@ fn event_line<K: Stored + Printable>(
         return line(type_.as_str(), json);
     }
     let object: K = serde_json::from_slice(json).expect("stored JSON is the kind");
-    let mut table = TableWriter::new::<K>(rv, None, false);
+    let mut table = TableWriter::new::<K>(rv, None, format.headers);
+    format.headers = false;
     table.row(&object, json, format.include, now_ms);
     line(type_.as_str(), &table.finish())
 }
@@ -73,9 +78,10 @@ fn expired_line(message: String) -> Bytes {
 pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call) -> Response {
     let bookmarks = call.flag("allowWatchBookmarks");
     let send_initial = call.flag("sendInitialEvents");
-    let format = Format {
+    let mut format = Format {
         table: call.wants_table(),
         include: IncludeObject::parse(call.param("includeObject")),
+        headers: true,
     };
     let timeout = call
         .param("timeoutSeconds")
@@ -105,7 +111,7 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
                     first.push(event_line::<K>(
                         ChangeType::Added,
                         &entry.json,
-                        format,
+                        &mut format,
                         world_rv,
                         now,
                     ));
@@ -126,7 +132,7 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
                             first.push(event_line::<K>(
                                 type_,
                                 &change.json,
-                                format,
+                                &mut format,
                                 change.rv,
                                 now,
                             ));
@@ -175,7 +181,7 @@ pub fn serve<K: Stored + Printable>(state: ApiState, filter: Filter, call: &Call
                             continue;
                         };
                         let now = state.sim.now_ms();
-                        event_line::<K>(type_, &change.json, format, change.rv, now)
+                        event_line::<K>(type_, &change.json, &mut format, change.rv, now)
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         let _ = tx.send(expired_line(
