@@ -317,6 +317,12 @@ pub trait Kind:
     fn spec_changed(&self, _old: &Self) -> bool {
         false
     }
+
+    /// What the API server fills in when the object is created (a Service's ClusterIP), or why
+    /// it refuses it (a 422's message).
+    fn on_create(&mut self, _world: &crate::store::World) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A selectable field of an object, metadata included; a missing field reads as "".
@@ -392,6 +398,73 @@ impl Kind for Pod {
 
 impl Kind for Service {
     const RESOURCE: ResourceKind = ResourceKind::Service;
+
+    fn on_create(&mut self, world: &crate::store::World) -> Result<(), String> {
+        let taken = world
+            .services
+            .iter()
+            .filter_map(|e| e.object.spec.as_ref()?.cluster_ip.as_deref()?.parse().ok())
+            .collect();
+        allocate_cluster_ip(self, &taken)
+    }
+}
+
+/// The service CIDR ClusterIPs come from: the API server's default, 10.96.0.0/12.
+const SERVICE_CIDR: (std::net::Ipv4Addr, u32) = (std::net::Ipv4Addr::new(10, 96, 0, 0), 12);
+
+/// Gives a new Service its ClusterIP as the API server does: the one asked for when it is in
+/// the range and free, else the lowest free one; none for ExternalName, `None` stays headless.
+fn allocate_cluster_ip(
+    service: &mut Service,
+    taken: &std::collections::HashSet<std::net::Ipv4Addr>,
+) -> Result<(), String> {
+    let spec = service.spec.get_or_insert_with(Default::default);
+    if spec.type_.as_deref() == Some("ExternalName") {
+        return Ok(());
+    }
+    let asked = spec
+        .cluster_ip
+        .clone()
+        .or_else(|| spec.cluster_ips.as_ref()?.first().cloned())
+        .filter(|ip| !ip.is_empty());
+    let (base, prefix) = SERVICE_CIDR;
+    let size = 1u32 << (32 - prefix);
+    let ip = match asked.as_deref() {
+        Some("None") => "None".to_owned(),
+        Some(text) => {
+            let invalid = |why: String| {
+                format!("spec.clusterIPs: Invalid value: []string{{\"{text}\"}}: {why}")
+            };
+            let ip: std::net::Ipv4Addr = text
+                .parse()
+                .map_err(|_| invalid("must be a valid IP address".to_owned()))?;
+            if u32::from(ip) & !(size - 1) != u32::from(base) {
+                return Err(invalid(format!(
+                    "failed to allocate IP {text}: the provided IP ({text}) is not in the valid \
+                     range. The range of valid IPs is {base}/{prefix}"
+                )));
+            }
+            if taken.contains(&ip) {
+                return Err(invalid(format!(
+                    "failed to allocate IP {text}: provided IP is already allocated"
+                )));
+            }
+            ip.to_string()
+        }
+        None => (1..size - 1)
+            .map(|n| std::net::Ipv4Addr::from(u32::from(base) + n))
+            .find(|ip| !taken.contains(ip))
+            .ok_or("spec.clusterIPs: Internal error: range is full")?
+            .to_string(),
+    };
+    spec.cluster_ips = Some(vec![ip.clone()]);
+    spec.cluster_ip = Some(ip);
+    spec.type_.get_or_insert_with(|| "ClusterIP".to_owned());
+    spec.ip_families
+        .get_or_insert_with(|| vec!["IPv4".to_owned()]);
+    spec.ip_family_policy
+        .get_or_insert_with(|| "SingleStack".to_owned());
+    Ok(())
 }
 
 impl Kind for Endpoints {

@@ -550,6 +550,9 @@ impl World {
         if K::table(self).get(&namespace, &name).is_some() {
             return Err(ApiError::already_exists(plural, &name));
         }
+        object
+            .on_create(self)
+            .map_err(|message| ApiError::invalid(plural, &name, message))?;
         let uid = self.uid();
         let meta = object.metadata_mut();
         meta.uid = Some(uid);
@@ -660,6 +663,69 @@ mod tests {
             ..Default::default()
         };
         object
+    }
+
+    #[test]
+    fn a_created_service_gets_a_free_cluster_ip_or_the_free_one_it_asks_for() {
+        use k8s_openapi::api::core::v1::ServiceSpec;
+        let mut world = World::new(1, 3);
+        world
+            .create(named::<Namespace>(None, "default"), 0)
+            .unwrap();
+        let service = |name: &str, ip: Option<&str>, type_: Option<&str>| {
+            let mut s = named::<Service>(Some("default"), name);
+            s.spec = Some(ServiceSpec {
+                cluster_ip: ip.map(str::to_owned),
+                type_: type_.map(str::to_owned),
+                ..Default::default()
+            });
+            s
+        };
+        let ip = |s: &Service| s.spec.as_ref().unwrap().cluster_ip.clone();
+        let first = world.create(service("a", None, None), 0).unwrap();
+        assert_eq!(ip(&first).as_deref(), Some("10.96.0.1"));
+        assert_eq!(
+            first.spec.as_ref().unwrap().cluster_ips,
+            Some(vec!["10.96.0.1".to_owned()])
+        );
+        let asked = world
+            .create(service("b", Some("10.96.0.2"), None), 0)
+            .unwrap();
+        assert_eq!(ip(&asked).as_deref(), Some("10.96.0.2"));
+        let next = world.create(service("c", Some(""), None), 0).unwrap();
+        assert_eq!(
+            ip(&next).as_deref(),
+            Some("10.96.0.3"),
+            "the lowest free one"
+        );
+        let headless = world.create(service("d", Some("None"), None), 0).unwrap();
+        assert_eq!(ip(&headless).as_deref(), Some("None"));
+        let external = world
+            .create(service("e", None, Some("ExternalName")), 0)
+            .unwrap();
+        assert_eq!(ip(&external), None);
+
+        let taken = world
+            .create(service("f", Some("10.96.0.2"), None), 0)
+            .unwrap_err();
+        assert_eq!(taken.code, 422);
+        assert!(
+            taken.message.contains("provided IP is already allocated"),
+            "{}",
+            taken.message
+        );
+        let outside = world
+            .create(service("g", Some("192.168.0.1"), None), 0)
+            .unwrap_err();
+        assert!(
+            outside.message.contains("not in the valid range"),
+            "{}",
+            outside.message
+        );
+        assert!(
+            world.services.get("default", "f").is_none(),
+            "a refused one is not stored"
+        );
     }
 
     #[test]

@@ -299,6 +299,71 @@ async fn cordon_uncordon_and_drain_nodes() {
     cluster.running.stop().await;
 }
 
+/// `kubectl expose` makes a Service with a ClusterIP of the service range, as the API server
+/// allocates one; asking for one already taken is the API server's 422.
+#[tokio::test]
+async fn an_exposed_deployment_gets_a_cluster_ip() {
+    let cluster = demo().await;
+    let out = ok(&kubectl(
+        &cluster,
+        &[
+            "expose",
+            "deployment/cart",
+            "-n",
+            "shop",
+            "--name",
+            "cart-x",
+            "--port",
+            "80",
+        ],
+    )
+    .await);
+    assert!(out.contains("service/cart-x exposed"), "{out}");
+    let ip = ok(&kubectl(
+        &cluster,
+        &[
+            "get",
+            "service",
+            "cart-x",
+            "-n",
+            "shop",
+            "-o",
+            "jsonpath={.spec.clusterIP}",
+        ],
+    )
+    .await);
+    let ip: std::net::Ipv4Addr = ip.trim().parse().expect("an IPv4 ClusterIP");
+    assert_eq!(
+        u32::from(ip) >> 20,
+        u32::from(std::net::Ipv4Addr::new(10, 96, 0, 0)) >> 20,
+        "{ip}"
+    );
+    let out = kubectl(
+        &cluster,
+        &[
+            "expose",
+            "deployment/cart",
+            "-n",
+            "shop",
+            "--name",
+            "cart-y",
+            "--port",
+            "80",
+            "--cluster-ip",
+            &ip.to_string(),
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    // kubectl prints the field's message from the Status's `details.causes`, which kubesim's
+    // 422s do not carry yet: only that it is invalid.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("\"cart-y\" is invalid"), "{err}");
+    let gone = kubectl(&cluster, &["get", "service", "cart-y", "-n", "shop"]).await;
+    assert!(!gone.status.success(), "a refused Service is not stored");
+    cluster.running.stop().await;
+}
+
 #[tokio::test]
 async fn delete_pod_and_watch_the_replacement_arrive() {
     let cluster = demo().await;
