@@ -146,6 +146,17 @@ impl ApiError {
         });
         if let Some((kind, name)) = &self.details {
             status["details"] = json!({ "name": name, "kind": kind });
+            // An invalid field is named as a cause: kubectl prints `field: message` from it.
+            let cause = (self.reason == "Invalid")
+                .then(|| self.message.split_once(" is invalid: "))
+                .flatten()
+                .and_then(|(_, rest)| rest.split_once(": "))
+                .filter(|(field, _)| !field.is_empty() && !field.contains(' '));
+            if let Some((field, message)) = cause {
+                status["details"]["causes"] = json!([
+                    { "reason": "FieldValueInvalid", "message": message, "field": field }
+                ]);
+            }
         }
         status
     }

@@ -355,10 +355,13 @@ async fn an_exposed_deployment_gets_a_cluster_ip() {
     )
     .await;
     assert!(!out.status.success());
-    // kubectl prints the field's message from the Status's `details.causes`, which kubesim's
-    // 422s do not carry yet: only that it is invalid.
+    // kubectl prints the field and its message from the Status's `details.causes`.
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("\"cart-y\" is invalid"), "{err}");
+    assert!(
+        err.contains("\"cart-y\" is invalid: spec.clusterIPs: Invalid value")
+            && err.contains("provided IP is already allocated"),
+        "{err}"
+    );
     let gone = kubectl(&cluster, &["get", "service", "cart-y", "-n", "shop"]).await;
     assert!(!gone.status.success(), "a refused Service is not stored");
     cluster.running.stop().await;
