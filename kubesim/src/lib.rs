@@ -4,7 +4,10 @@
 //! (with bookmarks and in-stream 410s), server-side tables, patches, eviction, scale and logs
 //! from one [`store::World`]; the controllers in [`sim`] schedule, start, crash and restart pods,
 //! roll deployments and write events on a simulated clock. kubectl and kube-rs talk to it as to
-//! a real cluster, which is what the agent's tests and `atlctl demo` need.
+//! a real cluster, which is what the agent's tests and `atlctl demo` need. Where the API server
+//! fills something in, kubesim does as it does: a new Service's ClusterIP comes from
+//! 10.96.0.0/12 (the lowest free address; the API server picks at random), a watch's first Table
+//! carries the column definitions, and a 422 names its field as a Status cause.
 //!
 //! Start with [`start`]: it loads a [`scenario::Scenario`], binds the API and returns a
 //! [`Running`] cluster with its URL, token and a handle on the world.
