@@ -73,14 +73,19 @@ impl ApiError {
         Self::new(400, "BadRequest", message)
     }
 
-    /// 422: the object is not valid.
+    /// 422: the object is not valid. Named by its Kind, as the API server names it here
+    /// (`Service "web" is invalid: …`; a 404 names the resource, `services "web" not found`).
     pub fn invalid(plural: &str, name: &str, message: impl Into<String>) -> Self {
+        let kind = crate::kinds::ResourceKind::ALL
+            .into_iter()
+            .find(|k| k.plural() == plural)
+            .map_or(plural, |k| k.kind());
         ApiError {
-            details: Some((plural.to_owned(), name.to_owned())),
+            details: Some((kind.to_owned(), name.to_owned())),
             ..Self::new(
                 422,
                 "Invalid",
-                format!("{plural} \"{name}\" is invalid: {}", message.into()),
+                format!("{kind} \"{name}\" is invalid: {}", message.into()),
             )
         }
     }

@@ -358,7 +358,7 @@ async fn an_exposed_deployment_gets_a_cluster_ip() {
     // kubectl prints the field and its message from the Status's `details.causes`.
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("\"cart-y\" is invalid: spec.clusterIPs: Invalid value")
+        err.contains("The Service \"cart-y\" is invalid: spec.clusterIPs: Invalid value")
             && err.contains("provided IP is already allocated"),
         "{err}"
     );
