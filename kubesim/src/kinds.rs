@@ -323,6 +323,12 @@ pub trait Kind:
     fn on_create(&mut self, _world: &crate::store::World) -> Result<(), String> {
         Ok(())
     }
+
+    /// What the API server keeps from `old` when the object is replaced (a Service's
+    /// ClusterIP), or why it refuses the change (a 422's message).
+    fn on_update(&mut self, _old: &Self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// A selectable field of an object, metadata included; a missing field reads as "".
@@ -406,6 +412,31 @@ impl Kind for Service {
             .filter_map(|e| e.object.spec.as_ref()?.cluster_ip.as_deref()?.parse().ok())
             .collect();
         allocate_cluster_ip(self, &taken)
+    }
+
+    fn on_update(&mut self, old: &Self) -> Result<(), String> {
+        let Some(old_spec) = &old.spec else {
+            return Ok(());
+        };
+        let spec = self.spec.get_or_insert_with(Default::default);
+        match spec.cluster_ip.as_deref().filter(|ip| !ip.is_empty()) {
+            // Left out: kept, as the API server fills it in from the stored Service.
+            None => {
+                spec.cluster_ip.clone_from(&old_spec.cluster_ip);
+                spec.cluster_ips.clone_from(&old_spec.cluster_ips);
+                if spec.ip_families.is_none() {
+                    spec.ip_families.clone_from(&old_spec.ip_families);
+                }
+                if spec.ip_family_policy.is_none() {
+                    spec.ip_family_policy.clone_from(&old_spec.ip_family_policy);
+                }
+                Ok(())
+            }
+            Some(ip) if old_spec.cluster_ip.as_deref().is_some_and(|old| old != ip) => Err(
+                format!("spec.clusterIPs[0]: Invalid value: \"{ip}\": may not change once set"),
+            ),
+            Some(_) => Ok(()),
+        }
     }
 }
 

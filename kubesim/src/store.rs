@@ -582,6 +582,9 @@ impl World {
         {
             return Err(ApiError::conflict(plural, &name));
         }
+        object
+            .on_update(&current)
+            .map_err(|message| ApiError::invalid(plural, &name, message))?;
         let generation =
             current_meta.generation.unwrap_or(1) + i64::from(object.spec_changed(&current));
         let meta = object.metadata_mut();
@@ -725,6 +728,25 @@ mod tests {
         assert!(
             world.services.get("default", "f").is_none(),
             "a refused one is not stored"
+        );
+
+        // Replaced without its ClusterIP: kept. With another one: refused.
+        let mut again = service("a", None, None);
+        again.spec.as_mut().unwrap().session_affinity = Some("ClientIP".to_owned());
+        let kept = world.replace(again).unwrap();
+        assert_eq!(ip(&kept).as_deref(), Some("10.96.0.1"));
+        assert_eq!(
+            kept.spec.as_ref().unwrap().session_affinity.as_deref(),
+            Some("ClientIP")
+        );
+        let moved = world
+            .replace(service("a", Some("10.96.0.9"), None))
+            .unwrap_err();
+        assert_eq!(moved.code, 422);
+        assert!(
+            moved.message.contains("may not change once set"),
+            "{}",
+            moved.message
         );
     }
 

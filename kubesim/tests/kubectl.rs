@@ -364,6 +364,23 @@ async fn an_exposed_deployment_gets_a_cluster_ip() {
     );
     let gone = kubectl(&cluster, &["get", "service", "cart-y", "-n", "shop"]).await;
     assert!(!gone.status.success(), "a refused Service is not stored");
+    // Once set, it stays.
+    let out = kubectl(
+        &cluster,
+        &[
+            "patch",
+            "service",
+            "cart-x",
+            "-n",
+            "shop",
+            "-p",
+            r#"{"spec":{"clusterIP":"10.96.9.9"}}"#,
+        ],
+    )
+    .await;
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("may not change once set"), "{err}");
     cluster.running.stop().await;
 }
 
