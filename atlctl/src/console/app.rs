@@ -453,8 +453,7 @@ impl App {
     fn refresh_on_screen(&mut self) {
         self.settle();
         let page = self.page();
-        let shape = self.shape();
-        let Some(Screen::List(list)) = self.screens.last_mut() else {
+        let Some(list) = self.list() else {
             return;
         };
         let at: Vec<usize> = list
@@ -464,53 +463,7 @@ impl App {
             .take(page)
             .copied()
             .collect();
-        fn again<T: rows::Listed>(
-            items: &[InCluster<T>],
-            rows: &mut rows::Rows,
-            at: &[usize],
-            make: impl Fn(&InCluster<T>) -> rows::Row,
-        ) {
-            for &i in at {
-                if let (Some(item), Some(row)) = (items.get(i), rows.rows.get_mut(i)) {
-                    *row = make(item);
-                }
-            }
-            rows.measure();
-        }
-        let d = &self.data;
-        let rows = &mut list.rows;
-        match list.resource {
-            Resource::Pods => {
-                let pods = PodRows::new(shape, &d.metrics);
-                again(&d.pods, rows, &at, |p| pods.row(p));
-            }
-            Resource::Deployments => {
-                let layout = rows::Layout::of::<Deployment>(shape);
-                again(&d.deployments, rows, &at, |x| layout.row(x));
-            }
-            Resource::Services => {
-                let layout = rows::Layout::of::<Service>(shape);
-                again(&d.services, rows, &at, |x| layout.row(x));
-            }
-            Resource::Namespaces => {
-                let layout = rows::Layout::of::<Namespace>(shape);
-                again(&d.namespaces, rows, &at, |x| layout.row(x));
-            }
-            Resource::Ingresses => {
-                let layout = rows::Layout::of::<Ingress>(shape);
-                again(&d.ingresses, rows, &at, |x| layout.row(x));
-            }
-            Resource::ConfigMaps => {
-                let layout = rows::Layout::of::<ConfigMap>(shape);
-                again(&d.configmaps, rows, &at, |x| layout.row(x));
-            }
-            Resource::Events => {
-                let layout = rows::Layout::of::<Event>(shape);
-                again(&d.events, rows, &at, |x| layout.row(x));
-            }
-            // Short lists: built whole.
-            Resource::Nodes | Resource::Clusters | Resource::Commands => self.rebuild(),
-        }
+        self.rebuild_part(rows::Part::At(&at), false);
     }
 
     /// Builds what messages marked: once for a burst of them, and only the rows that changed
@@ -523,44 +476,61 @@ impl App {
         if pending.keys.is_empty() && !pending.usage {
             return;
         }
+        self.rebuild_part(rows::Part::Keys(&pending.keys), pending.usage);
+    }
+
+    /// Builds some of the current list's rows again (`usage`: and the pods' usage cells); a
+    /// short list is built whole.
+    fn rebuild_part(&mut self, part: rows::Part<'_>, usage: bool) {
         let shape = self.shape();
         let Some(resource) = self.list().map(|l| l.resource) else {
             return;
         };
-        let d = &self.data;
-        let keys = &pending.keys;
+        if matches!(
+            resource,
+            Resource::Nodes | Resource::Clusters | Resource::Commands
+        ) {
+            return self.rebuild();
+        }
+        // Rows for other objects are filtered and sorted again; rows rebuilt in place (their
+        // ages) stay where they are.
+        let reselect = matches!(part, rows::Part::Keys(_));
         let old = match self.screens.last_mut() {
             Some(Screen::List(list)) => std::mem::take(&mut list.rows),
             _ => return,
         };
+        let d = &self.data;
         fn again<T: rows::Listed>(
             items: &[InCluster<T>],
             old: rows::Rows,
-            keys: &HashSet<RowId>,
+            part: rows::Part<'_>,
             shape: Shape,
         ) -> rows::Rows {
             let layout = rows::Layout::of::<T>(shape);
-            rows::rebuild(items, old, keys, |x| layout.row(x))
+            rows::rebuild(items, old, part, |x| layout.row(x))
         }
         let rows = match resource {
             Resource::Pods => {
                 let pods = PodRows::new(shape, &d.metrics);
-                let mut rows = rows::rebuild(&d.pods, old, keys, |p| pods.row(p));
-                if pending.usage {
+                let mut rows = rows::rebuild(&d.pods, old, part, |p| pods.row(p));
+                if usage {
                     pods.refresh(&mut rows, &d.pods);
                 }
                 rows
             }
-            Resource::Deployments => again(&d.deployments, old, keys, shape),
-            Resource::Services => again(&d.services, old, keys, shape),
-            Resource::Namespaces => again(&d.namespaces, old, keys, shape),
-            Resource::Ingresses => again(&d.ingresses, old, keys, shape),
-            Resource::ConfigMaps => again(&d.configmaps, old, keys, shape),
-            Resource::Events => again(&d.events, old, keys, shape),
-            // Short lists: built whole.
-            Resource::Nodes | Resource::Clusters | Resource::Commands => return self.rebuild(),
+            Resource::Deployments => again(&d.deployments, old, part, shape),
+            Resource::Services => again(&d.services, old, part, shape),
+            Resource::Namespaces => again(&d.namespaces, old, part, shape),
+            Resource::Ingresses => again(&d.ingresses, old, part, shape),
+            Resource::ConfigMaps => again(&d.configmaps, old, part, shape),
+            Resource::Events => again(&d.events, old, part, shape),
+            Resource::Nodes | Resource::Clusters | Resource::Commands => old,
         };
-        self.show_rows(rows);
+        if reselect {
+            self.show_rows(rows);
+        } else if let Some(Screen::List(list)) = self.screens.last_mut() {
+            list.rows = rows;
+        }
     }
 
     /// Whether a cluster has gone quiet for longer than master calls stale.

@@ -380,14 +380,36 @@ pub fn build<T: Listed>(items: &[InCluster<T>], shape: Shape) -> Rows {
     Rows::new(layout.columns, rows)
 }
 
-/// `items`' rows, built again only for objects in `changed` or new to `old` (rows keep their
-/// objects' order; the layout is `old`'s).
+/// Which rows of a list are built again.
+#[derive(Debug, Clone, Copy)]
+pub enum Part<'a> {
+    /// Those of these objects and of objects new to the list; the rows follow the objects'
+    /// order (kept rows are found by key).
+    Keys(&'a HashSet<RowId>),
+    /// These rows, in place (the rows on screen, whose ages move).
+    At(&'a [usize]),
+}
+
+/// `old`, the rows of `items` (its layout kept), with `part` of them built again by `make`.
 pub fn rebuild<T: Listed>(
     items: &[InCluster<T>],
     old: Rows,
-    changed: &HashSet<RowId>,
+    part: Part<'_>,
     make: impl Fn(&InCluster<T>) -> Row,
 ) -> Rows {
+    let changed = match part {
+        Part::At(at) => {
+            let mut rows = old;
+            for &i in at {
+                if let (Some(item), Some(row)) = (items.get(i), rows.rows.get_mut(i)) {
+                    *row = make(item);
+                }
+            }
+            rows.measure();
+            return rows;
+        }
+        Part::Keys(changed) => changed,
+    };
     let Rows { columns, rows, .. } = old;
     let mut slots: Vec<Option<Row>> = rows.into_iter().map(Some).collect();
     let at: HashMap<(&str, Option<&str>, &str), usize> = slots
