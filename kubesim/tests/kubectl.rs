@@ -384,39 +384,43 @@ async fn an_exposed_deployment_gets_a_cluster_ip() {
     cluster.running.stop().await;
 }
 
+/// A `kubectl … -w` left running (its own cache directory), its output read when it is killed.
+fn watching(cluster: &Cluster, cache: &str, args: &[&str]) -> tokio::process::Child {
+    tokio::process::Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .arg("--cache-dir")
+        .arg(cluster.dir.path().join(cache))
+        .args(args)
+        .arg("--request-timeout=20s")
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("kubectl runs")
+}
+
 #[tokio::test]
 async fn delete_pod_and_watch_the_replacement_arrive() {
     let cluster = demo().await;
     let pod = pod_names(&cluster, "data", "postgres").remove(0);
-    let mut watch = tokio::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .arg("--cache-dir")
-        .arg(cluster.dir.path().join("cache-watch"))
-        .args(["get", "pods", "-n", "data", "-w", "--request-timeout=20s"])
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("kubectl runs");
+    let mut watch = watching(
+        &cluster,
+        "cache-watch",
+        &["get", "pods", "-n", "data", "-w"],
+    );
     // With the event types: its columns come from the watch's first Table.
-    let mut events = tokio::process::Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .arg("--cache-dir")
-        .arg(cluster.dir.path().join("cache-events"))
-        .args([
+    let mut events = watching(
+        &cluster,
+        "cache-events",
+        &[
             "get",
             "pods",
             "-A",
             "-w",
             "--watch-only",
             "--output-watch-events",
-        ])
-        .arg("--request-timeout=20s")
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("kubectl runs");
+        ],
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let out = ok(&kubectl(&cluster, &["delete", "pod", "-n", "data", &pod]).await);
     assert!(out.contains(&format!("pod \"{pod}\" deleted")), "{out}");
