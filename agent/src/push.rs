@@ -88,7 +88,7 @@ pub const BACKOFF: Backoff = Backoff::new(Duration::from_secs(1), Duration::from
 
 /// Bodies up to this size are compressed where they are sent; bigger ones (whole lists) on
 /// the blocking pool.
-const INLINE_GZIP_BYTES: usize = 256 * 1024;
+const COMPRESS_INLINE_BYTES: usize = 256 * 1024;
 
 /// When a changed source is next pushed early: `early` after its first unpushed change
 /// (`first`), and no sooner than `early` after its last early push.
@@ -426,7 +426,7 @@ impl Pusher {
         if batch.sent.is_empty() {
             return Ok(None);
         }
-        let body = if batch.json.len() < INLINE_GZIP_BYTES {
+        let body = if batch.json.len() < COMPRESS_INLINE_BYTES {
             codec::gzip(&batch.json, codec::DEFAULT_GZIP_LEVEL)
         } else {
             // A whole list takes a while: not on the thread that reads the watches.
